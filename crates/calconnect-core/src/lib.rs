@@ -1,0 +1,1 @@
+//! calconnect's accounts and flows, shared by the desktop app and the calconnect CLI.

@@ -1,0 +1,1 @@
+//! Exchange Web Services client and the Enterprise Connect service-account test.

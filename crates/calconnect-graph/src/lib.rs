@@ -1,0 +1,1 @@
+//! Microsoft Graph client for the calendar APIs calconnect uses.

@@ -1,0 +1,1 @@
+//! Offline emulator of the Microsoft identity platform, Microsoft Graph and Exchange Web Services.
