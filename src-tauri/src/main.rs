@@ -1,1 +1,6 @@
-fn main() {}
+// Hide the console window of a release build on Windows.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    calconnect_app::run();
+}

@@ -1,1 +1,5 @@
-//! End-to-end tests of the real app.
+//! End-to-end tests of the real calconnect app: a real window under Xvfb, driven over WebDriver.
+//!
+//! Run them through `scripts/test.sh`, which builds the app and provides the display and a keychain.
+
+mod welcome;

@@ -1,0 +1,6 @@
+//! Thin `#[tauri::command]` adapters, one file per wizard area.
+//!
+//! `generate_handler!` needs each command's own module path (it refers to hidden items the
+//! `#[tauri::command]` macro generates next to the function), so modules are public, not re-exported.
+
+pub mod app;

@@ -1,0 +1,233 @@
+//! A minimal W3C WebDriver client: just the calls the end-to-end tests make.
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The W3C key under which an element reference is returned.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+
+/// A running `WebKitWebDriver` with one session: the calconnect app in its own window.
+pub struct AppSession {
+    driver: Child,
+    http: reqwest::Client,
+    session_url: String,
+}
+
+/// A reference to an element of the app's page.
+#[derive(Clone)]
+pub struct Element {
+    id: String,
+}
+
+impl AppSession {
+    /// Starts WebKitWebDriver, which starts the app binary with `args` and the given environment.
+    pub async fn launch(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<AppSession> {
+        let port = free_port()?;
+        let mut command = Command::new("WebKitWebDriver");
+        command
+            .arg(format!("--port={port}"))
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let driver = command
+            .spawn()
+            .context("start WebKitWebDriver (Debian package webkit2gtk-driver)")?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let mut session = AppSession {
+            driver,
+            http,
+            session_url: String::new(),
+        };
+        session.wait_for_driver(&base).await?;
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "webkitgtk:browserOptions": { "binary": app.to_string_lossy(), "args": args }
+            }}
+        });
+        let response = session.send(reqwest::Method::POST, &format!("{base}/session"), Some(capabilities)).await?;
+        let session_id = response["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no sessionId in {response}"))?;
+        session.session_url = format!("{base}/session/{session_id}");
+        Ok(session)
+    }
+
+    async fn wait_for_driver(&self, base: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = self.http.get(format!("{base}/status")).send().await {
+                if response.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("WebKitWebDriver did not answer on {base} within 20 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<Value> {
+        let mut request = self.http.request(method.clone(), url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        } else if method == reqwest::Method::POST {
+            request = request.json(&json!({}));
+        }
+        let response = request.send().await.with_context(|| format!("WebDriver {method} {url}"))?;
+        let status = response.status();
+        let value: Value = response.json().await.with_context(|| format!("WebDriver {method} {url}: body"))?;
+        if !status.is_success() {
+            bail!("WebDriver {method} {url} answered {status}: {}", value["value"]);
+        }
+        Ok(value["value"].clone())
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        self.send(method, &format!("{}{path}", self.session_url), body).await
+    }
+
+    /// Waits until an element matching `css` exists.
+    pub async fn find(&self, css: &str, timeout: Duration) -> Result<Element> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let attempt = self
+                .command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+                .await;
+            if let Ok(value) = attempt {
+                if let Some(id) = value[ELEMENT_KEY].as_str() {
+                    return Ok(Element { id: id.to_owned() });
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no element matches {css:?} after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text content of an element, whitespace-trimmed.
+    ///
+    /// Read through script rather than WebDriver's "Get Element Text", which WebKitWebDriver answers
+    /// with "" for a Tauri webview under Xvfb.
+    pub async fn text(&self, element: &Element) -> Result<String> {
+        let value = self
+            .execute(
+                "return arguments[0].textContent.trim();",
+                vec![json!({ ELEMENT_KEY: element.id })],
+            )
+            .await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Runs a script in the page and returns its result.
+    pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value> {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// Waits until the element matching `css` shows text for which `accept` is true, and returns it.
+    pub async fn wait_for_text(
+        &self,
+        css: &str,
+        timeout: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        let mut last = Err(anyhow!("never read"));
+        loop {
+            last = self
+                .execute(
+                    "const element = document.querySelector(arguments[0]); return element ? element.textContent.trim() : null;",
+                    vec![json!(css)],
+                )
+                .await
+                .map(|value| value.as_str().map(str::to_owned));
+            if let Ok(Some(text)) = &last {
+                if accept(text) {
+                    return Ok(text.clone());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("{css:?} did not show the expected text within {timeout:?}; last read: {last:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks an element.
+    pub async fn click(&self, element: &Element) -> Result<()> {
+        self.command(reqwest::Method::POST, &format!("/element/{}/click", element.id), None)
+            .await
+            .map(drop)
+    }
+
+    /// Types into an input element.
+    pub async fn type_text(&self, element: &Element, text: &str) -> Result<()> {
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", element.id),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The window's title.
+    pub async fn title(&self) -> Result<String> {
+        let value = self.command(reqwest::Method::GET, "/title", None).await?;
+        Ok(value.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Saves a PNG of the whole (virtual) screen, as a person would see it.
+    ///
+    /// WebKitWebDriver's screenshot comes back empty under Xvfb, so this uses ImageMagick's `import`,
+    /// a second after the last interaction so that the window has painted.
+    pub async fn screenshot(&self, path: &Path) -> Result<()> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let status = tokio::process::Command::new("import")
+            .args(["-window", "root"])
+            .arg(path)
+            .status()
+            .await
+            .context("run ImageMagick's import (Debian package imagemagick)")?;
+        anyhow::ensure!(status.success(), "import -window root {} failed: {status}", path.display());
+        Ok(())
+    }
+
+    /// Ends the session (which closes the app) and stops the driver.
+    pub async fn close(mut self) -> Result<()> {
+        let result = self.command(reqwest::Method::DELETE, "", None).await.map(drop);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        result
+    }
+}
+
+impl Drop for AppSession {
+    fn drop(&mut self) {
+        // A failed test must not leave the driver (and with it the app) running.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
