@@ -1,0 +1,45 @@
+//! Fixed identifiers of the built-in demo tenant ([`crate::tenant::Tenant::demo`]).
+//!
+//! Clients, tests and the desktop app's demo mode refer to these constants instead of repeating literals.
+
+/// Directory (tenant) id of Contoso, the demo tenant.
+pub const TENANT_ID: &str = "5e6a1b7c-3f0d-4c2a-9b8e-6d1f2a3c4b5d";
+/// Verified domain of the demo tenant; also accepted as `{tenant}` in authority URLs.
+pub const DOMAIN: &str = "contoso.com";
+/// Display name of the demo tenant.
+pub const TENANT_NAME: &str = "Contoso";
+
+/// Adele Vance: several calendars, a realistic week of events, Teams-enabled.
+pub const ADELE: &str = "adele@contoso.com";
+/// Megan Bowen: many calendars, so `/me/calendars` pages.
+pub const MEGAN: &str = "megan@contoso.com";
+/// Lee Gu: the tenant requires admin consent for the Full app for him (AADSTS90094 / AADSTS65001).
+pub const LEE: &str = "lee@contoso.com";
+/// Alex Wilber: blocked by a conditional access policy (AADSTS53003).
+pub const ALEX: &str = "alex@contoso.com";
+
+/// Public client asking for `User.Read Calendars.ReadWrite offline_access` ("calconnect").
+pub const FULL_APP_CLIENT_ID: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
+/// Public client asking for `Calendars.ReadBasic User.Read offline_access` ("calconnect Free/Busy").
+pub const FREEBUSY_APP_CLIENT_ID: &str = "1c2d3e4f-5061-4728-93a4-b5c6d7e8f90a";
+/// Confidential client with the Exchange app role `full_access_as_app` (client credentials grant for EWS).
+pub const EWS_APP_CLIENT_ID: &str = "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b";
+/// Client secret of [`EWS_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
+pub const EWS_APP_CLIENT_SECRET: &str = "demo-ews-app-secret~not-a-real-secret";
+
+/// The loopback redirect URI registered for the public clients (port ignored, RFC 8252 §7.3).
+pub const REDIRECT_URI: &str = "http://localhost";
+
+/// Exchange service account used for Enterprise Connect.
+pub const SERVICE_ACCOUNT_UPN: &str = "svc-calconnect@contoso.com";
+/// Password of [`SERVICE_ACCOUNT_UPN`]. Demo-only value; it is public on purpose.
+pub const SERVICE_ACCOUNT_PASSWORD: &str = "Demo-Passw0rd!calconnect";
+
+/// Graph resource application id, one of the two accepted `aud` values of Graph access tokens.
+pub const GRAPH_RESOURCE_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Graph resource URI.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+/// Exchange Online resource URI, the `aud` of EWS access tokens.
+pub const EXCHANGE_RESOURCE: &str = "https://outlook.office365.com";
+/// Exchange Online resource application id.
+pub const EXCHANGE_RESOURCE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";

@@ -1,0 +1,316 @@
+//! `GET /me/calendars` and calendarView (Graph "List calendars", "List calendarView", "Paging").
+//!
+//! Pages hold `$top` items (default 10) and link to the next one with a full absolute `@odata.nextLink`.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use url::Url;
+
+use crate::graph::caller::Caller;
+use crate::graph::error::GraphError;
+use crate::state::AppState;
+use crate::tenant::{Calendar, Occurrence, User};
+
+/// Permissions that can list calendars and read calendarView (least privileged first).
+pub const CALENDAR_READ_SCOPES: &[&str] = &[
+    "Calendars.ReadBasic",
+    "Calendars.Read",
+    "Calendars.ReadWrite",
+    "Calendars.Read.Shared",
+    "Calendars.ReadWrite.Shared",
+];
+
+const DEFAULT_PAGE_SIZE: usize = 10;
+const MAX_PAGE_SIZE: usize = 1000;
+
+/// Case-insensitive query parameter lookup (Graph accepts `$top` and `startdatetime` alike).
+fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// `$top` and `$skip`, validated.
+fn page_window(query: &HashMap<String, String>) -> Result<(usize, usize), GraphError> {
+    let number = |name: &str, default: usize| -> Result<usize, GraphError> {
+        parameter(query, name).map_or(Ok(default), |value| {
+            value.parse::<usize>().map_err(|_| {
+                GraphError::bad_request(
+                    "BadRequest",
+                    format!("Invalid value '{value}' for query parameter '{name}'."),
+                )
+            })
+        })
+    };
+    let top = number("$top", DEFAULT_PAGE_SIZE)?.clamp(1, MAX_PAGE_SIZE);
+    Ok((top, number("$skip", 0)?))
+}
+
+/// The link to the page after `skip + top`, keeping the request's other parameters.
+fn next_link(
+    state: &AppState,
+    path: &str,
+    query: &HashMap<String, String>,
+    top: usize,
+    next_skip: usize,
+) -> String {
+    let mut url: Url = state.url(path);
+    {
+        let mut pairs = url.query_pairs_mut();
+        let mut kept: Vec<(&String, &String)> = query
+            .iter()
+            .filter(|(key, _)| {
+                !key.eq_ignore_ascii_case("$top") && !key.eq_ignore_ascii_case("$skip")
+            })
+            .collect();
+        kept.sort();
+        for (key, value) in kept {
+            pairs.append_pair(key, value);
+        }
+        pairs.append_pair("$top", &top.to_string());
+        pairs.append_pair("$skip", &next_skip.to_string());
+    }
+    url.to_string()
+}
+
+fn calendar_json(user: &User, calendar: &Calendar) -> serde_json::Value {
+    let providers: Vec<&str> = if user.teams_enabled {
+        vec!["teamsForBusiness"]
+    } else {
+        Vec::new()
+    };
+    serde_json::json!({
+        "id": calendar.id,
+        "name": calendar.name,
+        "color": calendar.color,
+        "hexColor": calendar.hex_color,
+        "isDefaultCalendar": calendar.is_default,
+        "changeKey": format!("{}-ck", calendar.id),
+        "canShare": calendar.is_default,
+        "canViewPrivateItems": true,
+        "canEdit": calendar.can_edit,
+        "allowedOnlineMeetingProviders": providers,
+        "defaultOnlineMeetingProvider": if user.teams_enabled { "teamsForBusiness" } else { "unknown" },
+        "isTallyingResponses": calendar.is_default,
+        "isRemovable": !calendar.is_default,
+        "owner": { "name": user.display_name, "address": user.email() },
+    })
+}
+
+/// `GET /v1.0/me/calendars`.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, GraphError> {
+    caller.require_any(CALENDAR_READ_SCOPES)?;
+    let user = caller.user(&state)?;
+    let (top, skip) = page_window(&query)?;
+    let page: Vec<serde_json::Value> = user
+        .calendars
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|calendar| calendar_json(user, calendar))
+        .collect();
+    let mut body = serde_json::json!({
+        "@odata.context": format!("{}v1.0/$metadata#users('{}')/calendars", state.base_url(), user.id),
+        "value": page,
+    });
+    if skip + top < user.calendars.len() {
+        body["@odata.nextLink"] =
+            next_link(&state, "v1.0/me/calendars", &query, top, skip + top).into();
+    }
+    Ok(Json(body).into_response())
+}
+
+/// `GET /v1.0/me/calendarView` and `/me/calendar/calendarView`: the default calendar.
+pub async fn default_view(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, GraphError> {
+    caller.require_any(CALENDAR_READ_SCOPES)?;
+    let user = caller.user(&state)?;
+    let calendar = user.default_calendar().ok_or_else(|| {
+        GraphError::new(
+            StatusCode::NOT_FOUND,
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+        )
+    })?;
+    let path = format!("v1.0{}", "/me/calendarView");
+    render_view(&state, user, calendar, &path, &headers, &query)
+}
+
+/// `GET /v1.0/me/calendars/{id}/calendarView`.
+pub async fn view(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(calendar_id): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, GraphError> {
+    caller.require_any(CALENDAR_READ_SCOPES)?;
+    let user = caller.user(&state)?;
+    let calendar = user
+        .calendars
+        .iter()
+        .find(|calendar| calendar.id == calendar_id)
+        .ok_or_else(|| {
+            GraphError::new(
+                StatusCode::NOT_FOUND,
+                "ErrorItemNotFound",
+                "The specified object was not found in the store.",
+            )
+        })?;
+    let path = format!("v1.0/me/calendars/{calendar_id}/calendarView");
+    render_view(&state, user, calendar, &path, &headers, &query)
+}
+
+/// Parses an ISO 8601 date-time; no offset means UTC (Graph "List calendarView").
+pub fn parse_date_time(value: &str) -> Option<DateTime<Utc>> {
+    if let Ok(parsed) = DateTime::parse_from_rfc3339(value) {
+        return Some(parsed.with_timezone(&Utc));
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+    .map(|naive| naive.and_utc())
+}
+
+/// Graph's `dateTimeTimeZone` in UTC: `{"dateTime":"2024-05-06T08:30:00.0000000","timeZone":"UTC"}`.
+pub fn date_time_time_zone(value: DateTime<Utc>) -> serde_json::Value {
+    serde_json::json!({
+        "dateTime": seven_digit_fraction(value),
+        "timeZone": "UTC",
+    })
+}
+
+/// `2024-05-06T08:30:00.0000000`: Graph's seven fractional digits (chrono has no `%.7f`).
+pub fn seven_digit_fraction(value: DateTime<Utc>) -> String {
+    format!(
+        "{}.{:07}",
+        value.format("%Y-%m-%dT%H:%M:%S"),
+        value.timestamp_subsec_nanos() / 100
+    )
+}
+
+/// Whether `Prefer: outlook.timezone` asks for something other than UTC (the sandbox renders UTC only).
+fn preferred_time_zone(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| {
+            value.split(',').find_map(|preference| {
+                let (name, zone) = preference.trim().split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("outlook.timezone")
+                    .then(|| zone.trim().trim_matches('"').to_owned())
+            })
+        })
+}
+
+fn render_view(
+    state: &AppState,
+    user: &User,
+    calendar: &Calendar,
+    path: &str,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<Response, GraphError> {
+    let missing_window = || {
+        GraphError::bad_request(
+            "ErrorInvalidParameter",
+            "This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.",
+        )
+    };
+    let start = parameter(query, "startDateTime").ok_or_else(missing_window)?;
+    let end = parameter(query, "endDateTime").ok_or_else(missing_window)?;
+    let (Some(start), Some(end)) = (parse_date_time(start), parse_date_time(end)) else {
+        return Err(GraphError::bad_request(
+            "ErrorInvalidParameter",
+            "The value of the parameter 'StartDateTime' or 'EndDateTime' is invalid.",
+        ));
+    };
+    if let Some(zone) = preferred_time_zone(headers) {
+        if !is_utc(&zone) {
+            return Err(GraphError::bad_request(
+                "ErrorTimeZoneNotSupported",
+                format!("The sandbox renders times in UTC only; Prefer: outlook.timezone=\"{zone}\" is not emulated."),
+            ));
+        }
+    }
+    let (top, skip) = page_window(query)?;
+    let occurrences = calendar.view(start, end);
+    let page: Vec<serde_json::Value> = occurrences
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|occurrence| event_json(user, occurrence))
+        .collect();
+    let mut body = serde_json::json!({
+        "@odata.context": format!("{}v1.0/$metadata#users('{}')/calendarView", state.base_url(), user.id),
+        "value": page,
+    });
+    if skip + top < occurrences.len() {
+        body["@odata.nextLink"] = next_link(state, path, query, top, skip + top).into();
+    }
+    let mut response = Json(body).into_response();
+    if preferred_time_zone(headers).is_some() {
+        response.headers_mut().insert(
+            "preference-applied",
+            HeaderValue::from_static("outlook.timezone=\"UTC\""),
+        );
+    }
+    Ok(response)
+}
+
+/// Whether a Windows or IANA zone name means UTC.
+pub fn is_utc(zone: &str) -> bool {
+    [
+        "UTC",
+        "Etc/UTC",
+        "Coordinated Universal Time",
+        "Etc/GMT",
+        "GMT",
+    ]
+    .iter()
+    .any(|name| name.eq_ignore_ascii_case(zone))
+}
+
+fn event_json(user: &User, occurrence: &Occurrence<'_>) -> serde_json::Value {
+    let event = occurrence.event;
+    let organizer = event.organizer.as_deref().unwrap_or(user.email());
+    let mut json = serde_json::json!({
+        "id": occurrence.id,
+        "subject": event.subject,
+        "bodyPreview": "",
+        "isAllDay": event.is_all_day,
+        "isCancelled": false,
+        "isOrganizer": organizer.eq_ignore_ascii_case(user.email()),
+        "showAs": event.show_as.as_graph(),
+        "sensitivity": event.sensitivity.as_graph(),
+        "type": if occurrence.is_occurrence { "occurrence" } else { "singleInstance" },
+        "start": date_time_time_zone(occurrence.start),
+        "end": date_time_time_zone(occurrence.end),
+        "location": { "displayName": event.location },
+        "organizer": { "emailAddress": { "address": organizer, "name": organizer } },
+    });
+    if occurrence.is_occurrence {
+        json["seriesMasterId"] = event.id.clone().into();
+    }
+    json
+}

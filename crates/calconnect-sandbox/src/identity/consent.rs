@@ -1,0 +1,128 @@
+//! What stands between a signed-in person and a grant: conditional access, admin consent, user consent.
+
+use crate::identity::error::AadError;
+use crate::identity::issuance::configured_permissions;
+use crate::scope::{Resource, Scope};
+use crate::state::AppState;
+use crate::tenant::{AppRegistration, User};
+
+/// Next step after the person picked an account.
+#[derive(Debug)]
+pub enum ConsentStep {
+    /// Conditional access blocks the sign-in (AADSTS53003).
+    Blocked(AadError),
+    /// Only an administrator can consent (AADSTS90094).
+    AdminApproval(AadError),
+    /// The person must consent to these scopes.
+    Ask(Vec<Scope>),
+    /// Consent was given before; issue the grant right away.
+    Granted,
+}
+
+/// AADSTS53003.
+pub fn conditional_access_error() -> AadError {
+    AadError::new(
+        "access_denied",
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+    )
+}
+
+/// AADSTS90094.
+pub fn admin_consent_error(app: &AppRegistration) -> AadError {
+    AadError::new(
+        "access_denied",
+        90094,
+        format!(
+            "Admin consent is required for the permissions requested by this application '{}' ({}). An administrator must grant them.",
+            app.name, app.client_id
+        ),
+    )
+}
+
+/// AADSTS65001 (no delegation exists), as the token endpoint reports it.
+pub fn delegation_missing_error(app: &AppRegistration) -> AadError {
+    AadError::new(
+        "invalid_grant",
+        65001,
+        format!(
+            "The user or administrator has not consented to use the application with ID '{}' named '{}'. Send an interactive authorization request for this user and resource.",
+            app.client_id, app.name
+        ),
+    )
+}
+
+/// AADSTS65004.
+pub fn declined_error() -> AadError {
+    AadError::new(
+        "access_denied",
+        65004,
+        "User declined to consent to access the app.",
+    )
+}
+
+/// Decides the step for `user` signing in to `app` for `scopes`.
+///
+/// The demo tenant's user-consent policy lets users consent only to permissions listed on the app
+/// registration; anything else, or an app the user is flagged for, needs an administrator.
+pub fn next_step(
+    state: &AppState,
+    user: &User,
+    app: &AppRegistration,
+    scopes: &[Scope],
+    force_prompt: bool,
+) -> ConsentStep {
+    if user.conditional_access_blocked || state.faults().take_conditional_access() {
+        return ConsentStep::Blocked(conditional_access_error());
+    }
+    let permissions = expand(app, scopes);
+    let configured: Vec<Scope> = [Resource::Graph, Resource::Exchange]
+        .into_iter()
+        .flat_map(|resource| configured_permissions(app, resource))
+        .collect();
+    let beyond_configuration = permissions.iter().any(|scope| !configured.contains(scope));
+    if user.needs_admin_consent_for(&app.client_id) || beyond_configuration {
+        return ConsentStep::AdminApproval(admin_consent_error(app));
+    }
+    let consented = state
+        .store()
+        .consents
+        .get(&(user.id, app.client_id.to_ascii_lowercase()))
+        .cloned()
+        .unwrap_or_default();
+    let missing = permissions.iter().any(|scope| !consented.contains(scope));
+    if force_prompt || missing {
+        let mut shown: Vec<Scope> = permissions;
+        shown.extend(
+            scopes
+                .iter()
+                .filter(|scope| scope.resource().is_none())
+                .cloned(),
+        );
+        ConsentStep::Ask(shown)
+    } else {
+        ConsentStep::Granted
+    }
+}
+
+/// Records the person's consent to `scopes`.
+pub fn record(state: &AppState, user: &User, app: &AppRegistration, scopes: &[Scope]) {
+    let permissions = expand(app, scopes);
+    state
+        .store()
+        .consents
+        .entry((user.id, app.client_id.to_ascii_lowercase()))
+        .or_default()
+        .extend(permissions);
+}
+
+/// Permissions in `scopes` with `.default` expanded.
+pub fn expand(app: &AppRegistration, scopes: &[Scope]) -> Vec<Scope> {
+    let mut permissions = Vec::new();
+    for resource in [Resource::Graph, Resource::Exchange] {
+        permissions.extend(crate::identity::issuance::resource_permissions(
+            scopes, resource, app,
+        ));
+    }
+    permissions
+}

@@ -1,0 +1,87 @@
+//! `calconnect-sandbox`: run the offline Microsoft emulator with the demo tenant (or your own).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use calconnect_sandbox::{demo, Sandbox, Tenant};
+use clap::Parser;
+
+/// Offline emulator of the Microsoft identity platform, Microsoft Graph and Exchange Web Services.
+///
+/// Serves the Contoso demo tenant (or a tenant file) on 127.0.0.1 over HTTPS with a freshly generated
+/// certificate authority. Clients must trust that CA: write it with --ca-out and add it as a root
+/// certificate (reqwest: Certificate::from_pem + add_root_certificate; curl: --cacert PATH).
+///
+/// Demo users (no password asked): adele@contoso.com, megan@contoso.com, lee@contoso.com (admin consent
+/// required for the Full app), alex@contoso.com (blocked by conditional access).
+///
+/// Admin endpoints: POST /_sandbox/faults with JSON such as
+/// {"kind":"throttle","route":"graph.calendars","status":429,"retry_after_secs":2,"times":1}
+/// (kinds: latency, throttle, drop_connection, revoke_refresh_tokens, expire_refresh_tokens,
+/// decline_consent, conditional_access, ews_server_busy, clear) and GET /_sandbox/journal.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about)]
+struct Arguments {
+    /// Address to listen on (loopback recommended).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    http: bool,
+    /// Tenant definition (.toml or .json); see --print-demo for the format.
+    #[arg(long, value_name = "PATH")]
+    tenant_file: Option<PathBuf>,
+    /// Write the CA certificate (PEM) to this path so clients can trust the sandbox.
+    #[arg(long, value_name = "PATH")]
+    ca_out: Option<PathBuf>,
+    /// Print the demo tenant as TOML and exit (a starting point for --tenant-file).
+    #[arg(long)]
+    print_demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "calconnect_sandbox=info".into()),
+        )
+        .init();
+    let arguments = Arguments::parse();
+    if arguments.print_demo {
+        print!("{}", Tenant::demo().to_toml()?);
+        return Ok(());
+    }
+    let tenant = match &arguments.tenant_file {
+        Some(path) => Tenant::from_file(path)?,
+        None => Tenant::demo(),
+    };
+    let sandbox = Sandbox::builder()
+        .tenant(tenant)
+        .tls(!arguments.http)
+        .bind(SocketAddr::new(arguments.bind, arguments.port))
+        .start()
+        .await?;
+    println!("calconnect sandbox listening on {}", sandbox.base_url());
+    println!("  authority:    {}", sandbox.authority("organizations"));
+    println!("  graph:        {}", sandbox.graph_url());
+    println!("  ews:          {}", sandbox.ews_url());
+    println!("  full app:     {}", demo::FULL_APP_CLIENT_ID);
+    println!("  free/busy app: {}", demo::FREEBUSY_APP_CLIENT_ID);
+    if let Some(path) = &arguments.ca_out {
+        sandbox
+            .write_ca_pem(path)
+            .with_context(|| format!("failed to write the CA certificate to {}", path.display()))?;
+        println!("  CA:           {}", path.display());
+    } else if sandbox.ca_pem().is_some() {
+        println!("  CA:           not written (use --ca-out PATH to trust it)");
+    }
+    tokio::signal::ctrl_c()
+        .await
+        .context("failed to wait for ctrl-c")?;
+    Ok(())
+}

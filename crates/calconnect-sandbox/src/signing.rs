@@ -1,0 +1,101 @@
+//! The RS256 key that signs access and ID tokens, published as a JWKS (`/{tenant}/discovery/v2.0/keys`).
+
+use std::sync::{Arc, OnceLock};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// A token signing key with its JWKS form.
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    modulus: String,
+    exponent: String,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningKey {
+    /// The process-wide key. RSA generation costs up to a second; every sandbox in a test binary shares
+    /// one key, which is harmless because each sandbox is its own issuer only by URL.
+    pub fn shared() -> Result<Arc<SigningKey>> {
+        static SHARED: OnceLock<std::result::Result<Arc<SigningKey>, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                SigningKey::generate()
+                    .map(Arc::new)
+                    .map_err(|error| error.to_string())
+            })
+            .clone()
+            .map_err(Error::SigningKey)
+    }
+
+    /// A fresh 2048-bit RSA key.
+    pub fn generate() -> Result<Self> {
+        let private_key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+            .map_err(|error| Error::SigningKey(error.to_string()))?;
+        let der = private_key
+            .to_pkcs1_der()
+            .map_err(|error| Error::SigningKey(error.to_string()))?;
+        let modulus_bytes = private_key.n().to_bytes_be();
+        let exponent_bytes = private_key.e().to_bytes_be();
+        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(&modulus_bytes)[..15]);
+        Ok(Self {
+            kid,
+            encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+            decoding: DecodingKey::from_rsa_raw_components(&modulus_bytes, &exponent_bytes),
+            modulus: URL_SAFE_NO_PAD.encode(&modulus_bytes),
+            exponent: URL_SAFE_NO_PAD.encode(&exponent_bytes),
+        })
+    }
+
+    /// Key id, the JWT header `kid`.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Signs `claims` as an RS256 JWT with `typ: JWT` and this key's `kid`.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("JWT".to_owned());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|error| Error::SigningKey(error.to_string()))
+    }
+
+    /// Key to verify signatures made by [`SigningKey::sign`].
+    pub fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// The JWKS document (`{"keys":[{...}]}`) as Entra publishes it.
+    pub fn jwks(&self, issuer: &str) -> serde_json::Value {
+        serde_json::json!({
+            "keys": [{
+                "kty": "RSA",
+                "use": "sig",
+                "alg": "RS256",
+                "kid": self.kid,
+                "x5t": self.kid,
+                "n": self.modulus,
+                "e": self.exponent,
+                "issuer": issuer,
+            }]
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! Everything the identity platform has handed out: interactions in progress, authorization codes,
+//! refresh tokens, device codes and the consents users gave.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::fault::RefreshTokenFault;
+use crate::scope::Scope;
+use crate::tenant::Tenant;
+
+/// Code challenge of an authorization request (RFC 7636 §4.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeChallenge {
+    S256(String),
+    Plain(String),
+}
+
+/// A validated `/authorize` request waiting for the person to sign in and consent.
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub code_challenge: Option<CodeChallenge>,
+    /// `response_mode=fragment` instead of the default `query`.
+    pub fragment_response: bool,
+    /// `prompt=consent`: show the consent page even if consent exists.
+    pub force_consent: bool,
+    pub login_hint: Option<String>,
+    pub nonce: Option<String>,
+    /// Set once the person picked an account.
+    pub user_id: Option<Uuid>,
+    /// `{tenant}` segment of the authority used, so the code is redeemed on a compatible authority.
+    pub tenant_segment: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a user granted to a client: the basis of codes and refresh tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub user_id: Uuid,
+    pub client_id: String,
+    /// Scopes requested and consented (OIDC scopes included).
+    pub scopes: Vec<Scope>,
+    pub nonce: Option<String>,
+}
+
+/// An issued authorization code (single use, about 10 minutes).
+#[derive(Debug, Clone)]
+pub struct AuthorizationCode {
+    pub grant: Grant,
+    pub redirect_uri: String,
+    pub code_challenge: Option<CodeChallenge>,
+    pub expires_at: DateTime<Utc>,
+    pub redeemed: bool,
+}
+
+/// Why a refresh token no longer works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshTokenState {
+    Active,
+    /// AADSTS70000.
+    Revoked,
+    /// AADSTS700082.
+    Expired,
+}
+
+/// An issued refresh token. Using it does not invalidate it (Entra "refresh tokens" page).
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    pub grant: Grant,
+    pub issued_at: DateTime<Utc>,
+    pub state: RefreshTokenState,
+}
+
+/// The person's decision on the device login page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceDecision {
+    Pending,
+    Approved(Grant),
+    Declined,
+    /// Sign-in failed with an AADSTS error (conditional access, admin consent required).
+    Failed {
+        error: String,
+        code: u32,
+    },
+}
+
+/// An issued device code (RFC 8628).
+#[derive(Debug, Clone)]
+pub struct DeviceCodeRecord {
+    pub client_id: String,
+    pub scopes: Vec<Scope>,
+    pub user_code: String,
+    pub expires_at: DateTime<Utc>,
+    pub interval_secs: u64,
+    pub last_poll: Option<DateTime<Utc>>,
+    pub decision: DeviceDecision,
+    pub redeemed: bool,
+}
+
+/// All issued artifacts, keyed by their opaque values.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub interactions: HashMap<String, Interaction>,
+    pub authorization_codes: HashMap<String, AuthorizationCode>,
+    pub refresh_tokens: HashMap<String, RefreshTokenRecord>,
+    /// Keyed by `device_code`.
+    pub device_codes: HashMap<String, DeviceCodeRecord>,
+    /// Consented scopes per (user, client).
+    pub consents: HashMap<(Uuid, String), BTreeSet<Scope>>,
+}
+
+impl Store {
+    /// Applies a revocation knob to every matching refresh token issued so far.
+    pub fn apply_refresh_token_fault(&mut self, fault: &RefreshTokenFault, tenant: &Tenant) {
+        let (user, new_state) = match fault {
+            RefreshTokenFault::Revoke { user } => (user, RefreshTokenState::Revoked),
+            RefreshTokenFault::Expire { user } => (user, RefreshTokenState::Expired),
+        };
+        let user_id = user
+            .as_deref()
+            .map(|email| tenant.user_by_email(email).map(|user| user.id));
+        for record in self.refresh_tokens.values_mut() {
+            let matches = match user_id {
+                None => true,
+                Some(Some(id)) => record.grant.user_id == id,
+                Some(None) => false,
+            };
+            if matches && record.state == RefreshTokenState::Active {
+                record.state = new_state;
+            }
+        }
+    }
+
+    /// Finds a device code by the user code the person typed (case-insensitive, dashes ignored).
+    pub fn device_code_by_user_code(
+        &mut self,
+        user_code: &str,
+    ) -> Option<(&String, &mut DeviceCodeRecord)> {
+        let normalise = |code: &str| -> String {
+            code.chars()
+                .filter(|character| character.is_ascii_alphanumeric())
+                .map(|character| character.to_ascii_uppercase())
+                .collect()
+        };
+        let wanted = normalise(user_code);
+        self.device_codes
+            .iter_mut()
+            .find(|(_, record)| normalise(&record.user_code) == wanted)
+    }
+}

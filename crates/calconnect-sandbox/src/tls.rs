@@ -1,0 +1,87 @@
+//! A throwaway certificate authority and a server certificate for `127.0.0.1` and `localhost`.
+//!
+//! Clients trust the sandbox by adding [`CertificateAuthority::pem`] as a root; nothing is installed system-wide.
+
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::error::{Error, Result};
+
+/// The generated CA (public part) and the rustls configuration serving the leaf certificate.
+pub struct CertificateAuthority {
+    pem: String,
+    server_config: Arc<rustls::ServerConfig>,
+}
+
+impl CertificateAuthority {
+    /// Generates a CA and a leaf certificate for `127.0.0.1`, `localhost` and `::1`.
+    pub fn generate() -> Result<Self> {
+        let certificate_error = |error: rcgen::Error| Error::Certificate(error.to_string());
+        let ca_key = KeyPair::generate().map_err(certificate_error)?;
+        let mut ca_params = CertificateParams::default();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        ca_params.distinguished_name = distinguished_name("calconnect sandbox CA");
+        ca_params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        ca_params.not_after = rcgen::date_time_ymd(2049, 12, 31);
+        let ca_certificate = ca_params.self_signed(&ca_key).map_err(certificate_error)?;
+
+        let leaf_key = KeyPair::generate().map_err(certificate_error)?;
+        let mut leaf_params = CertificateParams::new(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+            "::1".to_owned(),
+        ])
+        .map_err(certificate_error)?;
+        leaf_params.distinguished_name = distinguished_name("calconnect sandbox");
+        leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        leaf_params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        leaf_params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        leaf_params.not_after = rcgen::date_time_ymd(2049, 12, 31);
+        let leaf_certificate = leaf_params
+            .signed_by(&leaf_key, &ca_certificate, &ca_key)
+            .map_err(certificate_error)?;
+
+        let chain = vec![
+            leaf_certificate.der().clone(),
+            CertificateDer::from(ca_certificate.der().to_vec()),
+        ];
+        let private_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut server_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| Error::Tls(error.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, private_key)
+            .map_err(|error| Error::Tls(error.to_string()))?;
+        server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self {
+            pem: ca_certificate.pem(),
+            server_config: Arc::new(server_config),
+        })
+    }
+
+    /// PEM of the CA certificate, the trust anchor for clients.
+    pub fn pem(&self) -> &str {
+        &self.pem
+    }
+
+    pub(crate) fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        Arc::clone(&self.server_config)
+    }
+}
+
+fn distinguished_name(common_name: &str) -> DistinguishedName {
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    name.push(DnType::OrganizationName, "calconnect sandbox");
+    name
+}

@@ -1,0 +1,321 @@
+use calconnect_sandbox::demo;
+use calconnect_sandbox::person::Consent;
+
+use crate::support::{
+    aadsts, post_token, query_value, s256, sign_in_tokens, world, Authorize, World,
+    FREEBUSY_SCOPES, VERIFIER,
+};
+
+async fn code_for(world: &World, authorize: &Authorize<'_>, user: &str) -> String {
+    let location = world
+        .person
+        .sign_in(&authorize.url(world), user, Consent::Approve)
+        .await
+        .expect("sign-in completes");
+    assert_eq!(
+        query_value(&location, "state").as_deref(),
+        Some("state-123"),
+        "state is echoed"
+    );
+    query_value(&location, "code").unwrap_or_else(|| panic!("a code comes back: {location}"))
+}
+
+async fn redeem(
+    world: &World,
+    authorize: &Authorize<'_>,
+    code: &str,
+    verifier: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut form = vec![
+        ("client_id", authorize.client_id),
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", authorize.redirect_uri),
+    ];
+    if let Some(verifier) = verifier {
+        form.push(("code_verifier", verifier));
+    }
+    post_token(world, &form).await
+}
+
+#[tokio::test]
+async fn pkce_s256_code_redeems_once_and_reuse_gets_aadsts54005() {
+    let world = world().await;
+    let challenge = s256(VERIFIER);
+    let authorize = Authorize {
+        challenge: Some((&challenge, Some("S256"))),
+        ..Authorize::full()
+    };
+    let code = code_for(&world, &authorize, demo::ADELE).await;
+    let (status, body) = redeem(&world, &authorize, &code, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "User.Read Calendars.ReadWrite");
+    assert!(
+        body["refresh_token"].is_string(),
+        "offline_access yields a refresh token"
+    );
+    let (status, body) = redeem(&world, &authorize, &code, Some(VERIFIER)).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(aadsts(&body), 54005);
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("AADSTS54005:"));
+    for field in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
+        assert!(body[field].is_string(), "error body has {field}");
+    }
+}
+
+#[tokio::test]
+async fn plain_challenge_is_assumed_when_the_method_is_omitted() {
+    let world = world().await;
+    let authorize = Authorize {
+        challenge: Some((VERIFIER, None)),
+        ..Authorize::full()
+    };
+    let code = code_for(&world, &authorize, demo::ADELE).await;
+    let (status, body) = redeem(&world, &authorize, &code, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn wrong_code_verifier_gets_aadsts501481() {
+    let world = world().await;
+    let challenge = s256(VERIFIER);
+    let authorize = Authorize {
+        challenge: Some((&challenge, Some("S256"))),
+        ..Authorize::full()
+    };
+    let code = code_for(&world, &authorize, demo::ADELE).await;
+    let wrong = "x".repeat(43);
+    let (status, body) = redeem(&world, &authorize, &code, Some(&wrong)).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(aadsts(&body), 501481);
+}
+
+#[tokio::test]
+async fn redirect_uri_must_match_the_one_used_at_authorize() {
+    let world = world().await;
+    let authorize = Authorize::full();
+    let code = code_for(&world, &authorize, demo::ADELE).await;
+    let other = Authorize {
+        redirect_uri: "http://localhost:1111",
+        ..Authorize::full()
+    };
+    let (status, body) = redeem(&world, &other, &code, None).await;
+    assert_eq!(status, 400);
+    assert_eq!(aadsts(&body), 50011);
+}
+
+#[tokio::test]
+async fn loopback_redirect_ignores_port_but_rejects_other_paths_https_and_ipv6() {
+    let world = world().await;
+    let accepted = Authorize {
+        redirect_uri: "http://localhost:40001",
+        ..Authorize::full()
+    };
+    let location = world
+        .person
+        .sign_in(&accepted.url(&world), demo::ADELE, Consent::Approve)
+        .await
+        .unwrap();
+    assert_eq!(
+        location.as_str().split('?').next(),
+        Some("http://localhost:40001/"),
+        "path-less URI comes back with a slash"
+    );
+    for redirect_uri in [
+        "http://localhost:40001/other",
+        "https://localhost:40001",
+        "http://[::1]:40001",
+        "http://example.com",
+    ] {
+        let rejected = Authorize {
+            redirect_uri,
+            ..Authorize::full()
+        };
+        let response = world.http.get(rejected.url(&world)).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            400,
+            "{redirect_uri} is rejected on a page, not redirected"
+        );
+        assert!(
+            response.text().await.unwrap().contains("AADSTS50011"),
+            "{redirect_uri} shows AADSTS50011"
+        );
+    }
+}
+
+#[tokio::test]
+async fn declining_consent_redirects_access_denied_with_aadsts65004() {
+    let world = world().await;
+    let location = world
+        .person
+        .sign_in(
+            &Authorize::full().url(&world),
+            demo::ADELE,
+            Consent::Decline,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert!(query_value(&location, "error_description")
+        .unwrap()
+        .starts_with("AADSTS65004"));
+    assert_eq!(
+        query_value(&location, "state").as_deref(),
+        Some("state-123")
+    );
+}
+
+#[tokio::test]
+async fn forced_decline_fault_overrides_the_persons_accept() {
+    let world = world().await;
+    world.sandbox.faults().decline_consent(1);
+    let location = world
+        .person
+        .sign_in(
+            &Authorize::full().url(&world),
+            demo::ADELE,
+            Consent::Approve,
+        )
+        .await
+        .unwrap();
+    assert!(query_value(&location, "error_description")
+        .unwrap()
+        .starts_with("AADSTS65004"));
+}
+
+#[tokio::test]
+async fn conditional_access_blocks_alex_with_aadsts53003() {
+    let world = world().await;
+    let location = world
+        .person
+        .sign_in(&Authorize::full().url(&world), demo::ALEX, Consent::Approve)
+        .await
+        .unwrap();
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert!(query_value(&location, "error_description")
+        .unwrap()
+        .starts_with("AADSTS53003"));
+}
+
+#[tokio::test]
+async fn lee_needs_admin_consent_for_the_full_app_but_not_for_free_busy() {
+    let world = world().await;
+    let location = world
+        .person
+        .sign_in(&Authorize::full().url(&world), demo::LEE, Consent::Approve)
+        .await
+        .unwrap();
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("access_denied")
+    );
+    assert!(query_value(&location, "error_description")
+        .unwrap()
+        .starts_with("AADSTS90094"));
+    let tokens = sign_in_tokens(
+        &world,
+        demo::FREEBUSY_APP_CLIENT_ID,
+        FREEBUSY_SCOPES,
+        demo::LEE,
+    )
+    .await;
+    assert_eq!(tokens["scope"], "Calendars.ReadBasic User.Read");
+}
+
+#[tokio::test]
+async fn unknown_scope_redirects_invalid_scope_aadsts70011() {
+    let world = world().await;
+    let authorize = Authorize {
+        scope: "User.Read Calendars.Teleport",
+        ..Authorize::full()
+    };
+    let response = world.http.get(authorize.url(&world)).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        query_value(&location, "error").as_deref(),
+        Some("invalid_scope")
+    );
+    assert!(query_value(&location, "error_description")
+        .unwrap()
+        .starts_with("AADSTS70011"));
+}
+
+#[tokio::test]
+async fn unknown_client_id_is_shown_aadsts700016_on_a_page() {
+    let world = world().await;
+    let authorize = Authorize {
+        client_id: "11111111-2222-3333-4444-555555555555",
+        ..Authorize::full()
+    };
+    let response = world.http.get(authorize.url(&world)).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("AADSTS700016"));
+}
+
+#[tokio::test]
+async fn public_client_presenting_a_secret_gets_aadsts700025() {
+    let world = world().await;
+    let authorize = Authorize::full();
+    let code = code_for(&world, &authorize, demo::ADELE).await;
+    let (status, body) = post_token(
+        &world,
+        &[
+            ("client_id", demo::FULL_APP_CLIENT_ID),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", authorize.redirect_uri),
+            ("client_secret", "oops"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "invalid_client");
+    assert_eq!(aadsts(&body), 700025);
+}
+
+#[tokio::test]
+async fn openid_and_profile_scopes_add_an_id_token_with_profile_claims() {
+    let world = world().await;
+    let tokens = sign_in_tokens(
+        &world,
+        demo::FULL_APP_CLIENT_ID,
+        "openid profile User.Read offline_access",
+        demo::ADELE,
+    )
+    .await;
+    let id_token = tokens["id_token"].as_str().expect("id_token present");
+    let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode(id_token)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["aud"], demo::FULL_APP_CLIENT_ID);
+    assert_eq!(claims["preferred_username"], demo::ADELE);
+    assert_eq!(claims["name"], "Adele Vance");
+}
+
+#[tokio::test]
+async fn json_token_request_fails_as_a_missing_grant_type() {
+    let world = world().await;
+    let response = world
+        .http
+        .post(crate::support::token_url(&world))
+        .json(&serde_json::json!({"grant_type": "authorization_code"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(aadsts(&body), 900144);
+}

@@ -1,0 +1,322 @@
+use std::time::Duration;
+
+use calconnect_sandbox::demo;
+use calconnect_sandbox::tenant::week_start;
+use serde_json::{json, Value};
+
+use crate::support::{sign_in_tokens, world, World, FREEBUSY_SCOPES, FULL_SCOPES};
+
+fn schema_validator(definition: &str, paged: bool) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/graph-schema/graph-subset.schema.json"
+    ))
+    .or_else(|_| {
+        std::fs::read_to_string("/work/shared/reference/graph-schema/graph-subset.schema.json")
+    })
+    .expect("graph schema is readable");
+    let mut schema: Value = serde_json::from_str(&text).unwrap();
+    let reference = json!({"$ref": format!("#/$defs/{definition}")});
+    let root = if paged {
+        json!({"type": "object", "required": ["value"], "properties": {"value": {"type": "array", "items": reference}}})
+    } else {
+        reference
+    };
+    for (key, value) in root.as_object().unwrap() {
+        schema[key] = value.clone();
+    }
+    schema.as_object_mut().unwrap().remove("oneOf");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|error| format!("{error} at {}", error.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}\n{instance}");
+}
+
+async fn get(world: &World, token: &str, url: &str) -> (u16, Value) {
+    let response = world.http.get(url).bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn token_for(world: &World, user: &str, scopes: &str, client_id: &str) -> String {
+    sign_in_tokens(world, client_id, scopes, user).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn me_returns_the_signed_in_user() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let (status, me) = get(&world, &token, &format!("{}me", world.sandbox.graph_url())).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["userPrincipalName"], demo::ADELE);
+    assert_valid(&schema_validator("user", false), &me);
+}
+
+#[tokio::test]
+async fn missing_or_forged_tokens_get_401_invalid_authentication_token() {
+    let world = world().await;
+    let url = format!("{}me", world.sandbox.graph_url());
+    let response = world.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    assert!(body["error"]["innerError"]["request-id"].is_string());
+    let (status, body) = get(&world, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", &url).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("InvalidAuthenticationToken"))
+    );
+}
+
+#[tokio::test]
+async fn expired_access_token_gets_401() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    world.sandbox.advance_time(Duration::from_secs(3600));
+    let (status, body) = get(&world, &token, &format!("{}me", world.sandbox.graph_url())).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error"]["message"],
+        "Access token has expired or is not yet valid."
+    );
+}
+
+#[tokio::test]
+async fn token_without_the_permission_gets_403_error_access_denied() {
+    let world = world().await;
+    let token = token_for(
+        &world,
+        demo::ADELE,
+        "User.Read offline_access",
+        demo::FULL_APP_CLIENT_ID,
+    )
+    .await;
+    let (status, body) = get(
+        &world,
+        &token,
+        &format!("{}me/calendars", world.sandbox.graph_url()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "ErrorAccessDenied");
+}
+
+#[tokio::test]
+async fn calendars_page_with_absolute_next_links_until_exhausted() {
+    let world = world().await;
+    let token = token_for(
+        &world,
+        demo::MEGAN,
+        FREEBUSY_SCOPES,
+        demo::FREEBUSY_APP_CLIENT_ID,
+    )
+    .await;
+    let validator = schema_validator("calendar", true);
+    let mut url = format!("{}me/calendars", world.sandbox.graph_url());
+    let mut names = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = get(&world, &token, &url).await;
+        assert_eq!(status, 200, "{page}");
+        assert_valid(&validator, &page);
+        assert!(page["@odata.context"].is_string());
+        pages += 1;
+        names.extend(
+            page["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|calendar| calendar["name"].as_str().unwrap().to_owned()),
+        );
+        match page.get("@odata.nextLink").and_then(Value::as_str) {
+            Some(next) => {
+                assert!(
+                    next.starts_with(world.sandbox.base_url().as_str()),
+                    "nextLink is absolute: {next}"
+                );
+                url = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 25, "megan has 25 calendars");
+    assert_eq!(pages, 3, "default page size is 10");
+}
+
+#[tokio::test]
+async fn calendar_view_expands_the_recurring_stand_up() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let monday = week_start(chrono::Utc::now());
+    let mut url = world.sandbox.graph_url().join("me/calendarView").unwrap();
+    url.query_pairs_mut()
+        .append_pair("startDateTime", &monday.to_rfc3339())
+        .append_pair(
+            "endDateTime",
+            &(monday + chrono::Duration::days(7)).to_rfc3339(),
+        )
+        .append_pair("$top", "50");
+    let response = world
+        .http
+        .get(url)
+        .bearer_auth(&token)
+        .header("Prefer", "outlook.timezone=\"UTC\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["preference-applied"],
+        "outlook.timezone=\"UTC\""
+    );
+    let page: Value = response.json().await.unwrap();
+    assert_valid(&schema_validator("event", true), &page);
+    let events = page["value"].as_array().unwrap();
+    let standups = events
+        .iter()
+        .filter(|event| event["subject"] == "Daily stand-up")
+        .count();
+    assert_eq!(standups, 5);
+    assert!(events.iter().any(|event| event["isAllDay"] == true));
+    assert!(events
+        .iter()
+        .all(|event| event["start"]["timeZone"] == "UTC"));
+}
+
+#[tokio::test]
+async fn calendar_view_without_a_window_is_a_bad_request() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let (status, body) = get(
+        &world,
+        &token,
+        &format!("{}me/calendarView", world.sandbox.graph_url()),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "ErrorInvalidParameter");
+}
+
+async fn get_schedule(world: &World, token: &str, body: &Value) -> (u16, Value) {
+    let response = world
+        .http
+        .post(format!(
+            "{}me/calendar/getSchedule",
+            world.sandbox.graph_url()
+        ))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn schedule_request(schedules: &[&str], days: i64) -> Value {
+    let monday = week_start(chrono::Utc::now());
+    json!({
+        "schedules": schedules,
+        "startTime": {"dateTime": monday.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+        "endTime": {"dateTime": (monday + chrono::Duration::days(days)).format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"},
+        "availabilityViewInterval": 60,
+    })
+}
+
+#[tokio::test]
+async fn get_schedule_hides_private_details_and_reports_unknown_users() {
+    let world = world().await;
+    let token = token_for(
+        &world,
+        demo::LEE,
+        FREEBUSY_SCOPES,
+        demo::FREEBUSY_APP_CLIENT_ID,
+    )
+    .await;
+    let (status, body) = get_schedule(
+        &world,
+        &token,
+        &schedule_request(&[demo::ADELE, "ghost@contoso.com"], 7),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_valid(&schema_validator("scheduleInformation", true), &body);
+    let adele = &body["value"][0];
+    assert_eq!(adele["availabilityView"].as_str().unwrap().len(), 7 * 24);
+    let items = adele["scheduleItems"].as_array().unwrap();
+    let private = items
+        .iter()
+        .find(|item| item["subject"].is_null() && item["status"] == "busy")
+        .expect("the private doctor appointment is listed without details");
+    assert!(private.get("location").is_none() && private.get("isPrivate").is_none());
+    assert!(items
+        .iter()
+        .any(|item| item["subject"] == "Product review: Mark 8"));
+    assert!(items.iter().any(|item| item["status"] == "tentative"));
+    assert_eq!(
+        body["value"][1]["error"]["responseCode"],
+        "ErrorMailRecipientNotFound"
+    );
+}
+
+#[tokio::test]
+async fn get_schedule_rejects_more_than_20_schedules_and_windows_of_62_days() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let many: Vec<String> = (0..21)
+        .map(|index| format!("user{index}@contoso.com"))
+        .collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (status, _) = get_schedule(&world, &token, &schedule_request(&many, 1)).await;
+    assert_eq!(status, 400);
+    let (status, _) = get_schedule(&world, &token, &schedule_request(&[demo::ADELE], 62)).await;
+    assert_eq!(status, 400);
+    let (status, _) = get_schedule(&world, &token, &schedule_request(&[demo::ADELE], 61)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn online_meeting_needs_the_scope_and_a_teams_enabled_user() {
+    let world = world().await;
+    let body = json!({"startDateTime": "2030-01-01T10:00:00Z", "endDateTime": "2030-01-01T11:00:00Z", "subject": "Sync"});
+    let url = format!("{}me/onlineMeetings", world.sandbox.graph_url());
+    let without_scope = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let response = world
+        .http
+        .post(&url)
+        .bearer_auth(&without_scope)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let token = token_for(
+        &world,
+        demo::ADELE,
+        "User.Read OnlineMeetings.ReadWrite offline_access",
+        demo::FULL_APP_CLIENT_ID,
+    )
+    .await;
+    let response = world
+        .http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let meeting: Value = response.json().await.unwrap();
+    assert_valid(&schema_validator("onlineMeeting", false), &meeting);
+    assert!(meeting["joinWebUrl"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://teams.microsoft.com/l/meetup-join/"));
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the sandbox over loopback HTTPS, driven like real clients and a real person.
+
+mod auth_code;
+mod device_code;
+mod discovery;
+mod ews_schema;
+mod faults;
+mod graph;
+mod refresh;
+mod support;
