@@ -1,0 +1,55 @@
+//! `GET /me`, `GET /me/calendars` and `POST /me/onlineMeetings`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::Method;
+
+use crate::client::{Body, GraphClient};
+use crate::error::{Error, Result};
+use crate::model::{Calendar, OnlineMeeting, User, WireCalendar, WireOnlineMeeting, WireUser};
+use crate::token::TokenProvider;
+
+impl GraphClient {
+    /// The signed-in user (learn.microsoft.com/graph/api/user-get; needs `User.Read`).
+    pub async fn me(&self, tokens: &dyn TokenProvider) -> Result<User> {
+        let user: WireUser = self
+            .request(tokens, Method::GET, self.endpoint("me"), Body::None, &[])
+            .await?;
+        Ok(user.into())
+    }
+
+    /// All the user's calendars, across every page (learn.microsoft.com/graph/api/user-list-calendars;
+    /// needs `Calendars.ReadBasic` or more).
+    pub async fn calendars(&self, tokens: &dyn TokenProvider) -> Result<Vec<Calendar>> {
+        let calendars: Vec<WireCalendar> =
+            self.get_all(tokens, self.endpoint("me/calendars")).await?;
+        Ok(calendars.into_iter().map(Calendar::from).collect())
+    }
+
+    /// Creates a standalone Teams meeting (learn.microsoft.com/graph/api/application-post-onlinemeetings; needs
+    /// `OnlineMeetings.ReadWrite`, work or school accounts only). It does not appear on the calendar.
+    pub async fn create_online_meeting(
+        &self,
+        tokens: &dyn TokenProvider,
+        subject: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<OnlineMeeting> {
+        let url = self.endpoint("me/onlineMeetings");
+        let body = serde_json::json!({
+            "startDateTime": start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "endDateTime": end.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "subject": subject,
+        });
+        let meeting: WireOnlineMeeting = self
+            .request(tokens, Method::POST, url.clone(), Body::Json(&body), &[])
+            .await?;
+        let join_web_url = meeting.join_web_url.ok_or_else(|| Error::Decode {
+            url: url.to_string(),
+            body_snippet: "the onlineMeeting has no joinWebUrl".into(),
+        })?;
+        Ok(OnlineMeeting {
+            id: meeting.id,
+            join_web_url,
+        })
+    }
+}

@@ -1,0 +1,279 @@
+//! [`GraphClient`]: authenticated requests with one refresh on 401, bounded `Retry-After` retries on
+//! 429/503, Graph's error envelope, and `@odata.nextLink` paging (learn.microsoft.com/graph/paging,
+//! learn.microsoft.com/graph/throttling, learn.microsoft.com/graph/errors).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{snippet, Error, ErrorEnvelope, Result};
+use crate::model::Page;
+use crate::token::{Sleeper, TokenProvider, TokioSleeper};
+
+/// How many times a throttled (429/503) request is retried before [`Error::Throttled`].
+pub const MAX_THROTTLE_RETRIES: u32 = 3;
+
+/// Wait when a 429/503 carries no usable `Retry-After`, doubled per attempt.
+const DEFAULT_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Longest wait we honour, so a bogus header cannot hang the wizard.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Client of Microsoft Graph v1.0 for one base URL (`https://graph.microsoft.com/v1.0/`, or the sandbox's).
+#[derive(Clone)]
+pub struct GraphClient {
+    pub(crate) base: Url,
+    http: reqwest::Client,
+    sleeper: Arc<dyn Sleeper>,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request body, re-sent on retries.
+pub(crate) enum Body<'a> {
+    None,
+    Json(&'a serde_json::Value),
+}
+
+impl GraphClient {
+    /// A client for `base` (the Graph root including the version, e.g. `https://graph.microsoft.com/v1.0/`;
+    /// a missing trailing slash is added). Plain `http` is refused at request time unless `base` is loopback.
+    pub fn new(mut base: Url, http: reqwest::Client) -> Self {
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Self {
+            base,
+            http,
+            sleeper: Arc::new(TokioSleeper),
+        }
+    }
+
+    /// Replaces the tokio timer used for `Retry-After` waits.
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// The Graph root this client talks to.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    pub(crate) fn endpoint(&self, path: &str) -> Url {
+        self.base
+            .join(path)
+            .expect("relative Graph paths are valid URL references")
+    }
+
+    /// The bearer token goes only to the base URL's origin, over https (or http on loopback).
+    fn check_url(&self, url: &Url) -> Result<()> {
+        let unsafe_url = |reason| Error::UnsafeUrl {
+            url: url.to_string(),
+            reason,
+        };
+        if url.origin() != self.base.origin() {
+            return Err(unsafe_url("it is not on the Graph base URL's origin"));
+        }
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if is_loopback(url) => Ok(()),
+            _ => Err(unsafe_url(
+                "plain http is only allowed to loopback addresses",
+            )),
+        }
+    }
+
+    /// Sends one Graph request and parses the JSON answer, with the retry rules of this module.
+    pub(crate) async fn request<T: DeserializeOwned>(
+        &self,
+        tokens: &dyn TokenProvider,
+        method: Method,
+        url: Url,
+        body: Body<'_>,
+        headers: &[(&'static str, &str)],
+    ) -> Result<T> {
+        self.check_url(&url)?;
+        let mut force_refresh = false;
+        let mut throttled_attempts = 0;
+        loop {
+            let token = tokens.access_token(force_refresh).await?;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose_secret());
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Body::Json(json) = body {
+                request = request.json(json);
+            }
+            drop(token);
+            let response = request.send().await?;
+            let status = response.status();
+            tracing::debug!(%method, %url, status = status.as_u16(), "graph response");
+            if status.is_success() {
+                let text = response.text().await?;
+                return serde_json::from_str(&text).map_err(|error| Error::Decode {
+                    url: url.to_string(),
+                    body_snippet: format!("{error}: {}", snippet(&text)),
+                });
+            }
+            let retry_after = retry_after(response.headers());
+            let text = response.text().await.unwrap_or_default();
+            let graph_error = ErrorEnvelope::parse(&text);
+            match status {
+                StatusCode::UNAUTHORIZED if !force_refresh => {
+                    tracing::info!(%url, code = %graph_error.code, "graph rejected the token; refreshing once");
+                    force_refresh = true;
+                }
+                StatusCode::UNAUTHORIZED => {
+                    return Err(Error::Unauthorized {
+                        message: graph_error.message,
+                    })
+                }
+                StatusCode::FORBIDDEN => {
+                    return Err(Error::AccessDenied {
+                        code: graph_error.code,
+                        message: graph_error.message,
+                    })
+                }
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                    if throttled_attempts >= MAX_THROTTLE_RETRIES {
+                        return Err(Error::Throttled { retry_after });
+                    }
+                    let wait = retry_after
+                        .unwrap_or(DEFAULT_BACKOFF * 2u32.pow(throttled_attempts))
+                        .min(MAX_RETRY_AFTER);
+                    throttled_attempts += 1;
+                    tracing::info!(%url, status = status.as_u16(), wait_secs = wait.as_secs(), attempt = throttled_attempts, "graph is throttling; waiting");
+                    self.sleeper.sleep(wait).await;
+                }
+                _ => {
+                    return Err(Error::Api {
+                        status: status.as_u16(),
+                        code: graph_error.code,
+                        message: graph_error.message,
+                        request_id: graph_error.inner_error.and_then(|inner| inner.request_id),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Every item of a collection, following the full `@odata.nextLink` until it is absent (never rebuilding
+    /// it from `$skiptoken`, as learn.microsoft.com/graph/paging asks).
+    pub(crate) async fn get_all<T: DeserializeOwned>(
+        &self,
+        tokens: &dyn TokenProvider,
+        first: Url,
+    ) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let page: Page<T> = self
+                .request(tokens, Method::GET, url.clone(), Body::None, &[])
+                .await?;
+            items.extend(page.value);
+            if let Some(link) = page.next_link {
+                let link = url.join(&link).map_err(|_| Error::Decode {
+                    url: url.to_string(),
+                    body_snippet: format!("invalid @odata.nextLink {link:?}"),
+                })?;
+                if link == url {
+                    return Err(Error::Decode {
+                        url: url.to_string(),
+                        body_snippet: "@odata.nextLink points at the same page".into(),
+                    });
+                }
+                next = Some(link);
+            }
+        }
+        Ok(items)
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
+}
+
+/// `Retry-After` in seconds (Graph's form). An HTTP-date or garbage counts as absent.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> GraphClient {
+        GraphClient::new(Url::parse(base).unwrap(), reqwest::Client::new())
+    }
+
+    #[test]
+    fn the_base_url_gets_a_trailing_slash_so_paths_join_under_the_version() {
+        let client = client("https://graph.microsoft.com/v1.0");
+        assert_eq!(
+            client.endpoint("me/calendars").as_str(),
+            "https://graph.microsoft.com/v1.0/me/calendars"
+        );
+    }
+
+    #[test]
+    fn tokens_go_only_to_the_base_origin_over_https_or_loopback_http() {
+        let graph = client("https://graph.microsoft.com/v1.0/");
+        assert!(graph
+            .check_url(&Url::parse("https://graph.microsoft.com/v1.0/me").unwrap())
+            .is_ok());
+        assert!(matches!(
+            graph.check_url(&Url::parse("https://evil.example/v1.0/me").unwrap()),
+            Err(Error::UnsafeUrl { .. })
+        ));
+        let plain = client("http://graph.example.com/v1.0/");
+        assert!(matches!(
+            plain.check_url(&Url::parse("http://graph.example.com/v1.0/me").unwrap()),
+            Err(Error::UnsafeUrl { .. })
+        ));
+        for loopback in ["http://127.0.0.1:8080/v1.0/", "http://localhost:8080/v1.0/"] {
+            let local = client(loopback);
+            assert!(local.check_url(&local.endpoint("me")).is_ok(), "{loopback}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_dates_are_ignored() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+}
