@@ -1,0 +1,533 @@
+//! Autodiscover: finds the EWS URL of a mailbox the way Outlook does ("Autodiscover for Exchange",
+//! "Generate a list of Autodiscover endpoints"), but with every candidate raced at once under its own
+//! timeout, so one dead host costs nothing when another answers.
+//!
+//! Candidates: Autodiscover v2 JSON (`/autodiscover/autodiscover.json/v1.0/{email}?Protocol=EWS`) at
+//! `autodiscover.{domain}` and at Exchange Online; POX (`/autodiscover/autodiscover.xml`) at `{domain}` and
+//! `autodiscover.{domain}`; the unauthenticated HTTP redirect probe; and the `_autodiscover._tcp` SRV record.
+//! POX answers with `redirectAddr` / `redirectUrl` are followed, https only, at most [`MAX_HOPS`] times.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use quick_xml::escape::escape;
+use serde::Serialize;
+use url::Url;
+
+use crate::auth::Authorization;
+use crate::client::{elapsed_ms, transport_error};
+use crate::endpoints::{ensure_secure, is_loopback, Endpoints};
+use crate::parse::XmlElement;
+use crate::request_log::{RequestLog, RequestRecord};
+
+/// Redirects followed per candidate, as Microsoft's and Cronofy's clients do.
+pub const MAX_HOPS: usize = 10;
+/// Documentation of the Autodiscover process.
+pub const AUTODISCOVER_DOC: &str =
+    "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/autodiscover-for-exchange";
+const POX_REQUEST_SCHEMA: &str =
+    "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006";
+const POX_RESPONSE_SCHEMA: &str =
+    "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
+
+/// One SRV record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SrvRecord {
+    /// Lower is preferred.
+    pub priority: u16,
+    /// Higher is preferred among equal priorities.
+    pub weight: u16,
+    /// Port; Autodiscover uses only TLS targets.
+    pub port: u16,
+    /// Target host name.
+    pub target: String,
+}
+
+/// DNS SRV lookups, injected so tests need no DNS.
+pub trait SrvResolver: Send + Sync {
+    /// Records for `name` (e.g. `_autodiscover._tcp.contoso.com`); an error text when the lookup failed.
+    fn lookup(&self, name: &str) -> BoxFuture<'static, Result<Vec<SrvRecord>, String>>;
+}
+
+/// A resolver with no DNS access: this build has no DNS client, so the SRV candidate reports itself unavailable.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSrvResolver;
+
+impl SrvResolver for NoSrvResolver {
+    fn lookup(&self, _name: &str) -> BoxFuture<'static, Result<Vec<SrvRecord>, String>> {
+        Box::pin(std::future::ready(Err(
+            "SRV lookup is not available in this build".to_owned(),
+        )))
+    }
+}
+
+/// Fixed answers (tests, or an admin who knows the record).
+#[derive(Debug, Clone, Default)]
+pub struct StaticSrvResolver {
+    /// (record name, records).
+    pub records: Vec<(String, Vec<SrvRecord>)>,
+}
+
+impl SrvResolver for StaticSrvResolver {
+    fn lookup(&self, name: &str) -> BoxFuture<'static, Result<Vec<SrvRecord>, String>> {
+        let found = self
+            .records
+            .iter()
+            .find(|(record_name, _)| record_name.eq_ignore_ascii_case(name));
+        let result = found
+            .map(|(_, records)| records.clone())
+            .ok_or_else(|| format!("no SRV record {name}"));
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// Which Autodiscover candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CandidateKind {
+    /// Autodiscover v2 JSON at `autodiscover.{domain}`.
+    JsonDomain,
+    /// Autodiscover v2 JSON at Exchange Online.
+    JsonExchangeOnline,
+    /// POX at `https://{domain}/autodiscover/autodiscover.xml`.
+    PoxDomain,
+    /// POX at `https://autodiscover.{domain}/autodiscover/autodiscover.xml`.
+    PoxAutodiscoverDomain,
+    /// Unauthenticated GET `http://autodiscover.{domain}/autodiscover/autodiscover.xml`, then POX at its https redirect.
+    HttpRedirect,
+    /// `_autodiscover._tcp.{domain}` SRV, then POX at the target.
+    Srv,
+}
+
+impl CandidateKind {
+    /// A short label for logs and reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::JsonDomain => "Autodiscover v2 (JSON) at autodiscover.{domain}",
+            Self::JsonExchangeOnline => "Autodiscover v2 (JSON) at Exchange Online",
+            Self::PoxDomain => "POX at {domain}",
+            Self::PoxAutodiscoverDomain => "POX at autodiscover.{domain}",
+            Self::HttpRedirect => "HTTP redirect probe",
+            Self::Srv => "SRV record",
+        }
+    }
+}
+
+/// What happened to one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "camelCase")]
+pub enum CandidateOutcome {
+    /// It returned this EWS URL.
+    Found {
+        /// The EWS URL.
+        ews_url: String,
+    },
+    /// It failed.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+    /// Another candidate answered first; this one was cancelled.
+    Abandoned,
+}
+
+/// One candidate's attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateAttempt {
+    /// Which candidate.
+    pub kind: CandidateKind,
+    /// Its first URL (or SRV name).
+    pub url: String,
+    /// The result.
+    pub outcome: CandidateOutcome,
+    /// Time until it finished (or until it was abandoned).
+    pub duration_ms: u64,
+}
+
+/// The result of Autodiscover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Discovery {
+    /// The EWS URL found, if any.
+    pub ews_url: Option<Url>,
+    /// The candidate that found it.
+    pub winner: Option<CandidateKind>,
+    /// Every candidate, in start order.
+    pub attempts: Vec<CandidateAttempt>,
+}
+
+/// Runs Autodiscover.
+#[derive(Clone)]
+pub struct Autodiscover {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    srv: Arc<dyn SrvResolver>,
+    log: RequestLog,
+    candidate_timeout: Duration,
+}
+
+impl Autodiscover {
+    /// Autodiscover over `http` (the run's client), with `candidate_timeout` per candidate.
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        srv: Arc<dyn SrvResolver>,
+        log: RequestLog,
+        candidate_timeout: Duration,
+    ) -> Self {
+        Self {
+            http,
+            endpoints,
+            srv,
+            log,
+            candidate_timeout,
+        }
+    }
+
+    /// Finds the EWS URL for `email`, sending `authorization` only to https POX endpoints.
+    pub async fn discover(&self, email: &str, authorization: Option<&Authorization>) -> Discovery {
+        let domain = email
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let encoded_email: String =
+            url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+        let json_path =
+            format!("/autodiscover/autodiscover.json/v1.0/{encoded_email}?Protocol=EWS");
+        let candidates: Vec<(CandidateKind, String)> = vec![
+            (
+                CandidateKind::JsonDomain,
+                format!("https://autodiscover.{domain}{json_path}"),
+            ),
+            (
+                CandidateKind::JsonExchangeOnline,
+                format!("https://outlook.office365.com{json_path}"),
+            ),
+            (
+                CandidateKind::PoxDomain,
+                format!("https://{domain}/autodiscover/autodiscover.xml"),
+            ),
+            (
+                CandidateKind::PoxAutodiscoverDomain,
+                format!("https://autodiscover.{domain}/autodiscover/autodiscover.xml"),
+            ),
+            (
+                CandidateKind::HttpRedirect,
+                format!("http://autodiscover.{domain}/autodiscover/autodiscover.xml"),
+            ),
+            (CandidateKind::Srv, format!("_autodiscover._tcp.{domain}")),
+        ];
+        let started = Instant::now();
+        let mut running = FuturesUnordered::new();
+        for (index, (kind, url)) in candidates.iter().enumerate() {
+            let attempt = self.candidate(*kind, url.clone(), email.to_owned(), authorization);
+            let timeout = self.candidate_timeout;
+            running.push(async move {
+                let result = match tokio::time::timeout(timeout, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!("no answer within {} s", timeout.as_secs_f32())),
+                };
+                (index, result)
+            });
+        }
+        let mut outcomes: Vec<Option<(CandidateOutcome, u64)>> = vec![None; candidates.len()];
+        let mut found = None;
+        while let Some((index, result)) = running.next().await {
+            let duration = elapsed_ms(started);
+            match result {
+                Ok(ews_url) => {
+                    outcomes[index] = Some((
+                        CandidateOutcome::Found {
+                            ews_url: ews_url.to_string(),
+                        },
+                        duration,
+                    ));
+                    found = Some((candidates[index].0, ews_url));
+                    break;
+                }
+                Err(reason) => {
+                    tracing::debug!(candidate = candidates[index].0.label(), %reason, "autodiscover candidate failed");
+                    outcomes[index] = Some((CandidateOutcome::Failed { reason }, duration));
+                }
+            }
+        }
+        // Dropping the rest cancels their requests.
+        drop(running);
+        let abandoned_at = elapsed_ms(started);
+        let attempts = candidates
+            .into_iter()
+            .zip(outcomes)
+            .map(|((kind, url), outcome)| {
+                let (outcome, duration_ms) =
+                    outcome.unwrap_or((CandidateOutcome::Abandoned, abandoned_at));
+                CandidateAttempt {
+                    kind,
+                    url,
+                    outcome,
+                    duration_ms,
+                }
+            })
+            .collect();
+        let (winner, ews_url) = found.map_or((None, None), |(kind, url)| (Some(kind), Some(url)));
+        Discovery {
+            ews_url,
+            winner,
+            attempts,
+        }
+    }
+
+    async fn candidate(
+        &self,
+        kind: CandidateKind,
+        url: String,
+        email: String,
+        authorization: Option<&Authorization>,
+    ) -> Result<Url, String> {
+        let url_or_error =
+            || Url::parse(&url).map_err(|error| format!("invalid url {url}: {error}"));
+        match kind {
+            CandidateKind::JsonDomain | CandidateKind::JsonExchangeOnline => {
+                self.json(url_or_error()?).await
+            }
+            CandidateKind::PoxDomain | CandidateKind::PoxAutodiscoverDomain => {
+                self.pox(url_or_error()?, email, authorization).await
+            }
+            CandidateKind::HttpRedirect => {
+                let probe = url_or_error()?;
+                let (status, location) = self.get("Autodiscover redirect probe", &probe).await?;
+                let location =
+                    location.ok_or_else(|| format!("http {status} without a redirect"))?;
+                let redirected = probe
+                    .join(&location)
+                    .map_err(|error| format!("bad Location {location}: {error}"))?;
+                require_https(&redirected)?;
+                self.pox(redirected, email, authorization).await
+            }
+            CandidateKind::Srv => {
+                let mut records = self.srv.lookup(&url).await?;
+                records.sort_by(|left, right| {
+                    left.priority
+                        .cmp(&right.priority)
+                        .then(right.weight.cmp(&left.weight))
+                });
+                let record = records
+                    .first()
+                    .ok_or_else(|| format!("{url} has no records"))?;
+                let target = record.target.trim_end_matches('.');
+                let port = if record.port == 443 {
+                    String::new()
+                } else {
+                    format!(":{}", record.port)
+                };
+                let pox_url = Url::parse(&format!(
+                    "https://{target}{port}/autodiscover/autodiscover.xml"
+                ))
+                .map_err(|error| format!("bad SRV target {target}: {error}"))?;
+                self.pox(pox_url, email, authorization).await
+            }
+        }
+    }
+
+    async fn json(&self, mut url: Url) -> Result<Url, String> {
+        for _ in 0..MAX_HOPS {
+            let (status, location, body) = self
+                .send("Autodiscover JSON", reqwest::Method::GET, &url, None, None)
+                .await?;
+            match status {
+                200 => {
+                    let answer: serde_json::Value = serde_json::from_str(&body)
+                        .map_err(|error| format!("unreadable JSON answer: {error}"))?;
+                    let ews_url = answer
+                        .get("Url")
+                        .and_then(|value| value.as_str())
+                        .ok_or("the JSON answer has no Url")?;
+                    let ews_url = Url::parse(ews_url)
+                        .map_err(|error| format!("bad EWS url {ews_url}: {error}"))?;
+                    require_https(&ews_url)?;
+                    return Ok(ews_url);
+                }
+                301 | 302 | 307 | 308 => {
+                    let location = location.ok_or("redirect without Location")?;
+                    url = url
+                        .join(&location)
+                        .map_err(|error| format!("bad Location {location}: {error}"))?;
+                    require_https(&url)?;
+                }
+                other => return Err(format!("http {other}")),
+            }
+        }
+        Err(format!("more than {MAX_HOPS} redirects"))
+    }
+
+    async fn pox(
+        &self,
+        mut url: Url,
+        mut email: String,
+        authorization: Option<&Authorization>,
+    ) -> Result<Url, String> {
+        for _ in 0..MAX_HOPS {
+            ensure_secure(&url).map_err(|error| error.to_string())?;
+            let body = format!(
+                r#"<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="{POX_REQUEST_SCHEMA}"><Request><EMailAddress>{}</EMailAddress><AcceptableResponseSchema>{POX_RESPONSE_SCHEMA}</AcceptableResponseSchema></Request></Autodiscover>"#,
+                escape(email.as_str())
+            );
+            let (status, location, text) = self
+                .send(
+                    "Autodiscover POX",
+                    reqwest::Method::POST,
+                    &url,
+                    Some(body),
+                    authorization,
+                )
+                .await?;
+            match status {
+                200 => {}
+                301 | 302 | 307 | 308 => {
+                    let location = location.ok_or("redirect without Location")?;
+                    url = url
+                        .join(&location)
+                        .map_err(|error| format!("bad Location {location}: {error}"))?;
+                    require_https(&url)?;
+                    continue;
+                }
+                401 => return Err("http 401: the credentials were refused".into()),
+                other => return Err(format!("http {other}")),
+            }
+            let root = XmlElement::parse(&text)
+                .map_err(|error| format!("unreadable POX answer: {error}"))?;
+            let response = root
+                .child("Response")
+                .ok_or("the POX answer has no Response")?;
+            if let Some(error) = response.child("Error") {
+                return Err(format!(
+                    "Autodiscover error {}: {}",
+                    error.child_text("ErrorCode").unwrap_or("?"),
+                    error.child_text("Message").unwrap_or_default()
+                ));
+            }
+            let account = response
+                .child("Account")
+                .ok_or("the POX answer has no Account")?;
+            match account.child_text("Action").unwrap_or("settings") {
+                "redirectAddr" => {
+                    email = account
+                        .child_text("RedirectAddr")
+                        .ok_or("redirectAddr without RedirectAddr")?
+                        .trim()
+                        .to_owned();
+                }
+                "redirectUrl" => {
+                    let next = account
+                        .child_text("RedirectUrl")
+                        .ok_or("redirectUrl without RedirectUrl")?
+                        .trim();
+                    url = Url::parse(next)
+                        .map_err(|error| format!("bad RedirectUrl {next}: {error}"))?;
+                    require_https(&url)?;
+                }
+                _ => {
+                    let protocols: Vec<&XmlElement> = account
+                        .children
+                        .iter()
+                        .filter(|child| child.name == "Protocol")
+                        .collect();
+                    let ews = ["EXPR", "EXCH", "WEB"].iter().find_map(|wanted| {
+                        protocols
+                            .iter()
+                            .filter(|protocol| protocol.child_text("Type") == Some(wanted))
+                            .find_map(|protocol| protocol.child_text("EwsUrl"))
+                    });
+                    let ews = ews.ok_or("the POX settings contain no EwsUrl")?.trim();
+                    let ews_url =
+                        Url::parse(ews).map_err(|error| format!("bad EwsUrl {ews}: {error}"))?;
+                    require_https(&ews_url)?;
+                    return Ok(ews_url);
+                }
+            }
+        }
+        Err(format!("more than {MAX_HOPS} redirects"))
+    }
+
+    async fn get(&self, operation: &str, url: &Url) -> Result<(u16, Option<String>), String> {
+        let (status, location, _) = self
+            .send(operation, reqwest::Method::GET, url, None, None)
+            .await?;
+        Ok((status, location))
+    }
+
+    async fn send(
+        &self,
+        operation: &str,
+        method: reqwest::Method,
+        url: &Url,
+        body: Option<String>,
+        authorization: Option<&Authorization>,
+    ) -> Result<(u16, Option<String>, String), String> {
+        let target = self
+            .endpoints
+            .target(url)
+            .map_err(|error| error.to_string())?;
+        let started = Instant::now();
+        let mut request = self.http.request(method.clone(), target);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+                .body(body);
+        }
+        if let Some(authorization) = authorization {
+            request = request.header(
+                reqwest::header::AUTHORIZATION,
+                authorization
+                    .header_value()
+                    .map_err(|error| error.to_string())?,
+            );
+        }
+        let mut record = RequestRecord {
+            operation: operation.into(),
+            method: method.to_string(),
+            url: url.to_string(),
+            status: None,
+            response_code: None,
+            duration_ms: 0,
+            note: None,
+        };
+        let result = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            let text = response.text().await?;
+            Ok::<_, reqwest::Error>((status, location, text))
+        }
+        .await;
+        record.duration_ms = elapsed_ms(started);
+        match result {
+            Ok((status, location, text)) => {
+                record.status = Some(status);
+                self.log.push(record);
+                Ok((status, location, text))
+            }
+            Err(error) => {
+                let error = transport_error(url, operation, error).to_string();
+                record.note = Some(error.clone());
+                self.log.push(record);
+                Err(error)
+            }
+        }
+    }
+}
+
+fn require_https(url: &Url) -> Result<(), String> {
+    if url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url)) {
+        Ok(())
+    } else {
+        Err(format!("refusing to follow a non-https redirect to {url}"))
+    }
+}

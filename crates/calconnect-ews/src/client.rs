@@ -1,0 +1,371 @@
+//! Sends EWS operations: SOAP over HTTPS with the `X-AnchorMailbox` routing header when impersonating,
+//! honouring `ErrorServerBusy` back-off ("EWS throttling in Exchange"), and logging each request.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use url::Url;
+
+use crate::auth::{offered_schemes, AuthScheme, Authorization};
+use crate::clock::Sleeper;
+use crate::endpoints::{ensure_secure, Endpoints};
+use crate::error::{Error, Result};
+use crate::operations::Operation;
+use crate::parse::{ServerVersionInfo, SoapResponse};
+use crate::request_log::{RequestLog, RequestRecord};
+use crate::response_code::ResponseCode;
+use crate::soap::{envelope, ExchangeVersion, Headers};
+use crate::tls::{classify, TlsProblem};
+
+/// How throttling is survived.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per operation, the first included.
+    pub max_attempts: u32,
+    /// Longest back-off honoured; a longer hint fails the operation as throttled instead of stalling the test.
+    pub max_back_off: Duration,
+    /// Wait used when the server is busy but gives no hint (HTTP 503).
+    pub default_back_off: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            max_back_off: Duration::from_secs(60),
+            default_back_off: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The outcome of one operation that reached Exchange and got a response message back.
+#[derive(Debug, Clone)]
+pub struct OperationResult<T> {
+    /// The first response message's code.
+    pub response_code: ResponseCode,
+    /// Its `MessageText`.
+    pub message_text: Option<String>,
+    /// The output when the code is `NoError`.
+    pub output: Option<T>,
+    /// `ServerVersionInfo` of the response.
+    pub server_version: Option<ServerVersionInfo>,
+}
+
+/// The unauthenticated probe's findings.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// HTTP status of the unauthenticated request.
+    pub status: u16,
+    /// Schemes offered in `WWW-Authenticate`.
+    pub offered: Vec<AuthScheme>,
+}
+
+/// An EWS endpoint with its credentials.
+#[derive(Clone)]
+pub struct EwsClient {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    url: Url,
+    authorization: Option<Authorization>,
+    version: ExchangeVersion,
+    sleeper: Arc<dyn Sleeper>,
+    retry: RetryPolicy,
+    log: RequestLog,
+}
+
+impl std::fmt::Debug for EwsClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EwsClient")
+            .field("url", &self.url.as_str())
+            .field("authorization", &self.authorization)
+            .finish()
+    }
+}
+
+impl EwsClient {
+    /// A client for the EWS URL `url` (e.g. `https://mail.contoso.com/EWS/Exchange.asmx`).
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        url: Url,
+        sleeper: Arc<dyn Sleeper>,
+        log: RequestLog,
+    ) -> Self {
+        Self {
+            http,
+            endpoints,
+            url,
+            authorization: None,
+            version: ExchangeVersion::default(),
+            sleeper,
+            retry: RetryPolicy::default(),
+            log,
+        }
+    }
+
+    /// Uses these credentials for operations. Refuses plain http to a non-loopback host.
+    pub fn with_authorization(mut self, authorization: Authorization) -> Result<Self> {
+        ensure_secure(&self.url)?;
+        self.authorization = Some(authorization);
+        Ok(self)
+    }
+
+    /// Sets the throttling policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the requested schema version.
+    pub fn with_version(mut self, version: ExchangeVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// The EWS URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Sends an unauthenticated GET to read the offered schemes; also the TLS probe.
+    pub async fn probe(&self) -> Result<Probe> {
+        let target = self.endpoints.target(&self.url)?;
+        let started = Instant::now();
+        let outcome = self.http.get(target).send().await;
+        let mut record = self.record("probe (unauthenticated)", "GET", started);
+        match outcome {
+            Ok(response) => {
+                record.status = Some(response.status().as_u16());
+                self.log.push(record);
+                Ok(Probe {
+                    status: response.status().as_u16(),
+                    offered: offered_schemes(response.headers()),
+                })
+            }
+            Err(error) => {
+                let error = self.transport_error("probe", error);
+                record.note = Some(error.to_string());
+                self.log.push(record);
+                Err(error)
+            }
+        }
+    }
+
+    /// Sends `operation`, impersonating `impersonate` when given (`ExchangeImpersonation` + `X-AnchorMailbox`).
+    pub async fn call<O: Operation>(
+        &self,
+        operation: &O,
+        impersonate: Option<&str>,
+    ) -> Result<OperationResult<O::Output>> {
+        let name = operation.name();
+        let headers = Headers {
+            version: self.version,
+            impersonate: impersonate.map(str::to_owned),
+        };
+        let document = envelope(&headers, &operation.body());
+        let target = self.endpoints.target(&self.url)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let started = Instant::now();
+            let mut request = self
+                .http
+                .post(target.clone())
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/xml; charset=utf-8"),
+                )
+                .body(document.clone());
+            if let Some(mailbox) = impersonate {
+                // Routes the request to the impersonated mailbox's server; EXO requires it with impersonation.
+                request = request
+                    .header("X-AnchorMailbox", mailbox)
+                    .header("X-PreferServerAffinity", "true");
+            }
+            if let Some(authorization) = &self.authorization {
+                request = request.header(
+                    reqwest::header::AUTHORIZATION,
+                    authorization.header_value()?,
+                );
+            }
+            let mut record = self.record(name, "POST", started);
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    let error = self.transport_error(name, error);
+                    record.duration_ms = elapsed_ms(started);
+                    record.note = Some(error.to_string());
+                    self.log.push(record);
+                    return Err(error);
+                }
+            };
+            let status = response.status();
+            record.status = Some(status.as_u16());
+            if status == reqwest::StatusCode::UNAUTHORIZED {
+                let offered = offered_schemes(response.headers());
+                record.duration_ms = elapsed_ms(started);
+                self.log.push(record);
+                return Err(Error::Unauthorized {
+                    url: self.url.to_string(),
+                    offered,
+                });
+            }
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                record.duration_ms = elapsed_ms(started);
+                record.note = Some("server busy (http 503)".into());
+                self.log.push(record);
+                self.back_off(name, attempt, None).await?;
+                continue;
+            }
+            let text = response
+                .text()
+                .await
+                .map_err(|error| self.transport_error(name, error))?;
+            record.duration_ms = elapsed_ms(started);
+            let parsed = match SoapResponse::parse(&text) {
+                Ok(parsed) => parsed,
+                Err(detail) => {
+                    self.log.push(record);
+                    if !status.is_success() {
+                        return Err(Error::Status {
+                            operation: name.into(),
+                            url: self.url.to_string(),
+                            status: status.as_u16(),
+                        });
+                    }
+                    return Err(Error::Parse {
+                        operation: name.into(),
+                        url: self.url.to_string(),
+                        detail,
+                    });
+                }
+            };
+            if let Some(fault) = &parsed.fault {
+                let code = fault.response_code.clone().unwrap_or_else(|| {
+                    ResponseCode::parse(
+                        fault
+                            .fault_code
+                            .rsplit(':')
+                            .next()
+                            .unwrap_or(&fault.fault_code),
+                    )
+                });
+                record.response_code = Some(code.to_string());
+                self.log.push(record);
+                if code == ResponseCode::ErrorServerBusy {
+                    self.back_off(name, attempt, fault.back_off_milliseconds)
+                        .await?;
+                    continue;
+                }
+                return Err(Error::SoapFault {
+                    operation: name.into(),
+                    url: self.url.to_string(),
+                    code,
+                    message: fault.fault_string.clone(),
+                });
+            }
+            let Some(message) = parsed.messages().into_iter().next() else {
+                self.log.push(record);
+                return Err(Error::Parse {
+                    operation: name.into(),
+                    url: self.url.to_string(),
+                    detail: format!("http {} without a response message", status.as_u16()),
+                });
+            };
+            record.response_code = Some(message.response_code.to_string());
+            self.log.push(record);
+            if message.response_code == ResponseCode::ErrorServerBusy {
+                self.back_off(name, attempt, message.back_off_milliseconds)
+                    .await?;
+                continue;
+            }
+            let output = match (&parsed.body, message.response_code.is_success()) {
+                (Some(body), true) => Some(operation.read(body)),
+                _ => None,
+            };
+            return Ok(OperationResult {
+                response_code: message.response_code,
+                message_text: message.message_text,
+                output,
+                server_version: parsed.server_version,
+            });
+        }
+    }
+
+    async fn back_off(&self, operation: &str, attempt: u32, hint_ms: Option<u64>) -> Result<()> {
+        let wait = hint_ms.map_or(self.retry.default_back_off, Duration::from_millis);
+        if attempt >= self.retry.max_attempts || wait > self.retry.max_back_off {
+            return Err(Error::Throttled {
+                operation: operation.into(),
+                url: self.url.to_string(),
+                attempts: attempt,
+                back_off_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            });
+        }
+        tracing::info!(
+            operation,
+            wait_ms = wait.as_millis() as u64,
+            "ews throttled; backing off"
+        );
+        self.sleeper.sleep(wait).await;
+        Ok(())
+    }
+
+    fn record(&self, operation: &str, method: &str, started: Instant) -> RequestRecord {
+        RequestRecord {
+            operation: operation.into(),
+            method: method.into(),
+            url: self.url.to_string(),
+            status: None,
+            response_code: None,
+            duration_ms: elapsed_ms(started),
+            note: None,
+        }
+    }
+
+    fn transport_error(&self, operation: &str, error: reqwest::Error) -> Error {
+        transport_error(&self.url, operation, error)
+    }
+}
+
+/// Classifies a reqwest failure: certificate problem, timeout, or other transport failure.
+pub(crate) fn transport_error(url: &Url, operation: &str, error: reqwest::Error) -> Error {
+    let host = url.host_str().unwrap_or_default();
+    if let Some(problem) = classify(&error, host) {
+        return Error::Tls {
+            url: url.to_string(),
+            problem,
+        };
+    }
+    if error.is_timeout() {
+        return Error::Timeout {
+            operation: operation.into(),
+            url: url.to_string(),
+        };
+    }
+    let mut detail = error.to_string();
+    let mut current = std::error::Error::source(&error);
+    while let Some(layer) = current {
+        detail.push_str(": ");
+        detail.push_str(&layer.to_string());
+        current = layer.source();
+    }
+    // rustls reports some certificate failures only as text through hyper's io errors.
+    if let Some(problem) = TlsProblem::from_text(&detail, host) {
+        return Error::Tls {
+            url: url.to_string(),
+            problem,
+        };
+    }
+    Error::Transport {
+        operation: operation.into(),
+        url: url.to_string(),
+        detail,
+    }
+}
+
+pub(crate) fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,134 @@
+//! Where requests really go. The test reasons about logical URLs (`https://contoso.com/…`,
+//! `https://autodiscover.contoso.com/…`); [`Endpoints`] maps their origins to other base URLs so that
+//! tests and demos reach a local emulator without DNS, and can forbid every other host.
+
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Origin-to-base-URL routes, plus whether unrouted non-loopback hosts are refused.
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    routes: Vec<(String, Url)>,
+    offline: bool,
+}
+
+impl Endpoints {
+    /// Every URL goes where it says (production).
+    pub fn direct() -> Self {
+        Self::default()
+    }
+
+    /// Only routed origins and loopback URLs are reachable; anything else fails at once without network access.
+    pub fn offline() -> Self {
+        Self {
+            routes: Vec::new(),
+            offline: true,
+        }
+    }
+
+    /// Sends requests for `origin` (e.g. `https://contoso.com/`) to `base` (e.g. `https://127.0.0.1:4431/`).
+    pub fn route(mut self, origin: &str, base: &str) -> Result<Self> {
+        let origin_url = parse(origin)?;
+        let base_url = parse(base)?;
+        self.routes.push((origin_key(&origin_url), base_url));
+        Ok(self)
+    }
+
+    /// The URL a request for `logical` is sent to.
+    pub fn target(&self, logical: &Url) -> Result<Url> {
+        let key = origin_key(logical);
+        if let Some((_, base)) = self.routes.iter().find(|(origin, _)| *origin == key) {
+            let mut target = base.clone();
+            let path = format!("{}{}", base.path().trim_end_matches('/'), logical.path());
+            target.set_path(&path);
+            target.set_query(logical.query());
+            return Ok(target);
+        }
+        if self.offline && !is_loopback(logical) {
+            return Err(Error::Unreachable {
+                url: logical.to_string(),
+            });
+        }
+        Ok(logical.clone())
+    }
+}
+
+/// `true` for `localhost` and loopback IP literals.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    }
+}
+
+/// Credentials only travel over https, or over http to this machine (the emulator).
+pub fn ensure_secure(url: &Url) -> Result<()> {
+    if url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url)) {
+        Ok(())
+    } else {
+        Err(Error::InsecureUrl {
+            url: url.to_string(),
+        })
+    }
+}
+
+pub(crate) fn parse(url: &str) -> Result<Url> {
+    Url::parse(url).map_err(|source| Error::InvalidUrl {
+        url: url.to_owned(),
+        source,
+    })
+}
+
+fn origin_key(url: &Url) -> String {
+    format!(
+        "{}://{}:{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default().to_ascii_lowercase(),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routed_origins_keep_path_and_query() {
+        let endpoints = Endpoints::offline()
+            .route("https://contoso.com/", "http://127.0.0.1:8080/")
+            .unwrap();
+        let target = endpoints
+            .target(&parse("https://contoso.com/autodiscover/autodiscover.xml?x=1").unwrap())
+            .unwrap();
+        assert_eq!(
+            target.as_str(),
+            "http://127.0.0.1:8080/autodiscover/autodiscover.xml?x=1"
+        );
+    }
+
+    #[test]
+    fn offline_endpoints_refuse_unrouted_internet_hosts_but_allow_loopback() {
+        let endpoints = Endpoints::offline();
+        assert!(matches!(
+            endpoints.target(&parse("https://outlook.office365.com/EWS/Exchange.asmx").unwrap()),
+            Err(Error::Unreachable { .. })
+        ));
+        assert!(endpoints
+            .target(&parse("http://127.0.0.1:9/EWS/Exchange.asmx").unwrap())
+            .is_ok());
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_anything_but_loopback() {
+        assert!(
+            ensure_secure(&parse("http://mail.contoso.com/EWS/Exchange.asmx").unwrap()).is_err()
+        );
+        assert!(ensure_secure(&parse("http://localhost:1234/EWS/Exchange.asmx").unwrap()).is_ok());
+        assert!(
+            ensure_secure(&parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap()).is_ok()
+        );
+    }
+}

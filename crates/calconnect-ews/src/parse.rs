@@ -1,0 +1,350 @@
+//! Reading EWS SOAP responses with quick-xml: `ServerVersionInfo`, `soap:Fault` (with `BackOffMilliseconds`)
+//! and the `ResponseClass` / `ResponseCode` / `MessageText` of each response message.
+//!
+//! Responses are small, so they are read into a minimal element tree keyed by local name; namespace
+//! prefixes vary between Exchange versions, local names do not.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+use serde::Serialize;
+
+use crate::response_code::ResponseCode;
+
+/// One XML element: local name, attributes by local name, concatenated text and children.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmlElement {
+    /// Local name, without prefix.
+    pub name: String,
+    /// Attributes as (local name, unescaped value).
+    pub attributes: Vec<(String, String)>,
+    /// Text directly inside the element.
+    pub text: String,
+    /// Child elements in document order.
+    pub children: Vec<XmlElement>,
+}
+
+impl XmlElement {
+    /// Parses a whole document and returns its root element.
+    pub fn parse(document: &str) -> Result<Self, String> {
+        let mut reader = Reader::from_str(document);
+        reader.config_mut().trim_text(true);
+        let mut stack: Vec<XmlElement> = Vec::new();
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(start)) => stack.push(Self::open(&start)?),
+                Ok(Event::Empty(start)) => {
+                    let element = Self::open(&start)?;
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(element),
+                        None => return Ok(element),
+                    }
+                }
+                Ok(Event::End(_)) => {
+                    let element = stack.pop().ok_or("unbalanced end tag")?;
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(element),
+                        None => return Ok(element),
+                    }
+                }
+                Ok(Event::Text(text)) => {
+                    if let Some(current) = stack.last_mut() {
+                        current
+                            .text
+                            .push_str(&text.unescape().map_err(|error| error.to_string())?);
+                    }
+                }
+                Ok(Event::CData(data)) => {
+                    if let Some(current) = stack.last_mut() {
+                        current.text.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Ok(Event::Eof) => {
+                    return Err("document ended before its root element closed".into())
+                }
+                Ok(_) => {}
+                Err(error) => return Err(format!("at byte {}: {error}", reader.error_position())),
+            }
+        }
+    }
+
+    fn open(start: &BytesStart<'_>) -> Result<Self, String> {
+        let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+        let mut attributes = Vec::new();
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(|error| error.to_string())?;
+            let key = String::from_utf8_lossy(attribute.key.local_name().as_ref()).into_owned();
+            let value = attribute
+                .unescape_value()
+                .map_err(|error| error.to_string())?
+                .into_owned();
+            attributes.push((key, value));
+        }
+        Ok(Self {
+            name,
+            attributes,
+            ..Self::default()
+        })
+    }
+
+    /// The value of an attribute by local name.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The first direct child with this local name.
+    pub fn child(&self, name: &str) -> Option<&XmlElement> {
+        self.children.iter().find(|child| child.name == name)
+    }
+
+    /// The text of the first direct child with this local name.
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|child| child.text.as_str())
+    }
+
+    /// The first descendant (depth first, self excluded) with this local name.
+    pub fn descendant(&self, name: &str) -> Option<&XmlElement> {
+        self.children.iter().find_map(|child| {
+            if child.name == name {
+                Some(child)
+            } else {
+                child.descendant(name)
+            }
+        })
+    }
+
+    /// Every descendant with this local name, in document order.
+    pub fn descendants<'a>(&'a self, name: &str) -> Vec<&'a XmlElement> {
+        let mut found = Vec::new();
+        self.collect(name, &mut found);
+        found
+    }
+
+    fn collect<'a>(&'a self, name: &str, found: &mut Vec<&'a XmlElement>) {
+        for child in &self.children {
+            if child.name == name {
+                found.push(child);
+            }
+            child.collect(name, found);
+        }
+    }
+}
+
+/// `ServerVersionInfo` from the SOAP header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerVersionInfo {
+    /// Major build number (15 for Exchange 2013–2019 and Exchange Online).
+    pub major: u32,
+    /// Minor build number.
+    pub minor: u32,
+    /// Build number.
+    pub build: u32,
+    /// Revision.
+    pub revision: u32,
+    /// The schema version the server answered with (`Version` attribute), e.g. `V2018_01_08`.
+    pub version: Option<String>,
+}
+
+impl ServerVersionInfo {
+    /// `15.2.1118.7 (V2018_01_08)` style text.
+    pub fn display(&self) -> String {
+        let build = format!(
+            "{}.{}.{}.{}",
+            self.major, self.minor, self.build, self.revision
+        );
+        match &self.version {
+            Some(version) => format!("{build} ({version})"),
+            None => build,
+        }
+    }
+}
+
+/// A `soap:Fault`, as Exchange sends for throttling (`ErrorServerBusy`) and schema errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoapFault {
+    /// `faultcode`, e.g. `a:ErrorServerBusy`.
+    pub fault_code: String,
+    /// `faultstring`.
+    pub fault_string: String,
+    /// `detail/ResponseCode`, when present.
+    pub response_code: Option<ResponseCode>,
+    /// `detail/MessageXml/Value[@Name="BackOffMilliseconds"]`, when present.
+    pub back_off_milliseconds: Option<u64>,
+}
+
+/// One `*ResponseMessage` (or availability `ResponseMessage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseMessage {
+    /// `ResponseClass` attribute: `Success`, `Warning` or `Error`.
+    pub response_class: String,
+    /// `ResponseCode` text (`NoError` when absent on success).
+    pub response_code: ResponseCode,
+    /// `MessageText`, when present.
+    pub message_text: Option<String>,
+    /// `MessageXml/Value[@Name="BackOffMilliseconds"]`, when present.
+    pub back_off_milliseconds: Option<u64>,
+}
+
+/// A parsed SOAP response envelope.
+#[derive(Debug, Clone)]
+pub struct SoapResponse {
+    /// `ServerVersionInfo` from the header, when sent.
+    pub server_version: Option<ServerVersionInfo>,
+    /// The fault, when the body is a `soap:Fault`.
+    pub fault: Option<SoapFault>,
+    /// The child of `soap:Body`.
+    pub body: Option<XmlElement>,
+}
+
+impl SoapResponse {
+    /// Parses a SOAP 1.1 envelope.
+    pub fn parse(document: &str) -> Result<Self, String> {
+        let envelope = XmlElement::parse(document)?;
+        if envelope.name != "Envelope" {
+            return Err(format!(
+                "expected a soap Envelope, found <{}>",
+                envelope.name
+            ));
+        }
+        let server_version = envelope
+            .child("Header")
+            .and_then(|header| header.child("ServerVersionInfo"))
+            .map(|info| {
+                let number = |name: &str| {
+                    info.attribute(name)
+                        .and_then(|value| value.parse().ok())
+                        .unwrap_or(0)
+                };
+                ServerVersionInfo {
+                    major: number("MajorVersion"),
+                    minor: number("MinorVersion"),
+                    build: number("MajorBuildNumber"),
+                    revision: number("MinorBuildNumber"),
+                    version: info.attribute("Version").map(str::to_owned),
+                }
+            });
+        let body = envelope
+            .child("Body")
+            .ok_or("the envelope has no soap Body")?;
+        let first = body.children.first().cloned();
+        let fault = first
+            .as_ref()
+            .filter(|element| element.name == "Fault")
+            .map(|fault| SoapFault {
+                fault_code: fault.child_text("faultcode").unwrap_or_default().to_owned(),
+                fault_string: fault
+                    .child_text("faultstring")
+                    .unwrap_or_default()
+                    .to_owned(),
+                response_code: fault
+                    .descendant("ResponseCode")
+                    .map(|code| ResponseCode::parse(&code.text)),
+                back_off_milliseconds: back_off(fault),
+            });
+        Ok(Self {
+            server_version,
+            body: if fault.is_some() { None } else { first },
+            fault,
+        })
+    }
+
+    /// Every response message in the body, in order.
+    pub fn messages(&self) -> Vec<ResponseMessage> {
+        let Some(body) = &self.body else {
+            return Vec::new();
+        };
+        let mut messages = Vec::new();
+        collect_messages(body, &mut messages);
+        messages
+    }
+}
+
+fn collect_messages(element: &XmlElement, messages: &mut Vec<ResponseMessage>) {
+    for child in &element.children {
+        if let Some(response_class) = child.attribute("ResponseClass") {
+            messages.push(ResponseMessage {
+                response_class: response_class.to_owned(),
+                response_code: child
+                    .child_text("ResponseCode")
+                    .map_or(ResponseCode::NoError, ResponseCode::parse),
+                message_text: child.child_text("MessageText").map(str::to_owned),
+                back_off_milliseconds: back_off(child),
+            });
+        } else {
+            collect_messages(child, messages);
+        }
+    }
+}
+
+fn back_off(element: &XmlElement) -> Option<u64> {
+    element
+        .descendants("Value")
+        .into_iter()
+        .find(|value| value.attribute("Name") == Some("BackOffMilliseconds"))
+        .and_then(|value| value.text.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const THROTTLED: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
+  <s:Body><s:Fault>
+    <faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorServerBusy</faultcode>
+    <faultstring xml:lang="en-US">The server cannot service this request right now. Try again later.</faultstring>
+    <detail>
+      <e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorServerBusy</e:ResponseCode>
+      <e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The server cannot service this request right now. Try again later.</e:Message>
+      <t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+        <t:Value Name="BackOffMilliseconds">297749</t:Value>
+      </t:MessageXml>
+    </detail>
+  </s:Fault></s:Body>
+</s:Envelope>"#;
+
+    const GET_FOLDER_DENIED: &str = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">
+  <s:Header><h:ServerVersionInfo MajorVersion="15" MinorVersion="2" MajorBuildNumber="1118" MinorBuildNumber="7" Version="V2017_07_11" xmlns:h="http://schemas.microsoft.com/exchange/services/2006/types"/></s:Header>
+  <s:Body><m:GetFolderResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">
+    <m:ResponseMessages><m:GetFolderResponseMessage ResponseClass="Error">
+      <m:MessageText>The account does not have permission to impersonate the requested user.</m:MessageText>
+      <m:ResponseCode>ErrorImpersonateUserDenied</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>
+    </m:GetFolderResponseMessage></m:ResponseMessages>
+  </m:GetFolderResponse></s:Body></s:Envelope>"#;
+
+    #[test]
+    fn server_busy_fault_yields_its_back_off_hint() {
+        let response = SoapResponse::parse(THROTTLED).expect("fault parses");
+        let fault = response.fault.expect("a fault");
+        assert_eq!(fault.response_code, Some(ResponseCode::ErrorServerBusy));
+        assert_eq!(fault.back_off_milliseconds, Some(297_749));
+        assert_eq!(fault.fault_code, "a:ErrorServerBusy");
+    }
+
+    #[test]
+    fn error_response_message_yields_class_code_text_and_server_version() {
+        let response = SoapResponse::parse(GET_FOLDER_DENIED).expect("response parses");
+        let messages = response.messages();
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].response_class, "Error");
+        assert_eq!(
+            messages[0].response_code,
+            ResponseCode::ErrorImpersonateUserDenied
+        );
+        assert!(messages[0]
+            .message_text
+            .as_deref()
+            .unwrap_or_default()
+            .contains("impersonate"));
+        let version = response.server_version.expect("ServerVersionInfo");
+        assert_eq!(version.display(), "15.2.1118.7 (V2017_07_11)");
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_envelope_is_rejected() {
+        assert!(SoapResponse::parse("<html><body>Bad gateway</body></html>").is_err());
+        assert!(SoapResponse::parse("<Envelope><Body>").is_err());
+    }
+}

@@ -1,0 +1,251 @@
+//! The https client and the TLS verdict: which trust anchors are used, and what exactly was wrong with a
+//! certificate that rustls refused (name mismatch, unknown issuer, expired, ...).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Trust anchors for server certificates.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// Trust the Mozilla root set (public CAs; what Exchange Online and most on-premises servers use).
+    pub builtin_roots: bool,
+    /// Extra roots in PEM (an on-premises enterprise CA, or the emulator's CA in tests).
+    pub extra_roots_pem: Vec<String>,
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Self {
+            builtin_roots: true,
+            extra_roots_pem: Vec::new(),
+        }
+    }
+}
+
+impl Trust {
+    /// Only the given PEM roots (tests against the emulator).
+    pub fn only(pem: impl Into<String>) -> Self {
+        Self {
+            builtin_roots: false,
+            extra_roots_pem: vec![pem.into()],
+        }
+    }
+}
+
+/// Builds the client every request of a run goes through: no automatic redirects (credentials must never
+/// follow a redirect unchecked), a per-request timeout and the given trust anchors.
+pub fn http_client(trust: &Trust, request_timeout: Duration) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(request_timeout)
+        .connect_timeout(request_timeout)
+        .user_agent(concat!("calconnect-ews/", env!("CARGO_PKG_VERSION")))
+        .tls_built_in_root_certs(trust.builtin_roots);
+    for pem in &trust.extra_roots_pem {
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
+                Error::ClientSetup {
+                    detail: format!("trust anchor pem: {error}"),
+                }
+            })?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder.build().map_err(|error| Error::ClientSetup {
+        detail: error.to_string(),
+    })
+}
+
+/// Why a server certificate was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TlsProblem {
+    /// The certificate is not issued for the host name used.
+    NotValidForName {
+        /// The host connected to.
+        host: String,
+        /// The names the certificate is valid for.
+        names: Vec<String>,
+    },
+    /// The chain does not end in a trusted root (self-signed or private CA not installed).
+    UnknownIssuer,
+    /// The certificate expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotValidYet,
+    /// The certificate was revoked.
+    Revoked,
+    /// A signature in the chain is wrong.
+    BadSignature,
+    /// Anything else rustls reported.
+    Other {
+        /// rustls' description.
+        detail: String,
+    },
+}
+
+impl fmt::Display for TlsProblem {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotValidForName { host, names } if names.is_empty() => {
+                write!(formatter, "the certificate is not valid for {host}")
+            }
+            Self::NotValidForName { host, names } => {
+                write!(formatter, "the certificate is not valid for {host}; it is issued for {}", names.join(", "))
+            }
+            Self::UnknownIssuer => formatter.write_str(
+                "the certificate chain does not lead to a trusted root (self-signed, or the issuing CA is not trusted on this workstation)",
+            ),
+            Self::Expired => formatter.write_str("the certificate has expired"),
+            Self::NotValidYet => formatter.write_str("the certificate is not valid yet (check the clocks)"),
+            Self::Revoked => formatter.write_str("the certificate was revoked"),
+            Self::BadSignature => formatter.write_str("a signature in the certificate chain is invalid"),
+            Self::Other { detail } => write!(formatter, "the certificate was refused: {detail}"),
+        }
+    }
+}
+
+/// Finds the rustls certificate error inside a reqwest error chain, if that is what failed.
+pub fn classify(error: &reqwest::Error, host: &str) -> Option<TlsProblem> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(error);
+    while let Some(layer) = current {
+        if let Some(rustls_error) = layer.downcast_ref::<rustls::Error>() {
+            return Some(from_rustls(rustls_error, host));
+        }
+        // io::Error::source() skips the wrapped error itself, so look inside explicitly.
+        if let Some(io_error) = layer.downcast_ref::<std::io::Error>() {
+            if let Some(rustls_error) = io_error
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                return Some(from_rustls(rustls_error, host));
+            }
+        }
+        current = layer.source();
+    }
+    None
+}
+
+impl TlsProblem {
+    /// Reads rustls' "invalid peer certificate: ..." text, for chains where the typed error is not reachable.
+    pub(crate) fn from_text(detail: &str, host: &str) -> Option<Self> {
+        let (_, reason) = detail.split_once("invalid peer certificate: ")?;
+        let reason = reason.split(':').next().unwrap_or(reason).trim();
+        let problem = if reason.starts_with("UnknownIssuer") {
+            Self::UnknownIssuer
+        } else if reason.starts_with("NotValidForName") || reason.contains("not valid for name") {
+            Self::NotValidForName {
+                host: host.to_owned(),
+                names: presented_names(reason),
+            }
+        } else if reason.starts_with("Expired") || reason.contains("expired") {
+            Self::Expired
+        } else if reason.starts_with("NotValidYet") || reason.contains("not valid yet") {
+            Self::NotValidYet
+        } else if reason.starts_with("Revoked") {
+            Self::Revoked
+        } else if reason.starts_with("BadSignature") {
+            Self::BadSignature
+        } else {
+            Self::Other {
+                detail: reason.to_owned(),
+            }
+        };
+        Some(problem)
+    }
+}
+
+/// Names quoted in rustls' name-mismatch text (`... presented: ["a", "b"]` style).
+fn presented_names(reason: &str) -> Vec<String> {
+    reason
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn from_rustls(error: &rustls::Error, host: &str) -> TlsProblem {
+    use rustls::CertificateError;
+    match error {
+        rustls::Error::InvalidCertificate(certificate_error) => match certificate_error {
+            CertificateError::NotValidForName => TlsProblem::NotValidForName {
+                host: host.to_owned(),
+                names: Vec::new(),
+            },
+            CertificateError::NotValidForNameContext { presented, .. } => {
+                TlsProblem::NotValidForName {
+                    host: host.to_owned(),
+                    names: presented.clone(),
+                }
+            }
+            CertificateError::UnknownIssuer => TlsProblem::UnknownIssuer,
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                TlsProblem::Expired
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                TlsProblem::NotValidYet
+            }
+            CertificateError::Revoked => TlsProblem::Revoked,
+            CertificateError::BadSignature => TlsProblem::BadSignature,
+            other => TlsProblem::Other {
+                detail: format!("{other:?}"),
+            },
+        },
+        other => TlsProblem::Other {
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// The doc page for certificate problems with Exchange.
+pub const TLS_DOC: &str =
+    "https://learn.microsoft.com/en-us/exchange/architecture/client-access/certificates";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_mismatch_names_the_host_and_the_certificate_names() {
+        let problem = from_rustls(
+            &rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+                expected: rustls::pki_types::ServerName::try_from("mail.contoso.com")
+                    .unwrap()
+                    .to_owned(),
+                presented: vec!["DnsName(\"localhost\")".into()],
+            }),
+            "mail.contoso.com",
+        );
+        let text = problem.to_string();
+        assert!(
+            text.contains("mail.contoso.com") && text.contains("localhost"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rustls_text_is_classified_when_the_typed_error_is_hidden() {
+        let text = "error sending request: client error (Connect): invalid peer certificate: UnknownIssuer";
+        assert_eq!(
+            TlsProblem::from_text(text, "x"),
+            Some(TlsProblem::UnknownIssuer)
+        );
+        assert_eq!(TlsProblem::from_text("connection refused", "x"), None);
+    }
+
+    #[test]
+    fn unknown_issuer_is_recognised() {
+        let problem = from_rustls(
+            &rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            "x",
+        );
+        assert_eq!(problem, TlsProblem::UnknownIssuer);
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of calconnect-ews: request bodies against the EWS schema, and the service-account test
+//! against the sandbox's EWS over loopback.
+
+mod schema;
+mod service_account;

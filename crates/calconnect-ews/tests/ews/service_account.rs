@@ -1,0 +1,495 @@
+//! The service-account test against the sandbox's EWS over loopback TLS: every access level, the none
+//! case, a wrong password, an unknown mailbox, throttling with back-off, Autodiscover with a dead
+//! candidate, an untrusted certificate and Exchange Online app credentials.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use calconnect_ews::auth::Credentials;
+use calconnect_ews::clock::{FixedClock, RecordingSleeper};
+use calconnect_ews::diagnostics::{
+    run, AccessLevel, Environment, Report, SilentReporter, StepEvent, StepId, StepStatus,
+    TestConfig,
+};
+use calconnect_ews::endpoints::Endpoints;
+use calconnect_ews::tls::Trust;
+use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
+use chrono::{TimeZone, Utc};
+use secrecy::SecretString;
+use url::Url;
+
+async fn sandbox() -> SandboxHandle {
+    Sandbox::builder()
+        .tls(true)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .expect("sandbox starts")
+}
+
+fn environment(sandbox: &SandboxHandle, sleeper: RecordingSleeper) -> Environment {
+    Environment {
+        endpoints: Endpoints::offline(),
+        trust: Trust::only(sandbox.ca_pem().expect("tls sandbox has a CA")),
+        request_timeout: Duration::from_secs(10),
+        candidate_timeout: Duration::from_secs(10),
+        clock: Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap(),
+        )),
+        sleeper: Arc::new(sleeper),
+        ..Environment::default()
+    }
+}
+
+fn password(password: &str) -> Credentials {
+    Credentials::Password {
+        username: demo::SERVICE_ACCOUNT_UPN.into(),
+        password: SecretString::from(password.to_owned()),
+    }
+}
+
+fn config(sandbox: &SandboxHandle, mailbox: &str, credentials: Credentials) -> TestConfig {
+    TestConfig {
+        credentials,
+        mailbox: mailbox.into(),
+        ews_url: Some(sandbox.ews_url()),
+        environment: environment(sandbox, RecordingSleeper::default()),
+    }
+}
+
+fn status(report: &Report, id: StepId) -> StepStatus {
+    report
+        .step(id)
+        .unwrap_or_else(|| panic!("step {id:?} missing:\n{}", report.to_text()))
+        .status
+}
+
+fn code(report: &Report, id: StepId) -> Option<String> {
+    report.step(id).and_then(|step| step.response_code.clone())
+}
+
+fn assert_no_secret(report: &Report) {
+    for export in [report.to_json(), report.to_text(), format!("{report:?}")] {
+        assert!(
+            !export.contains(demo::SERVICE_ACCOUNT_PASSWORD),
+            "the password leaked into a report export"
+        );
+        assert!(
+            !export.contains(demo::EWS_APP_CLIENT_SECRET),
+            "the client secret leaked into a report export"
+        );
+        assert!(
+            !export.contains("Bearer ey"),
+            "a token leaked into a report export"
+        );
+    }
+}
+
+#[tokio::test]
+async fn full_impersonation_is_reported_as_full_with_the_server_version() {
+    let sandbox = sandbox().await;
+    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let report = run(
+        &config(
+            &sandbox,
+            demo::ADELE,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &sender,
+    )
+    .await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "{}",
+        report.to_text()
+    );
+    assert!(report.meets(AccessLevel::Restricted));
+    assert_eq!(status(&report, StepId::Tls), StepStatus::Passed);
+    assert_eq!(status(&report, StepId::OtherFolder), StepStatus::Passed);
+    assert!(
+        report
+            .server_version
+            .as_deref()
+            .is_some_and(|version| version.starts_with("15.")),
+        "ServerVersionInfo reported"
+    );
+    let schemes = &report.step(StepId::AuthenticationSchemes).unwrap().detail;
+    assert!(
+        schemes.contains("Basic") && schemes.contains("Bearer"),
+        "{schemes}"
+    );
+    drop(sender);
+    let mut started = 0;
+    while let Some(event) = events.recv().await {
+        if matches!(event, StepEvent::Started { .. }) {
+            started += 1;
+        }
+    }
+    assert_eq!(
+        started,
+        report.steps.len(),
+        "every step is reported live as it starts"
+    );
+    assert_no_secret(&report);
+}
+
+#[tokio::test]
+async fn calendar_only_impersonation_is_restricted_and_the_inbox_is_denied() {
+    let sandbox = sandbox().await;
+    let report = run(
+        &config(
+            &sandbox,
+            demo::MEGAN,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Restricted,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(status(&report, StepId::OtherFolder), StepStatus::Warning);
+    assert_eq!(
+        code(&report, StepId::OtherFolder).as_deref(),
+        Some("ErrorAccessDenied")
+    );
+    assert!(
+        !report.meets(AccessLevel::Full),
+        "--expect full must fail for a restricted grant"
+    );
+}
+
+#[tokio::test]
+async fn availability_only_is_free_busy_and_names_the_impersonation_fix() {
+    let sandbox = sandbox().await;
+    let report = run(
+        &config(
+            &sandbox,
+            demo::LEE,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::FreeBusy,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        code(&report, StepId::CalendarFolder).as_deref(),
+        Some("ErrorImpersonateUserDenied")
+    );
+    let availability = report.step(StepId::Availability).unwrap();
+    assert_eq!(availability.status, StepStatus::Passed);
+    assert!(
+        availability.detail.contains("view FreeBusy"),
+        "Detailed must be downgraded: {}",
+        availability.detail
+    );
+    assert!(report.verdict.fixes.iter().any(|fix| fix
+        .command
+        .as_deref()
+        .is_some_and(|command| command
+            .contains("-Role ApplicationImpersonation -User \"svc-calconnect@contoso.com\""))));
+    let failed = report.step(StepId::CalendarFolder).unwrap();
+    assert!(
+        failed
+            .doc_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://learn.microsoft.com/")),
+        "failed steps link to the docs"
+    );
+}
+
+#[tokio::test]
+async fn no_rights_at_all_is_none_with_the_availability_only_fix() {
+    let sandbox = sandbox().await;
+    let report = run(
+        &config(
+            &sandbox,
+            demo::ALEX,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::None,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        code(&report, StepId::Availability).as_deref(),
+        Some("ErrorNoFreeBusyAccess")
+    );
+    assert_eq!(status(&report, StepId::Verdict), StepStatus::Failed);
+    assert!(report.verdict.fixes.iter().any(|fix| fix.command.as_deref()
+        == Some("Add-MailboxFolderPermission -Identity \"alex@contoso.com:\\Calendar\" -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly")));
+}
+
+#[tokio::test]
+async fn a_wrong_password_fails_authentication_without_leaking_it() {
+    let sandbox = sandbox().await;
+    let report = run(
+        &config(&sandbox, demo::ADELE, password("not-the-password")),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        status(&report, StepId::Authentication),
+        StepStatus::Failed,
+        "{}",
+        report.to_text()
+    );
+    assert!(report
+        .step(StepId::Authentication)
+        .unwrap()
+        .detail
+        .contains("401"));
+    assert_eq!(status(&report, StepId::CalendarFolder), StepStatus::Skipped);
+    assert_eq!(report.access_level(), AccessLevel::None);
+    assert!(!report.to_json().contains("not-the-password"));
+}
+
+#[tokio::test]
+async fn an_unknown_mailbox_is_named_as_such() {
+    let sandbox = sandbox().await;
+    let report = run(
+        &config(
+            &sandbox,
+            "nobody@contoso.com",
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        code(&report, StepId::CalendarFolder).as_deref(),
+        Some("ErrorNonExistentMailbox"),
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        code(&report, StepId::Availability).as_deref(),
+        Some("ErrorMailRecipientNotFound")
+    );
+    assert!(
+        report
+            .verdict
+            .summary
+            .contains("no mailbox nobody@contoso.com"),
+        "{}",
+        report.verdict.summary
+    );
+}
+
+#[tokio::test]
+async fn server_busy_is_retried_after_the_requested_back_off() {
+    let sandbox = sandbox().await;
+    sandbox
+        .faults()
+        .ews_server_busy(Duration::from_millis(1_234), 2);
+    let sleeper = RecordingSleeper::default();
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.environment.sleeper = Arc::new(sleeper.clone());
+
+    let report = run(&config, &SilentReporter).await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        sleeper.slept(),
+        vec![Duration::from_millis(1_234); 2],
+        "BackOffMilliseconds is honoured, through the injected sleep"
+    );
+    let throttled: Vec<_> = report
+        .steps
+        .iter()
+        .flat_map(|step| &step.requests)
+        .filter(|request| request.response_code.as_deref() == Some("ErrorServerBusy"))
+        .collect();
+    assert_eq!(
+        throttled.len(),
+        2,
+        "the request log shows both throttled attempts"
+    );
+}
+
+#[tokio::test]
+async fn autodiscover_races_candidates_so_a_dead_host_does_not_stall_the_test() {
+    let sandbox = sandbox().await;
+    // A listener that accepts connections but never answers: the TLS handshake would hang until the timeout.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_base = format!("https://{}/", dead.local_addr().unwrap());
+    let base = sandbox.base_url().to_string();
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.ews_url = None;
+    config.environment.endpoints = Endpoints::offline()
+        .route("https://contoso.com/", &base)
+        .unwrap()
+        .route("https://autodiscover.contoso.com/", &dead_base)
+        .unwrap()
+        .route(
+            "http://autodiscover.contoso.com/",
+            &dead_base.replace("https", "http"),
+        )
+        .unwrap();
+
+    let started = Instant::now();
+    let report = run(&config, &SilentReporter).await;
+    let elapsed = started.elapsed();
+
+    assert_eq!(
+        status(&report, StepId::Autodiscover),
+        StepStatus::Passed,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(report.ews_url.as_deref(), Some(sandbox.ews_url().as_str()));
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "took {elapsed:?}: candidates must be raced, not awaited one by one (timeout 10 s)"
+    );
+    assert_eq!(report.access_level(), AccessLevel::Full);
+    drop(dead);
+}
+
+#[tokio::test]
+async fn autodiscover_follows_the_http_redirect_probe_when_only_it_answers() {
+    let sandbox = sandbox().await;
+    let plain = Sandbox::builder()
+        .tls(false)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut config = config(
+        &sandbox,
+        demo::LEE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.ews_url = None;
+    // Only the unauthenticated http probe reaches a server; it redirects to the sandbox's own https POX.
+    config.environment.endpoints = Endpoints::offline()
+        .route(
+            "http://autodiscover.contoso.com/",
+            plain.base_url().as_str(),
+        )
+        .unwrap();
+
+    let report = run(&config, &SilentReporter).await;
+
+    let detail = &report.step(StepId::Autodiscover).unwrap().detail;
+    assert_eq!(
+        status(&report, StepId::Autodiscover),
+        StepStatus::Passed,
+        "{}",
+        report.to_text()
+    );
+    assert!(detail.contains("via HTTP redirect probe"), "{detail}");
+    assert_eq!(report.access_level(), AccessLevel::FreeBusy);
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_gets_a_clear_tls_verdict() {
+    let sandbox = sandbox().await;
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.environment.trust = Trust::default(); // public roots only: the sandbox CA is unknown
+
+    let report = run(&config, &SilentReporter).await;
+
+    let tls = report.step(StepId::Tls).unwrap();
+    assert_eq!(tls.status, StepStatus::Failed, "{}", report.to_text());
+    assert!(tls.detail.contains("trusted root"), "{}", tls.detail);
+    assert_eq!(status(&report, StepId::Authentication), StepStatus::Skipped);
+}
+
+#[tokio::test]
+async fn exchange_online_app_credentials_use_a_bearer_token_and_mention_the_ews_retirement() {
+    let sandbox = sandbox().await;
+    let credentials = Credentials::ClientCredentials {
+        authority_host: sandbox.base_url(),
+        tenant: demo::DOMAIN.into(),
+        client_id: demo::EWS_APP_CLIENT_ID.into(),
+        client_secret: SecretString::from(demo::EWS_APP_CLIENT_SECRET),
+    };
+    let report = run(&config(&sandbox, demo::MEGAN, credentials), &SilentReporter).await;
+
+    assert_eq!(
+        status(&report, StepId::Token),
+        StepStatus::Passed,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "full_access_as_app reaches every folder"
+    );
+    assert!(
+        report
+            .verdict
+            .notes
+            .iter()
+            .any(|note| note.contains("2026-10-01") && note.contains("allow-lists")),
+        "{:?}",
+        report.verdict.notes
+    );
+    assert_no_secret(&report);
+}
+
+#[tokio::test]
+async fn plain_http_ews_urls_are_refused_for_non_loopback_hosts() {
+    let sandbox = sandbox().await;
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.ews_url = Some(Url::parse("http://mail.contoso.com/EWS/Exchange.asmx").unwrap());
+
+    let report = run(&config, &SilentReporter).await;
+
+    assert_eq!(status(&report, StepId::Tls), StepStatus::Failed);
+    assert!(report
+        .step(StepId::Tls)
+        .unwrap()
+        .detail
+        .contains("plain http"));
+    assert!(
+        sandbox
+            .journal()
+            .iter()
+            .all(|entry| !format!("{entry:?}").contains("EWS")),
+        "no request may leave"
+    );
+}
