@@ -106,20 +106,24 @@ impl GraphClient {
         headers: &[(&'static str, &str)],
     ) -> Result<T> {
         self.check_url(&url)?;
-        let mut force_refresh = false;
+        // `refreshed` remembers the one refresh this request may use; `refresh_next` asks for it on the
+        // next attempt only, so a throttled retry after a refresh does not redeem the refresh token again.
+        let mut refreshed = false;
+        let mut refresh_next = false;
         let mut throttled_attempts = 0;
         loop {
-            let token = tokens.access_token(force_refresh).await?;
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token.expose_secret());
+            let mut request = self.http.request(method.clone(), url.clone());
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
             if let Body::Json(json) = body {
                 request = request.json(json);
             }
+            // The token is fetched and put in the (sensitive) `Authorization` header right before sending.
+            let token = tokens
+                .access_token(std::mem::take(&mut refresh_next))
+                .await?;
+            let request = request.bearer_auth(token.expose_secret());
             drop(token);
             let response = request.send().await?;
             let status = response.status();
@@ -135,9 +139,10 @@ impl GraphClient {
             let text = response.text().await.unwrap_or_default();
             let graph_error = ErrorEnvelope::parse(&text);
             match status {
-                StatusCode::UNAUTHORIZED if !force_refresh => {
+                StatusCode::UNAUTHORIZED if !refreshed => {
                     tracing::info!(%url, code = %graph_error.code, "graph rejected the token; refreshing once");
-                    force_refresh = true;
+                    refreshed = true;
+                    refresh_next = true;
                 }
                 StatusCode::UNAUTHORIZED => {
                     return Err(Error::Unauthorized {

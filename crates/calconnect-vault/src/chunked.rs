@@ -158,9 +158,11 @@ pub(crate) fn load(backend: &dyn EntryBackend, key: &str) -> Result<Option<Secre
             "the checksum over {count} chunks does not match"
         )));
     }
-    let text = String::from_utf8(std::mem::take(&mut *whole))
-        .map_err(|_| corrupt("the secret is not UTF-8".into()))?;
-    Ok(Some(SecretString::from(text)))
+    // Validate in place: `String::from_utf8` would hand the bytes to a `FromUtf8Error` that is dropped
+    // without being zeroized. The copy goes straight into the `SecretString`; `whole` is wiped on drop.
+    let text =
+        std::str::from_utf8(&whole).map_err(|_| corrupt("the secret is not UTF-8".into()))?;
+    Ok(Some(SecretString::from(text.to_owned())))
 }
 
 /// Deletes the head first (so a half-done delete reads as absent), then every chunk.
@@ -322,6 +324,25 @@ pub(crate) mod tests {
         let error = load(&backend, "acct").unwrap_err();
         assert!(matches!(error, Error::Corrupt { .. }), "{error}");
         assert!(!error.to_string().contains("plain-token"));
+    }
+
+    #[test]
+    fn stored_bytes_that_are_not_utf8_are_corrupt_even_with_a_matching_checksum() {
+        let backend = LimitedBackend::default();
+        let bytes = [0xff, 0xfe, b'x'];
+        let mut head = format!("{MAGIC};1;{}\n", checksum(&bytes)).into_bytes();
+        head.extend_from_slice(&bytes);
+        // Written directly: the backend's own `write` accepts UTF-8 only.
+        backend
+            .entries
+            .lock()
+            .unwrap()
+            .insert("acct".to_owned(), head);
+        let error = load(&backend, "acct").unwrap_err();
+        assert!(
+            matches!(&error, Error::Corrupt { reason, .. } if reason == "the secret is not UTF-8"),
+            "{error}"
+        );
     }
 
     #[test]

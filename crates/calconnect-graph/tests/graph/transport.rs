@@ -189,6 +189,32 @@ async fn a_401_refreshes_the_token_once_and_retries_with_the_new_one() {
 }
 
 #[tokio::test]
+async fn throttling_after_a_refresh_retries_with_the_refreshed_token_without_refreshing_again() {
+    let double = Double::start(FRESH_TOKEN).await;
+    // Played only once the fresh token is accepted: the stale one gets its 401 first.
+    double.fail_next(
+        Failure {
+            status: 429,
+            retry_after: Some("1"),
+            code: "TooManyRequests",
+        },
+        1,
+    );
+    let tokens = RecordingTokens::default();
+    let sleeper = Arc::new(RecordingSleeper::default());
+
+    let user = client(&double, &sleeper).me(&tokens).await.unwrap();
+
+    assert_eq!(user.id, "user-1");
+    assert_eq!(
+        *tokens.calls.lock().unwrap(),
+        [false, true, false],
+        "the refresh token is redeemed once, not again on the throttled retry"
+    );
+    assert_eq!(*sleeper.waits.lock().unwrap(), [Duration::from_secs(1)]);
+}
+
+#[tokio::test]
 async fn a_second_401_after_refreshing_is_unauthorized() {
     let double = Double::start("a-token-nobody-has").await;
     let tokens = RecordingTokens::default();
