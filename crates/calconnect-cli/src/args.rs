@@ -1,0 +1,105 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use calconnect_identity::{AppKind, Cloud};
+use clap::{Parser, Subcommand};
+use url::Url;
+
+/// Connect Microsoft 365 calendars (Microsoft Graph) from a terminal or a script.
+#[derive(Debug, Parser)]
+#[command(name = "calconnect", version, about)]
+pub struct Cli {
+    /// Print machine-readable JSON on stdout (errors too) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Start the built-in sandbox (an offline Microsoft emulator with the Contoso demo tenant) and use it.
+    /// It lives as long as this command, so sign in and read calendars in one `login`.
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+
+    /// Configuration file [default: calconnect's config dir/config.toml].
+    #[arg(long, global = true, env = "CALCONNECT_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Accounts metadata file [default: calconnect's data dir/accounts.json].
+    #[arg(long, global = true, env = "CALCONNECT_ACCOUNTS")]
+    pub accounts_file: Option<PathBuf>,
+
+    /// Microsoft cloud: global, usgov or china.
+    #[arg(long, global = true)]
+    pub cloud: Option<Cloud>,
+
+    /// Authority base URL of any standards-compliant identity provider (overrides --cloud).
+    #[arg(long, global = true)]
+    pub authority: Option<Url>,
+
+    /// Graph base URL to use with --authority [default: the authority's base URL].
+    #[arg(long, global = true)]
+    pub graph: Option<Url>,
+
+    /// Tenant: organizations, common, consumers, a tenant ID or a domain.
+    #[arg(long, global = true)]
+    pub tenant: Option<String>,
+
+    /// An extra trusted CA certificate (PEM), e.g. a sandbox's.
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
+
+    /// Keychain service name the tokens are filed under [default: calconnect, or calconnect-sandbox with --sandbox].
+    #[arg(long, global = true, env = "CALCONNECT_KEYCHAIN_SERVICE", hide = true)]
+    pub keychain_service: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign in and connect an account, then list its calendars.
+    Login {
+        /// Which app registration to sign in with.
+        #[arg(long, default_value = "full")]
+        app: AppKind,
+        /// Use the device code flow instead of the browser.
+        #[arg(long)]
+        device_code: bool,
+        /// Client ID of the app registration (overrides the configuration).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Seconds to wait for the browser's redirect.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// List connected accounts.
+    Accounts {
+        /// Also show where tokens live and when the refresh token was last used.
+        #[arg(long)]
+        details: bool,
+    },
+    /// List an account's calendars.
+    Calendars {
+        /// Account ID or email (optional when only one account is connected).
+        account: Option<String>,
+    },
+    /// Show an account's busy blocks for a range.
+    Freebusy {
+        /// Account ID or email (optional when only one account is connected).
+        account: Option<String>,
+        /// Start: RFC 3339 or YYYY-MM-DD (UTC) [default: now].
+        #[arg(long)]
+        from: Option<String>,
+        /// End: RFC 3339 or YYYY-MM-DD (UTC) [default: 7 days after the start].
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Disconnect an account: remove its keychain entry and metadata.
+    Logout {
+        /// Account ID or email.
+        account: Option<String>,
+        /// Disconnect every account.
+        #[arg(long, conflicts_with = "account")]
+        all: bool,
+    },
+}

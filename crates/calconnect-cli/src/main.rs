@@ -1,0 +1,396 @@
+//! `calconnect`: the command-line front end of calconnect-core, for admins and scripts.
+
+mod args;
+mod exit;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use calconnect_core::{Account, Calconnect, Config, Error, Options};
+use calconnect_identity::AppKind;
+use calconnect_vault::SecretStore;
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Parser;
+use serde_json::json;
+
+use crate::args::{Cli, Command};
+
+/// The keychain service name every calconnect entry is filed under.
+const KEYCHAIN_SERVICE: &str = "calconnect";
+/// A separate service for sandbox accounts, so demo tokens never mix with real ones.
+const SANDBOX_KEYCHAIN_SERVICE: &str = "calconnect-sandbox";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CALCONNECT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let json_output = cli.json;
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => match failure {
+            Failure::Core(error) => {
+                if json_output {
+                    output::print_json(&output::error_json(&error));
+                } else {
+                    output::print_error(&error);
+                }
+                ExitCode::from(exit::for_kind(error.kind()))
+            }
+            Failure::Usage(message) => {
+                if json_output {
+                    output::print_json(
+                        &json!({ "error": { "kind": "usage", "message": message } }),
+                    );
+                } else {
+                    eprintln!("error: {message}");
+                }
+                ExitCode::from(exit::USAGE)
+            }
+            Failure::Other(error) => {
+                if json_output {
+                    output::print_json(
+                        &json!({ "error": { "kind": "internal", "message": format!("{error:#}") } }),
+                    );
+                } else {
+                    eprintln!("error: {error:#}");
+                }
+                ExitCode::from(exit::FAILURE)
+            }
+        },
+    }
+}
+
+enum Failure {
+    Core(Error),
+    Usage(String),
+    Other(anyhow::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self::Core(error)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Other(error)
+    }
+}
+
+impl From<calconnect_identity::Error> for Failure {
+    fn from(error: calconnect_identity::Error) -> Self {
+        Self::Core(Error::Identity(error))
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let config_path = match &cli.config {
+        Some(path) => path.clone(),
+        None => Config::default_path()?,
+    };
+    let mut config = Config::load(&config_path)?;
+    let mut extra_ca = match &cli.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read CA file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut accounts_path = match &cli.accounts_file {
+        Some(path) => path.clone(),
+        None => calconnect_core::AccountStore::default_path()?,
+    };
+
+    // The sandbox lives for the duration of this process.
+    let _sandbox = if cli.sandbox {
+        let sandbox = calconnect_sandbox::Sandbox::builder()
+            .tls(false)
+            .start()
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot start the sandbox: {error}"))?;
+        config.authority = Some(sandbox.base_url());
+        config.graph = Some(sandbox.graph_url());
+        config.tenant = calconnect_sandbox::demo::DOMAIN.to_owned();
+        config.full_client_id = Some(calconnect_sandbox::demo::FULL_APP_CLIENT_ID.to_owned());
+        config.freebusy_client_id =
+            Some(calconnect_sandbox::demo::FREEBUSY_APP_CLIENT_ID.to_owned());
+        extra_ca = sandbox
+            .ca_pem()
+            .map(|pem| pem.as_bytes().to_vec())
+            .or(extra_ca);
+        if cli.accounts_file.is_none() {
+            accounts_path = sandbox_accounts_path(&accounts_path);
+        }
+        if !cli.json {
+            eprintln!(
+                "sandbox running at {} (demo users: adele@, megan@, lee@, alex@contoso.com)",
+                sandbox.base_url()
+            );
+        }
+        Some(sandbox)
+    } else {
+        None
+    };
+    if let Some(cloud) = cli.cloud {
+        config.cloud = cloud;
+    }
+    if let Some(authority) = &cli.authority {
+        config.authority = Some(authority.clone());
+    }
+    if let Some(graph) = &cli.graph {
+        config.graph = Some(graph.clone());
+    }
+    if let Some(tenant) = &cli.tenant {
+        config.tenant = tenant.clone();
+    }
+    if let Command::Login {
+        app,
+        client_id: Some(client_id),
+        ..
+    } = &cli.command
+    {
+        match app {
+            AppKind::Full => config.full_client_id = Some(client_id.clone()),
+            AppKind::FreeBusy => config.freebusy_client_id = Some(client_id.clone()),
+        }
+    }
+
+    let service = match &cli.keychain_service {
+        Some(service) => service.clone(),
+        None if cli.sandbox => SANDBOX_KEYCHAIN_SERVICE.to_owned(),
+        None => KEYCHAIN_SERVICE.to_owned(),
+    };
+    let store: Arc<dyn SecretStore> = Arc::new(
+        tokio::task::spawn_blocking(move || calconnect_vault::KeychainStore::new(&service))
+            .await
+            .map_err(|error| anyhow::anyhow!("keychain task failed: {error}"))?
+            .map_err(|source| Error::Vault {
+                operation: "open",
+                source,
+            })?,
+    );
+    let http = calconnect_identity::http_client(extra_ca.as_deref())?;
+    let mut options = Options::new(config, accounts_path, store, http);
+    if let Command::Login { timeout, .. } = &cli.command {
+        options.browser_timeout = std::time::Duration::from_secs(*timeout);
+    }
+    let core = Calconnect::new(options)?;
+    let json_output = cli.json;
+
+    match cli.command {
+        Command::Login {
+            app, device_code, ..
+        } => login(&core, app, device_code, json_output).await,
+        Command::Accounts { details } => {
+            let accounts = core.list_accounts().await?;
+            if details {
+                let mut all = Vec::new();
+                for account in &accounts {
+                    all.push(core.account_details(&account.id).await?);
+                }
+                if json_output {
+                    output::print_json(&json!({ "accounts": all }));
+                } else {
+                    all.iter().for_each(output::details);
+                }
+            } else if json_output {
+                output::print_json(&json!({ "accounts": accounts }));
+            } else if accounts.is_empty() {
+                println!("No connected accounts. Run `calconnect login`.");
+            } else {
+                accounts
+                    .iter()
+                    .for_each(|account| println!("{}", output::account_line(account)));
+            }
+            Ok(())
+        }
+        Command::Calendars { account } => {
+            let account = choose_account(&core, account.as_deref()).await?;
+            let calendars = core.calendars(&account.id).await?;
+            if json_output {
+                output::print_json(&json!({ "account": account.id, "calendars": calendars }));
+            } else {
+                output::calendars(&calendars);
+            }
+            Ok(())
+        }
+        Command::Freebusy { account, from, to } => {
+            let account = choose_account(&core, account.as_deref()).await?;
+            let start = match from {
+                Some(text) => parse_time(&text).map_err(Failure::Usage)?,
+                None => Utc::now(),
+            };
+            let end = match to {
+                Some(text) => parse_time(&text).map_err(Failure::Usage)?,
+                None => start + chrono::Duration::days(7),
+            };
+            let free_busy = core.free_busy(&account.id, start, end).await?;
+            if json_output {
+                output::print_json(&json!({ "account": account.id, "free_busy": free_busy }));
+            } else {
+                output::free_busy(&free_busy);
+            }
+            Ok(())
+        }
+        Command::Logout { account, all } => {
+            let targets = if all {
+                core.list_accounts().await?
+            } else {
+                vec![choose_account(&core, account.as_deref()).await?]
+            };
+            for target in &targets {
+                core.disconnect(&target.id).await?;
+                if !json_output {
+                    println!("Disconnected {}", target.id);
+                }
+            }
+            if json_output {
+                output::print_json(
+                    &json!({ "disconnected": targets.iter().map(|target| &target.id).collect::<Vec<_>>() }),
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn login(
+    core: &Calconnect,
+    app: AppKind,
+    device_code: bool,
+    json_output: bool,
+) -> Result<(), Failure> {
+    let connected = if device_code {
+        let pending = core.start_device_code(app).await?;
+        if json_output {
+            // Scripts need the code before the command ends: one JSON line on stderr.
+            eprintln!("{}", json!({ "device_code": pending.prompt() }));
+        } else {
+            output::device_prompt(pending.prompt());
+        }
+        cancel_on_ctrl_c(pending.cancel_token());
+        pending
+            .finish(|progress| {
+                if !json_output {
+                    eprint!(
+                        "\rwaiting for sign-in… {:>4} s left ",
+                        progress.remaining_seconds
+                    );
+                }
+            })
+            .await
+            .inspect(|_| eprintln!())?
+    } else {
+        let pending = core.start_browser_sign_in(app).await?;
+        if json_output {
+            eprintln!(
+                "{}",
+                json!({ "authorize_url": pending.authorize_url(), "browser_opened": pending.browser_opened() })
+            );
+        } else if pending.browser_opened() {
+            eprintln!("Continue the sign-in in your browser (Ctrl-C to cancel). If it did not open, visit:\n  {}", pending.authorize_url());
+        } else {
+            eprintln!(
+                "Open this URL in a browser to sign in (Ctrl-C to cancel):\n  {}",
+                pending.authorize_url()
+            );
+        }
+        cancel_on_ctrl_c(pending.cancel_token());
+        pending.finish().await?
+    };
+    if json_output {
+        output::print_json(&json!(connected));
+    } else {
+        output::connected(&connected);
+    }
+    Ok(())
+}
+
+fn cancel_on_ctrl_c(cancel: calconnect_identity::CancellationToken) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+}
+
+async fn choose_account(core: &Calconnect, wanted: Option<&str>) -> Result<Account, Failure> {
+    let accounts = core.list_accounts().await?;
+    match wanted {
+        Some(wanted) => {
+            let matches: Vec<&Account> = accounts
+                .iter()
+                .filter(|account| {
+                    account.id == wanted || account.user.email.eq_ignore_ascii_case(wanted)
+                })
+                .collect();
+            match matches.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(Error::AccountNotFound {
+                    id: wanted.to_owned(),
+                }
+                .into()),
+                _ => Err(Failure::Usage(format!(
+                    "{wanted} is connected with several apps; use one of the IDs: {}",
+                    matches
+                        .iter()
+                        .map(|account| account.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        }
+        None => match accounts.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::AccountNotFound {
+                id: "(none connected)".to_owned(),
+            }
+            .into()),
+            _ => Err(Failure::Usage(format!(
+                "several accounts are connected; name one of: {}",
+                accounts
+                    .iter()
+                    .map(|account| account.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        },
+    }
+}
+
+/// RFC 3339, or a date meaning midnight UTC.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|date| {
+            date.and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+        })
+        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+fn sandbox_accounts_path(default: &std::path::Path) -> PathBuf {
+    default.with_file_name("sandbox-accounts.json")
+}

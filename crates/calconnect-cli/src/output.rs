@@ -1,0 +1,160 @@
+//! Human and JSON output. JSON goes to stdout as one document; progress and hints go to stderr.
+
+use calconnect_core::{
+    Account, AccountDetails, AccountStatus, CalendarInfo, Connected, DeviceCodePrompt, Error,
+    FreeBusy,
+};
+use serde_json::{json, Value};
+
+pub fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+pub fn error_json(error: &Error) -> Value {
+    json!({ "error": {
+        "kind": error.kind(),
+        "message": error.user_message(),
+        "next_step": error.next_step(),
+        "trace_id": error.trace_id(),
+        "correlation_id": error.correlation_id(),
+        "admin_consent": error.admin_consent(),
+        "try_browser": error.suggests_browser(),
+        "try_device_code": error.suggests_device_code(),
+    }})
+}
+
+pub fn print_error(error: &Error) {
+    eprintln!("error: {}", error.user_message());
+    eprintln!("  next step: {}", error.next_step());
+    if let Some(trace_id) = error.trace_id() {
+        eprintln!("  trace ID: {trace_id}");
+    }
+    if let Some(correlation_id) = error.correlation_id() {
+        eprintln!("  correlation ID: {correlation_id}");
+    }
+    if let Some(consent) = error.admin_consent() {
+        eprintln!(
+            "  admin-consent link for your administrator:\n    {}",
+            consent.url
+        );
+        eprintln!("  permissions it grants:");
+        for permission in &consent.permissions {
+            eprintln!("    - {}: {}", permission.scope, permission.why);
+        }
+    }
+    if error.suggests_browser() {
+        eprintln!(
+            "  hint: the browser sign-in may work: run `calconnect login` without --device-code"
+        );
+    }
+    if error.suggests_device_code() {
+        eprintln!("  hint: try the device code instead: `calconnect login --device-code`");
+    }
+    // The chain names the failing operation and URL, for bug reports. It never holds a token.
+    let mut source = std::error::Error::source(error);
+    let mut chain = vec![error.to_string()];
+    while let Some(cause) = source {
+        chain.push(cause.to_string());
+        source = cause.source();
+    }
+    eprintln!("  details: {}", chain.join(": "));
+}
+
+pub fn device_prompt(prompt: &DeviceCodePrompt) {
+    let minutes = (prompt.expires_at - chrono::Utc::now())
+        .num_minutes()
+        .max(0);
+    eprintln!(
+        "To sign in, open {} and enter the code {}",
+        prompt.verification_uri, prompt.user_code
+    );
+    eprintln!("(the code expires in about {minutes} minutes; press Ctrl-C to cancel)");
+}
+
+fn status_label(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Connected => "connected",
+        AccountStatus::NeedsSignInAgain => "needs sign-in again",
+    }
+}
+
+pub fn account_line(account: &Account) -> String {
+    format!(
+        "{}  {} <{}>  app={} access={:?} tenant={}  [{}]",
+        account.id,
+        account.user.name,
+        account.user.email,
+        account.app,
+        account.access,
+        account.tenant,
+        status_label(account.status)
+    )
+}
+
+pub fn details(details: &AccountDetails) {
+    println!("{}", account_line(&details.account));
+    println!("    scopes: {}", details.account.granted_scopes);
+    println!("    tokens: {}", details.keychain);
+    println!(
+        "    refresh token last used {} (expires {} unless used)",
+        details.refresh_token_last_used.format("%Y-%m-%d %H:%M UTC"),
+        details.refresh_token_expires_at.format("%Y-%m-%d")
+    );
+}
+
+pub fn calendars(calendars: &[CalendarInfo]) {
+    for calendar in calendars {
+        let mut flags = Vec::new();
+        if calendar.is_default {
+            flags.push("default");
+        }
+        flags.push(if calendar.can_edit {
+            "can edit"
+        } else {
+            "read-only"
+        });
+        if calendar.free_busy_only {
+            flags.push("free/busy only");
+        }
+        let colour = calendar
+            .hex_color
+            .clone()
+            .or_else(|| calendar.color.clone())
+            .unwrap_or_else(|| "-".to_owned());
+        let owner = calendar.owner_email.clone().unwrap_or_default();
+        println!(
+            "{}  colour={}  owner={}  [{}]",
+            calendar.name,
+            colour,
+            owner,
+            flags.join(", ")
+        );
+    }
+}
+
+pub fn connected(connected: &Connected) {
+    println!("Connected {}", account_line(&connected.account));
+    calendars(&connected.calendars);
+}
+
+pub fn free_busy(free_busy: &FreeBusy) {
+    println!(
+        "{} of {} from {} to {}: {} busy blocks",
+        free_busy.calendar.name,
+        free_busy.calendar.owner_email.clone().unwrap_or_default(),
+        free_busy.start.format("%Y-%m-%d %H:%M"),
+        free_busy.end.format("%Y-%m-%d %H:%M"),
+        free_busy.blocks.len()
+    );
+    for block in &free_busy.blocks {
+        println!(
+            "{}  {}  {}",
+            block.start.format("%Y-%m-%d %H:%M"),
+            block.end.format("%Y-%m-%d %H:%M"),
+            block.status
+        );
+    }
+}

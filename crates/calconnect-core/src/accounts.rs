@@ -1,0 +1,255 @@
+//! Connected accounts: non-secret metadata in a JSON file, one keychain entry per account for its tokens.
+
+use std::path::{Path, PathBuf};
+
+use calconnect_identity::{AccessLevel, AppKind, ScopeSet};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Whether an account's tokens still work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Connected,
+    /// The refresh token was revoked or expired (AADSTS70000, 70008, 700082…): sign in again; metadata is kept.
+    NeedsSignInAgain,
+}
+
+/// The signed-in user, from Graph `/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// One connected account. Holds no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Stable key: `{app}:{user id}`; also names the keychain entry.
+    pub id: String,
+    pub authority: Url,
+    pub tenant: String,
+    pub graph: Url,
+    pub user: UserInfo,
+    pub app: AppKind,
+    pub client_id: String,
+    /// What the grant allows; a Full request that came back Free/Busy-only is `freebusy`.
+    pub access: AccessLevel,
+    pub granted_scopes: ScopeSet,
+    pub status: AccountStatus,
+    pub connected_at: DateTime<Utc>,
+    /// Last successful use of the refresh token (sign-in counts as a use).
+    pub refresh_token_last_used: DateTime<Utc>,
+}
+
+/// Entra's refresh tokens expire after 90 days without use (Microsoft docs, "Refresh tokens in the Microsoft identity platform").
+pub const REFRESH_TOKEN_MAX_INACTIVE_DAYS: i64 = 90;
+
+impl Account {
+    pub fn account_id(app: AppKind, user_id: &str) -> String {
+        format!("{app}:{user_id}")
+    }
+
+    /// The keychain key holding this account's token set.
+    pub fn vault_key(&self) -> String {
+        vault_key(&self.id)
+    }
+
+    /// When the refresh token expires if it is not used before.
+    pub fn refresh_token_expires_at(&self) -> DateTime<Utc> {
+        self.refresh_token_last_used + chrono::Duration::days(REFRESH_TOKEN_MAX_INACTIVE_DAYS)
+    }
+}
+
+pub(crate) fn vault_key(account_id: &str) -> String {
+    format!("tokens:{account_id}")
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct AccountsFile {
+    version: u8,
+    accounts: Vec<Account>,
+}
+
+/// The metadata file, `accounts.json`. Writes are serialised and atomic (temp file + rename).
+#[derive(Debug)]
+pub struct AccountStore {
+    path: PathBuf,
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+impl AccountStore {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            write_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// `accounts.json` in the platform's data directory.
+    pub fn default_path() -> Result<PathBuf> {
+        Ok(crate::config::project_dirs()?
+            .data_dir()
+            .join("accounts.json"))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn list(&self) -> Result<Vec<Account>> {
+        Ok(self.read().await?.accounts)
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Account> {
+        self.list()
+            .await?
+            .into_iter()
+            .find(|account| account.id == id)
+            .ok_or_else(|| Error::AccountNotFound { id: id.to_owned() })
+    }
+
+    /// Inserts or replaces the account with the same id.
+    pub async fn upsert(&self, account: Account) -> Result<()> {
+        self.modify(|accounts| {
+            accounts.retain(|existing| existing.id != account.id);
+            accounts.push(account);
+        })
+        .await
+    }
+
+    pub async fn remove(&self, id: &str) -> Result<bool> {
+        let mut removed = false;
+        self.modify(|accounts| {
+            let before = accounts.len();
+            accounts.retain(|existing| existing.id != id);
+            removed = accounts.len() != before;
+        })
+        .await?;
+        Ok(removed)
+    }
+
+    /// Applies `change` to the account `id`, if it still exists.
+    pub async fn update(&self, id: &str, change: impl FnOnce(&mut Account)) -> Result<()> {
+        self.modify(|accounts| {
+            if let Some(account) = accounts.iter_mut().find(|account| account.id == id) {
+                change(account);
+            }
+        })
+        .await
+    }
+
+    async fn modify(&self, change: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
+        let _guard = self.write_lock.lock().await;
+        let mut file = self.read().await?;
+        change(&mut file.accounts);
+        file.version = 1;
+        file.accounts.sort_by(|a, b| a.id.cmp(&b.id));
+        let text = serde_json::to_vec_pretty(&file).map_err(|error| Error::AccountsInvalid {
+            path: self.path.clone(),
+            reason: error.to_string(),
+        })?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &text))
+            .await
+            .map_err(Error::task)?
+    }
+
+    async fn read(&self) -> Result<AccountsFile> {
+        match tokio::fs::read(&self.path).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| Error::AccountsInvalid {
+                path: self.path.clone(),
+                reason: error.to_string(),
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Ok(AccountsFile::default())
+            }
+            Err(source) => Err(Error::ConfigIo {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Writes through a temporary sibling and a rename, so a crash never leaves a half-written file.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io_error = |source| Error::ConfigIo {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error)?;
+    }
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes).map_err(io_error)?;
+    std::fs::rename(&temporary, path).map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str) -> Account {
+        let now = Utc::now();
+        Account {
+            id: id.to_owned(),
+            authority: Url::parse("https://login.microsoftonline.com/").unwrap(),
+            tenant: "organizations".into(),
+            graph: Url::parse("https://graph.microsoft.com/").unwrap(),
+            user: UserInfo {
+                id: "u".into(),
+                name: "Adele Vance".into(),
+                email: "adele@contoso.com".into(),
+            },
+            app: AppKind::Full,
+            client_id: "c".into(),
+            access: AccessLevel::Full,
+            granted_scopes: ScopeSet::parse("User.Read Calendars.ReadWrite"),
+            status: AccountStatus::Connected,
+            connected_at: now,
+            refresh_token_last_used: now,
+        }
+    }
+
+    #[tokio::test]
+    async fn accounts_are_added_updated_and_removed_in_the_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = AccountStore::new(directory.path().join("nested/accounts.json"));
+        store.upsert(account("full:a")).await.unwrap();
+        store.upsert(account("freebusy:a")).await.unwrap();
+        store
+            .update("full:a", |account| {
+                account.status = AccountStatus::NeedsSignInAgain
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get("full:a").await.unwrap().status,
+            AccountStatus::NeedsSignInAgain
+        );
+        assert!(store.remove("full:a").await.unwrap());
+        assert!(!store.remove("full:a").await.unwrap());
+        let remaining: Vec<String> = store
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|account| account.id)
+            .collect();
+        assert_eq!(remaining, ["freebusy:a"]);
+    }
+
+    #[test]
+    fn the_refresh_token_expires_ninety_days_after_last_use() {
+        let account = account("x");
+        assert_eq!(
+            (account.refresh_token_expires_at() - account.refresh_token_last_used).num_days(),
+            90
+        );
+    }
+}

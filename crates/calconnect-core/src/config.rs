@@ -1,0 +1,152 @@
+//! Configuration: which cloud (or custom authority), which tenant, which app registrations.
+//!
+//! Stored as TOML under the platform's config directory (`directories`), e.g.
+//! `~/.config/calconnect/config.toml` on Linux. No secrets live here.
+
+use std::path::{Path, PathBuf};
+
+use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// The default tenant: work or school accounts of any organisation. Personal Microsoft accounts cannot
+/// use getSchedule (Graph permissions reference), so `common` is opt-in.
+pub const DEFAULT_TENANT: &str = "organizations";
+
+/// Where calconnect signs in and which apps it uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `global` (default), `usgov` or `china`; ignored when `authority` is set.
+    pub cloud: Cloud,
+    /// A custom authority base URL (for example the sandbox); its Graph root is `graph`, or the same base.
+    pub authority: Option<Url>,
+    pub graph: Option<Url>,
+    /// `organizations` (default), `common`, `consumers`, a tenant id or a domain.
+    pub tenant: String,
+    /// Client id of your Full app registration (`User.Read Calendars.ReadWrite offline_access`).
+    pub full_client_id: Option<String>,
+    /// Client id of your Free/Busy app registration (`Calendars.ReadBasic User.Read offline_access`).
+    pub freebusy_client_id: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            cloud: Cloud::Global,
+            authority: None,
+            graph: None,
+            tenant: DEFAULT_TENANT.to_owned(),
+            full_client_id: None,
+            freebusy_client_id: None,
+        }
+    }
+}
+
+/// The base URLs every network call is made against (Architecture Invariant: no literal URL in a function body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub authority: Authority,
+    pub graph: Url,
+}
+
+impl Config {
+    /// `config.toml` in the platform's config directory.
+    pub fn default_path() -> Result<PathBuf> {
+        Ok(project_dirs()?.config_dir().join("config.toml"))
+    }
+
+    /// Reads the file at `path`; a missing file is the default configuration.
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|error| Error::ConfigInvalid {
+                path: path.to_owned(),
+                reason: error.to_string(),
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(Error::ConfigIo {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self).map_err(|error| Error::ConfigInvalid {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })?;
+        crate::accounts::write_atomically(path, text.as_bytes())
+    }
+
+    pub fn endpoints(&self) -> Result<Endpoints> {
+        let (base, default_graph) = match &self.authority {
+            Some(base) => (base.clone(), base.clone()),
+            None => (self.cloud.login_base(), self.cloud.graph_base()),
+        };
+        let authority = Authority::new(base, self.tenant.clone())?;
+        let graph = self.graph.clone().unwrap_or(default_graph);
+        calconnect_identity::ensure_secure_url(&graph)?;
+        Ok(Endpoints { authority, graph })
+    }
+
+    pub fn client_id(&self, app: AppKind) -> Option<&str> {
+        match app {
+            AppKind::Full => self.full_client_id.as_deref(),
+            AppKind::FreeBusy => self.freebusy_client_id.as_deref(),
+        }
+        .filter(|id| !id.trim().is_empty())
+    }
+
+    pub fn app(&self, app: AppKind) -> Result<AppRegistration> {
+        self.client_id(app)
+            .map(|id| AppRegistration::new(app, id))
+            .ok_or(Error::ClientIdMissing { app })
+    }
+}
+
+pub(crate) fn project_dirs() -> Result<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "calconnect").ok_or(Error::NoHomeDirectory)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_the_documented_default() {
+        let directory = tempfile::tempdir().unwrap();
+        let config = Config::load(&directory.path().join("absent.toml")).unwrap();
+        assert_eq!(config.tenant, "organizations");
+        assert_eq!(
+            config.endpoints().unwrap().graph.as_str(),
+            "https://graph.microsoft.com/"
+        );
+    }
+
+    #[test]
+    fn a_saved_config_loads_back() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("config.toml");
+        let config = Config {
+            cloud: Cloud::UsGovernment,
+            tenant: "contoso.com".into(),
+            full_client_id: Some("f".into()),
+            ..Config::default()
+        };
+        config.save(&path).unwrap();
+        assert_eq!(Config::load(&path).unwrap(), config);
+        assert_eq!(
+            config.endpoints().unwrap().authority.url().as_str(),
+            "https://login.microsoftonline.us/contoso.com/v2.0"
+        );
+    }
+
+    #[test]
+    fn a_missing_client_id_is_a_configuration_error_naming_the_app() {
+        let error = Config::default().app(AppKind::FreeBusy).unwrap_err();
+        assert!(error.to_string().contains("freebusy"), "{error}");
+    }
+}

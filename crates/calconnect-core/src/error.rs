@@ -1,0 +1,236 @@
+//! The core error: one type for the UI and CLI, with a stable [`ErrorKind`], a plain message and a next step.
+
+use std::path::PathBuf;
+
+use calconnect_identity::{AdminConsent, AppKind};
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Signing in failed. When the tenant requires admin consent, `admin_consent` is the link to send.
+    #[error("sign-in failed")]
+    SignIn {
+        #[source]
+        source: calconnect_identity::Error,
+        admin_consent: Option<Box<AdminConsent>>,
+    },
+    #[error("identity configuration is invalid")]
+    Identity(#[from] calconnect_identity::Error),
+    #[error("keychain {operation} failed")]
+    Vault {
+        operation: &'static str,
+        #[source]
+        source: calconnect_vault::Error,
+    },
+    #[error("microsoft graph request failed")]
+    Graph(#[source] calconnect_graph::Error),
+    #[error("account {id} must sign in again")]
+    NeedsSignInAgain {
+        id: String,
+        #[source]
+        source: Option<calconnect_identity::Error>,
+    },
+    #[error("no connected account {id}")]
+    AccountNotFound { id: String },
+    #[error("no client id configured for the {app} app")]
+    ClientIdMissing { app: AppKind },
+    #[error("cannot read or write {path}")]
+    ConfigIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is invalid: {reason}")]
+    ConfigInvalid { path: PathBuf, reason: String },
+    #[error("accounts file {path} is invalid: {reason}")]
+    AccountsInvalid { path: PathBuf, reason: String },
+    #[error("the platform has no home directory for calconnect's configuration")]
+    NoHomeDirectory,
+    #[error("invalid free/busy range: {reason}")]
+    InvalidRange { reason: String },
+    #[error("background task failed: {reason}")]
+    Task { reason: String },
+}
+
+/// What went wrong, for a UI to branch on. Serialises as a stable snake_case string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Cancelled,
+    TimedOut,
+    ConsentDeclined,
+    AdminConsentRequired,
+    ConditionalAccess,
+    MfaRequired,
+    WrongTenant,
+    AppMisconfigured,
+    ScopeNotGranted,
+    DeviceCodeExpired,
+    DeviceCodeDeclined,
+    StateMismatch,
+    LoopbackUnavailable,
+    BrowserUnavailable,
+    InvalidCredentials,
+    SignInFailed,
+    NeedsSignInAgain,
+    KeychainUnavailable,
+    KeychainFailed,
+    AccountNotFound,
+    Configuration,
+    Network,
+    Throttled,
+    AccessDenied,
+    ServiceError,
+    Internal,
+}
+
+impl Error {
+    pub(crate) fn task(error: tokio::task::JoinError) -> Self {
+        Self::Task {
+            reason: error.to_string(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::SignIn { source, .. } | Self::Identity(source) => identity_kind(source.kind()),
+            Self::Vault { source, .. } => vault_kind(source),
+            Self::Graph(source) => crate::graph_errors::kind(source),
+            Self::NeedsSignInAgain { .. } => ErrorKind::NeedsSignInAgain,
+            Self::AccountNotFound { .. } => ErrorKind::AccountNotFound,
+            Self::ClientIdMissing { .. }
+            | Self::ConfigInvalid { .. }
+            | Self::ConfigIo { .. }
+            | Self::AccountsInvalid { .. }
+            | Self::NoHomeDirectory
+            | Self::InvalidRange { .. } => ErrorKind::Configuration,
+            Self::Task { .. } => ErrorKind::Internal,
+        }
+    }
+
+    /// A plain sentence without any secret.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::SignIn { source, .. } | Self::Identity(source) => source.user_message(),
+            Self::Vault { source, .. } => source.user_message(),
+            Self::Graph(source) => crate::graph_errors::user_message(source),
+            Self::NeedsSignInAgain { .. } => {
+                "This account's saved sign-in is no longer valid.".to_owned()
+            }
+            Self::AccountNotFound { id } => format!("There is no connected account `{id}`."),
+            Self::ClientIdMissing { app } => {
+                format!("No client ID is configured for the {} app.", app.label())
+            }
+            Self::ConfigIo { path, .. } => {
+                format!("calconnect cannot read or write {}.", path.display())
+            }
+            Self::ConfigInvalid { path, reason } | Self::AccountsInvalid { path, reason } => {
+                format!("{} is invalid: {reason}.", path.display())
+            }
+            Self::NoHomeDirectory => {
+                "calconnect cannot find a home directory for its configuration.".to_owned()
+            }
+            Self::InvalidRange { reason } => format!("The date range is invalid: {reason}."),
+            Self::Task { .. } => "An internal task failed.".to_owned(),
+        }
+    }
+
+    pub fn next_step(&self) -> String {
+        match self {
+            Self::SignIn { source, .. } | Self::Identity(source) => source.next_step(),
+            Self::Vault { source, .. } => source.next_step(),
+            Self::Graph(source) => crate::graph_errors::next_step(source),
+            Self::NeedsSignInAgain { .. } => "Sign in again with the same app; the account's settings are kept.".to_owned(),
+            Self::AccountNotFound { .. } => "List the connected accounts and use one of their IDs.".to_owned(),
+            Self::ClientIdMissing { app } => format!(
+                "Register a public-client app in Entra ID (see the README) and set `{}_client_id` in the configuration, or pass --client-id.",
+                app.as_str()
+            ),
+            Self::ConfigIo { .. } => "Check the file's permissions.".to_owned(),
+            Self::ConfigInvalid { .. } | Self::AccountsInvalid { .. } => "Fix or delete the file.".to_owned(),
+            Self::NoHomeDirectory => "Set HOME (or the platform's equivalent).".to_owned(),
+            Self::InvalidRange { .. } => "Give a start before the end.".to_owned(),
+            Self::Task { .. } => "Try again; if it keeps failing, report a bug.".to_owned(),
+        }
+    }
+
+    /// The admin-consent link to send, when the tenant requires an administrator's approval.
+    pub fn admin_consent(&self) -> Option<&AdminConsent> {
+        match self {
+            Self::SignIn { admin_consent, .. } => admin_consent.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn identity(&self) -> Option<&calconnect_identity::Error> {
+        match self {
+            Self::SignIn { source, .. } | Self::Identity(source) => Some(source),
+            Self::NeedsSignInAgain { source, .. } => source.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Entra's trace ID, for the administrator.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.identity()
+            .and_then(calconnect_identity::Error::trace_id)
+    }
+
+    /// Entra's correlation ID, for the administrator.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.identity()
+            .and_then(calconnect_identity::Error::correlation_id)
+    }
+
+    /// The device code was blocked by device policy: offer the browser sign-in.
+    pub fn suggests_browser(&self) -> bool {
+        self.identity()
+            .is_some_and(calconnect_identity::Error::suggests_browser)
+    }
+
+    /// The browser sign-in could not complete locally: offer the device code.
+    pub fn suggests_device_code(&self) -> bool {
+        self.identity()
+            .is_some_and(calconnect_identity::Error::suggests_device_code)
+    }
+}
+
+fn identity_kind(kind: calconnect_identity::ErrorKind) -> ErrorKind {
+    use calconnect_identity::ErrorKind as I;
+    match kind {
+        I::DeclinedConsent => ErrorKind::ConsentDeclined,
+        I::AdminConsentRequired => ErrorKind::AdminConsentRequired,
+        I::ConditionalAccess => ErrorKind::ConditionalAccess,
+        I::MfaRequired | I::InteractionRequired => ErrorKind::MfaRequired,
+        I::WrongTenant => ErrorKind::WrongTenant,
+        I::PublicClientFlowsDisabled
+        | I::RedirectUriMismatch
+        | I::InvalidScope
+        | I::ServiceNotSubscribed => ErrorKind::AppMisconfigured,
+        I::SignInExpired => ErrorKind::NeedsSignInAgain,
+        I::InvalidCredentials | I::AccountDisabled => ErrorKind::InvalidCredentials,
+        I::UnableToGrantScope => ErrorKind::ScopeNotGranted,
+        I::DeviceCodeDeclined => ErrorKind::DeviceCodeDeclined,
+        I::DeviceCodeExpired => ErrorKind::DeviceCodeExpired,
+        I::CodeRejected | I::Other | I::InvalidResponse => ErrorKind::SignInFailed,
+        I::TooManyRequests => ErrorKind::Throttled,
+        I::ServiceUnavailable => ErrorKind::ServiceError,
+        I::StateMismatch => ErrorKind::StateMismatch,
+        I::Cancelled => ErrorKind::Cancelled,
+        I::TimedOut => ErrorKind::TimedOut,
+        I::LoopbackUnavailable => ErrorKind::LoopbackUnavailable,
+        I::BrowserUnavailable => ErrorKind::BrowserUnavailable,
+        I::Network => ErrorKind::Network,
+        I::Configuration => ErrorKind::Configuration,
+    }
+}
+
+fn vault_kind(error: &calconnect_vault::Error) -> ErrorKind {
+    if matches!(error, calconnect_vault::Error::NoKeychain { .. }) {
+        ErrorKind::KeychainUnavailable
+    } else {
+        ErrorKind::KeychainFailed
+    }
+}

@@ -1,0 +1,128 @@
+use std::time::Duration;
+
+use calconnect_identity::AppKind;
+use calconnect_sandbox::demo;
+use chrono::Utc;
+
+use crate::support::Bench;
+
+#[tokio::test]
+async fn megans_many_calendars_are_read_across_every_page() {
+    let bench = Bench::start().await;
+
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::MEGAN)
+        .await
+        .expect("sign-in succeeds");
+
+    assert!(
+        bench.routes("graph.calendars") >= 2,
+        "the list spans pages:\n{}",
+        bench.journal_text()
+    );
+    let again = bench.core.calendars(&connected.account.id).await.unwrap();
+    assert_eq!(again.len(), connected.calendars.len());
+    let mut ids: Vec<&str> = again.iter().map(|calendar| calendar.id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), again.len(), "no calendar twice");
+}
+
+#[tokio::test]
+async fn throttled_calendar_requests_wait_for_retry_after_and_succeed() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .unwrap();
+    bench
+        .sandbox
+        .faults()
+        .throttle("graph.calendars", 429, 7, 1);
+
+    let calendars = bench
+        .core
+        .calendars(&connected.account.id)
+        .await
+        .expect("retried after throttling");
+
+    assert_eq!(calendars.len(), connected.calendars.len());
+    assert!(
+        bench.time.sleeps().contains(&Duration::from_secs(7)),
+        "Retry-After honoured: {:?}",
+        bench.time.sleeps()
+    );
+}
+
+#[tokio::test]
+async fn a_free_busy_year_is_fetched_in_chunks_within_graphs_62_day_limit() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::FreeBusy, demo::ADELE)
+        .await
+        .unwrap();
+    let start = Utc::now() - chrono::Duration::days(7);
+    let end = start + chrono::Duration::days(365);
+
+    let free_busy = bench
+        .core
+        .free_busy(&connected.account.id, start, end)
+        .await
+        .expect("free/busy loads");
+
+    assert_eq!(free_busy.calendar.name, "Free Busy");
+    assert!(!free_busy.blocks.is_empty(), "Adele has a busy week");
+    assert!(
+        bench.routes("graph.getSchedule") >= 6,
+        "365 days need at least 6 requests:\n{}",
+        bench.journal_text()
+    );
+    assert!(
+        free_busy
+            .blocks
+            .windows(2)
+            .all(|pair| pair[0].start <= pair[1].start),
+        "merged in order"
+    );
+    assert!(free_busy.blocks.iter().all(|block| block.status != "free"));
+}
+
+#[tokio::test]
+async fn a_full_account_can_read_its_own_free_busy_too() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .unwrap();
+    let start = Utc::now() - chrono::Duration::days(7);
+
+    let free_busy = bench
+        .core
+        .free_busy(
+            &connected.account.id,
+            start,
+            start + chrono::Duration::days(14),
+        )
+        .await
+        .unwrap();
+
+    assert!(!free_busy.blocks.is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_range_is_rejected_before_any_request() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::FreeBusy, demo::ADELE)
+        .await
+        .unwrap();
+    let now = Utc::now();
+
+    let error = bench
+        .core
+        .free_busy(&connected.account.id, now, now)
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.kind(), calconnect_core::ErrorKind::Configuration);
+    assert_eq!(bench.routes("graph.getSchedule"), 0);
+}

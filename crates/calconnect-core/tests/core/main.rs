@@ -1,0 +1,11 @@
+//! Integration tests of calconnect-core against the sandbox over loopback TLS.
+//!
+//! Tests that use the real keychain (`keychain`, `no_token_leaks`) need a Secret Service: run them with
+//! `scripts/with-keyring.sh cargo nextest run -p calconnect-core`.
+
+mod browser_sign_in;
+mod calendars;
+mod device_code;
+mod keychain;
+mod sessions;
+mod support;

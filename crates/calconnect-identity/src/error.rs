@@ -1,0 +1,218 @@
+//! The identity error type. Messages never contain a token, code or verifier.
+
+use crate::aadsts::{AadError, ErrorKind};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("refusing insecure URL {url}: plain http is only allowed for loopback addresses")]
+    InsecureUrl { url: String },
+    #[error("invalid authority {url}: {reason}")]
+    InvalidAuthority { url: String, reason: String },
+    #[error("could not build the HTTP client")]
+    HttpClient {
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("request to {url} failed")]
+    Network {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("discovery document at {url} returned HTTP {status}")]
+    DiscoveryStatus { url: String, status: u16 },
+    #[error("discovery document at {url} is invalid: {reason}")]
+    DiscoveryInvalid { url: String, reason: String },
+    /// Entra ID answered with an error (authorize redirect, token or device-code endpoint).
+    #[error("{operation} failed: {response}")]
+    Server {
+        operation: &'static str,
+        response: Box<AadError>,
+    },
+    #[error("unexpected response from {url}: {reason}")]
+    InvalidResponse { url: String, reason: String },
+    #[error("unable_to_grant_scope: the sign-in did not grant `{scope}` (granted: {granted})")]
+    UnableToGrantScope { scope: String, granted: String },
+    #[error("the redirect's state did not match the sign-in request (possible cross-site request forgery)")]
+    StateMismatch,
+    #[error("could not listen on 127.0.0.1 for the sign-in redirect")]
+    LoopbackBind {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no sign-in redirect arrived within {seconds} seconds")]
+    RedirectTimedOut { seconds: u64 },
+    #[error("could not open the browser")]
+    BrowserOpen {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the device code was declined on the verification page")]
+    DeviceCodeDeclined,
+    #[error("the device code expired before the sign-in was finished")]
+    DeviceCodeExpired,
+    #[error("sign-in cancelled")]
+    Cancelled,
+    #[error("stored token set is unreadable: {reason}")]
+    TokenSetFormat { reason: String },
+}
+
+impl Error {
+    pub(crate) fn server(operation: &'static str, mut response: AadError) -> Self {
+        response.fill_from_description();
+        Self::Server {
+            operation,
+            response: Box::new(response),
+        }
+    }
+
+    /// The Entra error response, if the failure came from the server.
+    pub fn aad(&self) -> Option<&AadError> {
+        match self {
+            Self::Server { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::InsecureUrl { .. } | Self::InvalidAuthority { .. } | Self::HttpClient { .. } => {
+                ErrorKind::Configuration
+            }
+            Self::Network { .. } => ErrorKind::Network,
+            Self::DiscoveryStatus { .. }
+            | Self::DiscoveryInvalid { .. }
+            | Self::InvalidResponse { .. }
+            | Self::TokenSetFormat { .. } => ErrorKind::InvalidResponse,
+            Self::Server { response, .. } => response.kind(),
+            Self::UnableToGrantScope { .. } => ErrorKind::UnableToGrantScope,
+            Self::StateMismatch => ErrorKind::StateMismatch,
+            Self::LoopbackBind { .. } => ErrorKind::LoopbackUnavailable,
+            Self::RedirectTimedOut { .. } => ErrorKind::TimedOut,
+            Self::BrowserOpen { .. } => ErrorKind::BrowserUnavailable,
+            Self::DeviceCodeDeclined => ErrorKind::DeviceCodeDeclined,
+            Self::DeviceCodeExpired => ErrorKind::DeviceCodeExpired,
+            Self::Cancelled => ErrorKind::Cancelled,
+        }
+    }
+
+    /// A plain sentence for the person signing in.
+    pub fn user_message(&self) -> String {
+        if let Some(entry) = self.aad().and_then(AadError::entry) {
+            return entry.message.to_owned();
+        }
+        match self {
+            Self::UnableToGrantScope { scope, .. } => {
+                format!("The sign-in did not grant the `{scope}` permission calconnect needs.")
+            }
+            Self::RedirectTimedOut { seconds } => {
+                format!("No answer came back from the browser within {seconds} seconds.")
+            }
+            _ => kind_message(self.kind()).to_owned(),
+        }
+    }
+
+    /// What to do about it.
+    pub fn next_step(&self) -> String {
+        if let Some(entry) = self.aad().and_then(AadError::entry) {
+            return entry.next_step.to_owned();
+        }
+        kind_next_step(self.kind()).to_owned()
+    }
+
+    /// Entra's trace ID, for the admin's sign-in logs.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.aad().and_then(|response| response.trace_id.as_deref())
+    }
+
+    /// Entra's correlation ID, for the admin's sign-in logs.
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.aad()
+            .and_then(|response| response.correlation_id.as_deref())
+    }
+
+    /// The device code was blocked by device policy (AADSTS53003, 50097, 50005): the browser may work.
+    pub fn suggests_browser(&self) -> bool {
+        self.aad().is_some_and(AadError::suggests_browser)
+    }
+
+    /// The browser flow could not complete locally: the device code does not need a listener.
+    pub fn suggests_device_code(&self) -> bool {
+        matches!(
+            self,
+            Self::LoopbackBind { .. } | Self::RedirectTimedOut { .. } | Self::BrowserOpen { .. }
+        )
+    }
+
+    pub fn needs_admin_consent(&self) -> bool {
+        self.aad().is_some_and(AadError::needs_admin_consent)
+    }
+}
+
+fn kind_message(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::DeclinedConsent => "The permission request was declined.",
+        ErrorKind::AdminConsentRequired => "An administrator must approve this app first.",
+        ErrorKind::ConditionalAccess => "Your organisation's policy blocked this sign-in.",
+        ErrorKind::MfaRequired => "Your organisation requires multi-factor authentication.",
+        ErrorKind::InteractionRequired => "You need to sign in interactively.",
+        ErrorKind::WrongTenant => "This account or app does not belong to the configured tenant.",
+        ErrorKind::PublicClientFlowsDisabled => {
+            "The app registration does not allow public client flows."
+        }
+        ErrorKind::RedirectUriMismatch => "The app registration does not list this redirect URI.",
+        ErrorKind::SignInExpired => "The saved sign-in is no longer valid.",
+        ErrorKind::InvalidCredentials => "The sign-in credentials were not accepted.",
+        ErrorKind::AccountDisabled => "The account is disabled.",
+        ErrorKind::InvalidScope => "The app asked for a permission Microsoft does not recognise.",
+        ErrorKind::UnableToGrantScope => {
+            "The sign-in did not grant every permission calconnect needs."
+        }
+        ErrorKind::ServiceNotSubscribed => {
+            "Your organisation does not subscribe to the service this app needs."
+        }
+        ErrorKind::DeviceCodeDeclined => "The sign-in was declined on the verification page.",
+        ErrorKind::DeviceCodeExpired => "The code expired before the sign-in was finished.",
+        ErrorKind::CodeRejected => "Microsoft rejected the sign-in code.",
+        ErrorKind::TooManyRequests => "Too many sign-in requests were made.",
+        ErrorKind::ServiceUnavailable => "Microsoft's sign-in service is temporarily unavailable.",
+        ErrorKind::StateMismatch => {
+            "The browser answer did not belong to this sign-in, so it was rejected for your safety."
+        }
+        ErrorKind::Cancelled => "The sign-in was cancelled.",
+        ErrorKind::TimedOut => "The sign-in took too long.",
+        ErrorKind::LoopbackUnavailable => {
+            "calconnect could not listen on this computer for the browser's answer."
+        }
+        ErrorKind::BrowserUnavailable => "calconnect could not open a web browser.",
+        ErrorKind::Network => "Microsoft's sign-in service could not be reached.",
+        ErrorKind::Configuration => "The sign-in configuration is invalid.",
+        ErrorKind::InvalidResponse => {
+            "Microsoft's sign-in service sent an answer calconnect does not understand."
+        }
+        ErrorKind::Other => "The sign-in failed.",
+    }
+}
+
+fn kind_next_step(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::DeclinedConsent => "Sign in again and choose Accept, or pick the Free/Busy app.",
+        ErrorKind::AdminConsentRequired => "Send the admin-consent link to your administrator, then sign in again.",
+        ErrorKind::ConditionalAccess | ErrorKind::MfaRequired => "Sign in with the browser, or ask your administrator (give them the trace and correlation IDs).",
+        ErrorKind::InteractionRequired | ErrorKind::SignInExpired => "Sign in again.",
+        ErrorKind::WrongTenant => "Check the tenant and client ID settings.",
+        ErrorKind::PublicClientFlowsDisabled => "In Entra ID, set 'Allow public client flows' to Yes for the app.",
+        ErrorKind::RedirectUriMismatch => "Register `http://localhost` as a Mobile and desktop redirect URI.",
+        ErrorKind::InvalidCredentials | ErrorKind::AccountDisabled => "Check the account, or ask your administrator.",
+        ErrorKind::InvalidScope | ErrorKind::Configuration => "Check the app registration and calconnect's configuration.",
+        ErrorKind::UnableToGrantScope => "Sign in again and accept every permission, or ask your administrator to grant them.",
+        ErrorKind::ServiceNotSubscribed => "Ask your administrator for an Exchange Online licence.",
+        ErrorKind::DeviceCodeDeclined | ErrorKind::DeviceCodeExpired | ErrorKind::CodeRejected | ErrorKind::StateMismatch => "Start the sign-in again.",
+        ErrorKind::TooManyRequests | ErrorKind::ServiceUnavailable | ErrorKind::Network => "Wait a moment and try again.",
+        ErrorKind::Cancelled => "Start again when you are ready.",
+        ErrorKind::TimedOut | ErrorKind::LoopbackUnavailable | ErrorKind::BrowserUnavailable => "Use the device code sign-in instead.",
+        ErrorKind::InvalidResponse | ErrorKind::Other => "Try again; if it keeps failing, report it with the trace and correlation IDs.",
+    }
+}

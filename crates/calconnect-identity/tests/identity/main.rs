@@ -1,0 +1,133 @@
+//! The identity client against the sandbox over loopback TLS.
+
+use std::time::Duration;
+
+use calconnect_identity::{
+    AppKind, AppRegistration, Authority, CancellationToken, ErrorKind, IdentityClient,
+};
+use calconnect_sandbox::person::{Consent, Person};
+use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
+use secrecy::ExposeSecret;
+
+async fn client(sandbox: &SandboxHandle, app: AppKind) -> IdentityClient {
+    let http = calconnect_identity::http_client(sandbox.ca_pem().map(str::as_bytes)).unwrap();
+    let authority = Authority::new(sandbox.base_url(), demo::DOMAIN).unwrap();
+    let client_id = match app {
+        AppKind::Full => demo::FULL_APP_CLIENT_ID,
+        AppKind::FreeBusy => demo::FREEBUSY_APP_CLIENT_ID,
+    };
+    IdentityClient::discover(http, authority, AppRegistration::new(app, client_id))
+        .await
+        .expect("discovery succeeds")
+}
+
+#[tokio::test]
+async fn discovery_finds_the_sandbox_endpoints_under_the_tenant() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+
+    let client = client(&sandbox, AppKind::Full).await;
+
+    let discovery = client.discovery();
+    assert_eq!(
+        discovery.token_endpoint.as_str(),
+        format!("{}{}/oauth2/v2.0/token", sandbox.base_url(), demo::DOMAIN)
+    );
+    assert!(discovery
+        .authorization_endpoint
+        .path()
+        .ends_with("/oauth2/v2.0/authorize"));
+    assert!(discovery
+        .device_authorization_endpoint
+        .path()
+        .ends_with("/oauth2/v2.0/devicecode"));
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_fails_discovery_instead_of_skipping_verification() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let http = calconnect_identity::http_client(None).unwrap();
+    let authority = Authority::new(sandbox.base_url(), demo::DOMAIN).unwrap();
+
+    let error = IdentityClient::discover(
+        http,
+        authority,
+        AppRegistration::new(AppKind::Full, demo::FULL_APP_CLIENT_ID),
+    )
+    .await
+    .unwrap_err();
+
+    assert_eq!(error.kind(), ErrorKind::Network, "{error:?}");
+}
+
+#[tokio::test]
+async fn a_browser_sign_in_then_refresh_rotates_the_refresh_token() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = client(&sandbox, AppKind::Full).await;
+    let sign_in = client.begin_browser_sign_in().await.unwrap();
+    let person = Person::new(&sandbox).unwrap();
+    let authorize_url = sign_in.authorize_url().clone();
+    tokio::spawn(async move {
+        let location = person
+            .sign_in(&authorize_url, demo::ADELE, Consent::Approve)
+            .await
+            .unwrap();
+        person.follow(&location).await.unwrap();
+    });
+
+    let signed_in = sign_in
+        .complete(Duration::from_secs(20), &CancellationToken::new())
+        .await
+        .expect("signed in");
+    let refreshed = client.refresh(&signed_in.tokens).await.expect("refreshed");
+
+    assert!(signed_in
+        .tokens
+        .granted_scopes
+        .contains("Calendars.ReadWrite"));
+    assert_ne!(
+        refreshed.refresh_token.unwrap().expose_secret(),
+        signed_in.tokens.refresh_token.unwrap().expose_secret(),
+        "Entra-style rotation: a new refresh token replaces the old one"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_is_a_sign_in_expired_error_with_trace_ids() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = client(&sandbox, AppKind::FreeBusy).await;
+    let device_code = client.start_device_code().await.unwrap();
+    let person = Person::new(&sandbox).unwrap();
+    let user_code = device_code.user_code.clone();
+    let entering = tokio::spawn(async move {
+        person
+            .enter_device_code(&user_code, demo::ADELE, Consent::Approve)
+            .await
+    });
+    // Real time here: the sandbox's interval is honoured, so shorten it through the sandbox's clock.
+    let time = std::sync::Arc::new(SandboxTime(std::sync::Arc::new(sandbox)));
+    let client = client.with_time(
+        std::sync::Arc::new(calconnect_identity::SystemClock),
+        time.clone(),
+    );
+    let signed_in = client
+        .poll_device_code(&device_code, &CancellationToken::new(), &mut |_| {})
+        .await
+        .expect("signed in");
+    entering.await.unwrap().unwrap();
+    time.0.faults().revoke_refresh_tokens();
+
+    let error = client.refresh(&signed_in.tokens).await.unwrap_err();
+
+    assert_eq!(error.kind(), ErrorKind::SignInExpired, "{error:?}");
+    assert!(error.trace_id().is_some() && error.correlation_id().is_some());
+}
+
+/// Sleeps a few real milliseconds while moving the sandbox's clock by the requested time.
+struct SandboxTime(std::sync::Arc<SandboxHandle>);
+
+impl calconnect_identity::Sleeper for SandboxTime {
+    fn sleep(&self, duration: Duration) -> futures::future::BoxFuture<'static, ()> {
+        self.0.advance_time(duration);
+        Box::pin(tokio::time::sleep(Duration::from_millis(5)))
+    }
+}
