@@ -11,13 +11,24 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// A clock already `offset` ahead of the wall clock (restored from a state directory).
+    pub fn with_offset(offset: Duration) -> Self {
+        Self {
+            offset: Mutex::new(offset.max(Duration::zero())),
+        }
+    }
+
     /// Current sandbox time.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-            + *self
-                .offset
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner())
+        Utc::now() + self.offset()
+    }
+
+    /// How far sandbox time is ahead of the wall clock.
+    pub fn offset(&self) -> Duration {
+        *self
+            .offset
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Moves sandbox time forward, e.g. past an access token's `exp` or a device code's `interval`.

@@ -31,6 +31,14 @@ pub enum Error {
     SigningKey(String),
     #[error("failed to configure tls: {0}")]
     Tls(String),
+    #[error("failed to access sandbox state at {path}")]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid sandbox state file {path}: {reason}")]
+    StateFile { path: PathBuf, reason: String },
     #[error("http request to {url} failed")]
     Http {
         url: String,

@@ -44,8 +44,15 @@ pub enum Fault {
     DeclineConsent { times: u32 },
     /// Conditional access blocks the next `times` sign-ins and token grants (AADSTS53003).
     ConditionalAccess { times: u32 },
-    /// The next `times` EWS requests get `ErrorServerBusy` with `BackOffMilliseconds` = `back_off_millis`.
-    EwsServerBusy { back_off_millis: u64, times: u32 },
+    /// The next `times` EWS requests get `ErrorServerBusy` with `BackOffMilliseconds` = `back_off_millis`:
+    /// as an HTTP 500 SOAP fault, or with `in_response_message` as HTTP 200 with an `ErrorInternalServerError`
+    /// response message whose inner code is `ErrorServerBusy` (both shapes of "EWS throttling in Exchange").
+    EwsServerBusy {
+        back_off_millis: u64,
+        times: u32,
+        #[serde(default)]
+        in_response_message: bool,
+    },
     /// Remove every knob.
     Clear,
 }
@@ -74,7 +81,7 @@ struct FaultState {
     pending_refresh_token_faults: Vec<RefreshTokenFault>,
     declined_consents: u32,
     conditional_access: u32,
-    ews_server_busy: Option<(u64, u32)>,
+    ews_server_busy: Option<(u64, u32, bool)>,
 }
 
 /// Shared handle on the fault knobs; cheap to clone, same state as the admin endpoint.
@@ -122,7 +129,8 @@ impl FaultControl {
             Fault::EwsServerBusy {
                 back_off_millis,
                 times,
-            } => state.ews_server_busy = Some((back_off_millis, times)),
+                in_response_message,
+            } => state.ews_server_busy = Some((back_off_millis, times, in_response_message)),
             Fault::Clear => *state = FaultState::default(),
         }
     }
@@ -180,6 +188,18 @@ impl FaultControl {
         self.apply(Fault::EwsServerBusy {
             back_off_millis,
             times,
+            in_response_message: false,
+        });
+    }
+
+    /// The next `times` EWS requests answer HTTP 200 with an `ErrorInternalServerError` response message
+    /// carrying the inner code `ErrorServerBusy` and `BackOffMilliseconds` in its `MessageXml`.
+    pub fn ews_server_busy_in_response_message(&self, back_off: Duration, times: u32) {
+        let back_off_millis = u64::try_from(back_off.as_millis()).unwrap_or(u64::MAX);
+        self.apply(Fault::EwsServerBusy {
+            back_off_millis,
+            times,
+            in_response_message: true,
         });
     }
 
@@ -232,16 +252,16 @@ impl FaultControl {
         take_one(&mut self.lock().conditional_access)
     }
 
-    /// Consumes one EWS `ErrorServerBusy`, returning its `BackOffMilliseconds`.
-    /// The EWS routes call this and render the SOAP fault themselves.
-    pub fn take_ews_server_busy(&self) -> Option<u64> {
+    /// Consumes one EWS `ErrorServerBusy`, returning its `BackOffMilliseconds` and whether it goes in a
+    /// response message (else a SOAP fault). The EWS routes call this and render the answer themselves.
+    pub fn take_ews_server_busy(&self) -> Option<(u64, bool)> {
         let mut state = self.lock();
-        let (back_off_millis, remaining) = state.ews_server_busy.as_mut()?;
+        let (back_off_millis, remaining, in_response_message) = state.ews_server_busy.as_mut()?;
         if *remaining == 0 {
             return None;
         }
         *remaining -= 1;
-        Some(*back_off_millis)
+        Some((*back_off_millis, *in_response_message))
     }
 }
 

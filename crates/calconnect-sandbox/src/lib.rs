@@ -35,6 +35,7 @@ pub mod fault;
 pub mod graph;
 pub mod identity;
 pub mod journal;
+pub mod persistence;
 pub mod person;
 pub mod route;
 pub mod scope;

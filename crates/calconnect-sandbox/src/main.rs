@@ -26,9 +26,13 @@ struct Arguments {
     /// Address to listen on (loopback recommended).
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// Port to listen on; 0 picks a free one.
+    /// Port to listen on; 0 picks a free one (the one --state-dir remembers, if it is free).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Keep signing key, CA, refresh-token grants (as SHA-256 digests), consents, clock offset and port in
+    /// this directory, so sign-ins survive a restart and clients keep trusting the same CA.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
     /// Serve plain HTTP instead of HTTPS.
     #[arg(long)]
     http: bool,
@@ -60,12 +64,14 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => Tenant::from_file(path)?,
         None => Tenant::demo(),
     };
-    let sandbox = Sandbox::builder()
+    let mut builder = Sandbox::builder()
         .tenant(tenant)
         .tls(!arguments.http)
-        .bind(SocketAddr::new(arguments.bind, arguments.port))
-        .start()
-        .await?;
+        .bind(SocketAddr::new(arguments.bind, arguments.port));
+    if let Some(directory) = &arguments.state_dir {
+        builder = builder.state_dir(directory);
+    }
+    let sandbox = builder.start().await?;
     println!("calconnect sandbox listening on {}", sandbox.base_url());
     println!("  authority:    {}", sandbox.authority("organizations"));
     println!("  graph:        {}", sandbox.graph_url());
@@ -79,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
         println!("  CA:           {}", path.display());
     } else if sandbox.ca_pem().is_some() {
         println!("  CA:           not written (use --ca-out PATH to trust it)");
+    }
+    if let Some(directory) = &arguments.state_dir {
+        println!("  state:        {}", directory.display());
     }
     tokio::signal::ctrl_c()
         .await

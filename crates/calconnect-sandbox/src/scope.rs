@@ -191,6 +191,21 @@ impl fmt::Display for Scope {
     }
 }
 
+/// Serialised as its response spelling (`User.Read`, `https://outlook.office365.com/EWS.AccessAsUser.All`),
+/// which [`Scope::parse`] reads back to the same scope.
+impl serde::Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.response_name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Scope::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown scope {text}")))
+    }
+}
+
 fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
     let head = value.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -217,5 +232,16 @@ mod tests {
                 .and_then(|scope| scope.resource()),
             Some(Resource::Exchange)
         );
+    }
+
+    #[test]
+    fn every_scope_reads_back_from_its_serialised_form() {
+        let scopes = Scope::parse_list(
+            "openid offline_access User.Read .default https://outlook.office365.com/EWS.AccessAsUser.All https://outlook.office365.com/.default",
+        )
+        .expect("known scopes");
+        let json = serde_json::to_string(&scopes).expect("serialises");
+        let back: Vec<Scope> = serde_json::from_str(&json).expect("deserialises");
+        assert_eq!(back, scopes);
     }
 }

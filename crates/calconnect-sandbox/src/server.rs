@@ -2,7 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -17,6 +18,7 @@ use crate::fault::{FaultControl, RouteFault};
 use crate::graph::error::GraphError;
 use crate::identity::error::AadError;
 use crate::journal::{redact_query, JournalEntry, JournalNote};
+use crate::persistence::StateDir;
 use crate::route::route_name;
 use crate::signing::SigningKey;
 use crate::state::{AppState, Lifetimes};
@@ -29,6 +31,8 @@ pub struct SandboxBuilder {
     tenant: Option<Tenant>,
     tls: bool,
     bind: SocketAddr,
+    preferred_port: Option<u16>,
+    state_dir: Option<PathBuf>,
     lifetimes: Lifetimes,
 }
 
@@ -38,6 +42,8 @@ impl Default for SandboxBuilder {
             tenant: None,
             tls: true,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            preferred_port: None,
+            state_dir: None,
             lifetimes: Lifetimes::default(),
         }
     }
@@ -56,9 +62,27 @@ impl SandboxBuilder {
         self
     }
 
-    /// Listen address (default `127.0.0.1:0`, an ephemeral port).
+    /// Listen address (default `127.0.0.1:0`, an ephemeral port). A non-zero port is required: starting
+    /// fails if it is taken.
     pub fn bind(mut self, address: SocketAddr) -> Self {
         self.bind = address;
+        self
+    }
+
+    /// Port to try first when [`SandboxBuilder::bind`] names port 0; if it is taken, the port the state
+    /// directory remembers is tried, then an ephemeral one. [`SandboxHandle::base_url`] tells which won.
+    pub fn preferred_port(mut self, port: u16) -> Self {
+        self.preferred_port = Some(port);
+        self
+    }
+
+    /// Keeps what Microsoft keeps between visits in `directory` (signing key, CA and server certificate,
+    /// refresh-token grants, consents, clock offset, last port) so a restarted sandbox honours earlier
+    /// sign-ins. Loaded on start, saved after every request that changed it. Format: [`crate::persistence`].
+    /// The issuer contains the port: access tokens outlive a restart only if the port does (it is
+    /// remembered and preferred), refresh tokens always do.
+    pub fn state_dir(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(directory.into());
         self
     }
 
@@ -80,18 +104,20 @@ impl SandboxBuilder {
         self
     }
 
-    /// Binds, generates keys and certificates, and serves until the handle is dropped.
+    /// Binds, generates (or loads from the state directory) keys and certificates, and serves until the
+    /// handle is dropped or stopped.
     pub async fn start(self) -> Result<SandboxHandle> {
-        let listener = std::net::TcpListener::bind(self.bind).map_err(|source| Error::Bind {
-            address: self.bind,
-            source,
-        })?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|source| Error::Bind {
-                address: self.bind,
-                source,
-            })?;
+        let state_dir = self
+            .state_dir
+            .map(StateDir::open)
+            .transpose()?
+            .map(Arc::new);
+        let snapshot = match &state_dir {
+            Some(state_dir) => state_dir.load_snapshot()?,
+            None => None,
+        };
+        let remembered_port = snapshot.as_ref().and_then(|snapshot| snapshot.port);
+        let listener = bind_listener(self.bind, self.preferred_port, remembered_port)?;
         let local_address = listener.local_addr().map_err(|source| Error::Bind {
             address: self.bind,
             source,
@@ -99,11 +125,32 @@ impl SandboxBuilder {
         let scheme = if self.tls { "https" } else { "http" };
         let base_url = Url::parse(&format!("{scheme}://{local_address}/"))
             .map_err(|error| Error::Tls(format!("invalid base url: {error}")))?;
-        let signing_key = tokio::task::spawn_blocking(SigningKey::shared)
-            .await
-            .map_err(|error| Error::SigningKey(error.to_string()))??;
+        let signing_key = match &state_dir {
+            Some(state_dir) => {
+                let state_dir = Arc::clone(state_dir);
+                tokio::task::spawn_blocking(move || {
+                    state_dir.signing_key(SigningKey::generate).map(Arc::new)
+                })
+                .await
+            }
+            // RSA generation is slow: sandboxes that forget everything share one key per process.
+            None => tokio::task::spawn_blocking(SigningKey::shared).await,
+        }
+        .map_err(|error| Error::SigningKey(error.to_string()))??;
         let tenant = self.tenant.unwrap_or_else(Tenant::demo);
-        let state = AppState::new(tenant, base_url.clone(), self.lifetimes, signing_key);
+        let state = match &state_dir {
+            Some(state_dir) => AppState::persistent(
+                tenant,
+                base_url.clone(),
+                self.lifetimes,
+                signing_key,
+                Arc::clone(state_dir),
+                snapshot.as_ref(),
+            ),
+            None => AppState::new(tenant, base_url.clone(), self.lifetimes, signing_key),
+        };
+        // Records the port now, so the next start prefers it even if no request changes anything.
+        state.persist()?;
         let router = crate::router(state.clone());
         let front_door = tower::service_fn({
             let state = state.clone();
@@ -116,8 +163,11 @@ impl SandboxBuilder {
             async move { Ok::<_, Infallible>(front_door) }
         });
         let handle = axum_server::Handle::new();
-        let certificate_authority = if self.tls {
-            let authority = CertificateAuthority::generate()?;
+        let (certificate_authority, server_task) = if self.tls {
+            let authority = match &state_dir {
+                Some(state_dir) => state_dir.certificate_authority()?,
+                None => CertificateAuthority::generate()?,
+            };
             let config =
                 axum_server::tls_rustls::RustlsConfig::from_config(authority.server_config());
             let server = axum_server::from_tcp_rustls(listener, config)
@@ -126,12 +176,12 @@ impl SandboxBuilder {
                     source,
                 })?
                 .handle(handle.clone());
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 if let Err(error) = server.serve(make_service).await {
                     tracing::error!(%error, "sandbox server stopped");
                 }
             });
-            Some(authority)
+            (Some(authority), task)
         } else {
             let server = axum_server::from_tcp(listener)
                 .map_err(|source| Error::Bind {
@@ -139,20 +189,54 @@ impl SandboxBuilder {
                     source,
                 })?
                 .handle(handle.clone());
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 if let Err(error) = server.serve(make_service).await {
                     tracing::error!(%error, "sandbox server stopped");
                 }
             });
-            None
+            (None, task)
         };
         tracing::info!(%base_url, "sandbox listening");
         Ok(SandboxHandle {
             state,
             handle,
+            server_task: Some(server_task),
             ca_pem: certificate_authority.map(|authority| authority.pem().to_owned()),
         })
     }
+}
+
+/// Binds `bind`; when its port is 0, tries `preferred` then `remembered` first, falling back to an
+/// ephemeral port when they are taken.
+fn bind_listener(
+    bind: SocketAddr,
+    preferred: Option<u16>,
+    remembered: Option<u16>,
+) -> Result<std::net::TcpListener> {
+    let mut candidates: Vec<u16> = Vec::new();
+    if bind.port() == 0 {
+        candidates.extend(preferred.into_iter().chain(remembered));
+        candidates.retain(|port| *port != 0);
+        candidates.dedup();
+    }
+    candidates.push(bind.port());
+    let last = candidates.len() - 1;
+    for (index, port) in candidates.into_iter().enumerate() {
+        let address = SocketAddr::new(bind.ip(), port);
+        let listener = match std::net::TcpListener::bind(address) {
+            Ok(listener) => listener,
+            Err(error) if index < last => {
+                tracing::info!(%address, %error, "preferred sandbox port unavailable, trying the next");
+                continue;
+            }
+            Err(source) => return Err(Error::Bind { address, source }),
+        };
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| Error::Bind { address, source })?;
+        return Ok(listener);
+    }
+    unreachable!("the last candidate either binds or returns an error")
 }
 
 /// A running sandbox. Dropping it shuts the server down.
@@ -160,6 +244,7 @@ impl SandboxBuilder {
 pub struct SandboxHandle {
     state: AppState,
     handle: axum_server::Handle<SocketAddr>,
+    server_task: Option<tokio::task::JoinHandle<()>>,
     ca_pem: Option<String>,
 }
 
@@ -218,8 +303,23 @@ impl SandboxHandle {
     }
 
     /// Moves sandbox time forward (token and code expiry, device code `interval`) without sleeping.
+    /// With a state directory the new offset is saved at once (a small blocking write).
     pub fn advance_time(&self, by: Duration) {
         self.state.clock().advance(by);
+        if let Err(error) = self.state.persist() {
+            tracing::warn!(%error, "failed to save the sandbox clock offset");
+        }
+    }
+
+    /// Shuts the server down and waits until its listener is closed, so its port can be bound again
+    /// (by a restarted sandbox on the same state directory, for instance).
+    pub async fn stop(mut self) {
+        self.handle.shutdown();
+        if let Some(task) = self.server_task.take() {
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "sandbox server task failed");
+            }
+        }
     }
 
     /// The shared state, for embedding the routes elsewhere.
@@ -274,6 +374,8 @@ async fn front_door(
             Err(never) => match never {},
         },
     };
+    // Saved before the response leaves: a client holding a refresh token knows the sandbox kept it.
+    persist(&state).await;
     let note = response
         .extensions()
         .get::<JournalNote>()
@@ -288,6 +390,22 @@ async fn front_door(
         note,
     );
     Ok(response)
+}
+
+async fn persist(state: &AppState) {
+    if !state.is_persistent() {
+        return;
+    }
+    let state = state.clone();
+    match tokio::task::spawn_blocking(move || state.persist()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(
+            %error,
+            cause = ?std::error::Error::source(&error).map(ToString::to_string),
+            "failed to save the sandbox state"
+        ),
+        Err(error) => tracing::warn!(%error, "saving the sandbox state failed"),
+    }
 }
 
 fn record(

@@ -6,7 +6,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rsa::traits::PublicKeyParts;
+use secrecy::SecretString;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -14,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// A token signing key with its JWKS form.
 pub struct SigningKey {
+    /// Kept to be written to a state directory; never logged (see the `Debug` impl).
+    private_key: rsa::RsaPrivateKey,
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -49,6 +53,26 @@ impl SigningKey {
     pub fn generate() -> Result<Self> {
         let private_key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
             .map_err(|error| Error::SigningKey(error.to_string()))?;
+        Self::from_private_key(private_key)
+    }
+
+    /// The key in a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), as [`SigningKey::to_pkcs8_pem`] writes it.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self> {
+        let private_key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+            .map_err(|error| Error::SigningKey(format!("invalid PKCS#8 key: {error}")))?;
+        Self::from_private_key(private_key)
+    }
+
+    /// The private key as PKCS#8 PEM, for the state directory.
+    pub fn to_pkcs8_pem(&self) -> Result<SecretString> {
+        let pem = self
+            .private_key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|error| Error::SigningKey(error.to_string()))?;
+        Ok(SecretString::from(pem.as_str()))
+    }
+
+    fn from_private_key(private_key: rsa::RsaPrivateKey) -> Result<Self> {
         let der = private_key
             .to_pkcs1_der()
             .map_err(|error| Error::SigningKey(error.to_string()))?;
@@ -56,6 +80,7 @@ impl SigningKey {
         let exponent_bytes = private_key.e().to_bytes_be();
         let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(&modulus_bytes)[..15]);
         Ok(Self {
+            private_key,
             kid,
             encoding: EncodingKey::from_rsa_der(der.as_bytes()),
             decoding: DecodingKey::from_rsa_raw_components(&modulus_bytes, &exponent_bytes),

@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::demo;
 use crate::fault::FaultControl;
 use crate::journal::Journal;
+use crate::persistence::{Snapshot, StateDir};
 use crate::signing::SigningKey;
 use crate::store::Store;
 use crate::tenant::Tenant;
@@ -59,6 +60,7 @@ struct Inner {
     faults: FaultControl,
     journal: Journal,
     clock: Clock,
+    state_dir: Option<Arc<StateDir>>,
 }
 
 /// Claims of an access token this sandbox issued (a subset of Entra's access token claims).
@@ -142,18 +144,80 @@ impl AppState {
         lifetimes: Lifetimes,
         signing_key: Arc<SigningKey>,
     ) -> Self {
+        Self::build(tenant, base_url, lifetimes, signing_key, None, None)
+    }
+
+    /// Like [`AppState::new`], restoring `snapshot` and saving changes to `state_dir`
+    /// (see [`AppState::persist`]).
+    pub fn persistent(
+        tenant: Tenant,
+        base_url: Url,
+        lifetimes: Lifetimes,
+        signing_key: Arc<SigningKey>,
+        state_dir: Arc<StateDir>,
+        snapshot: Option<&Snapshot>,
+    ) -> Self {
+        Self::build(
+            tenant,
+            base_url,
+            lifetimes,
+            signing_key,
+            Some(state_dir),
+            snapshot,
+        )
+    }
+
+    fn build(
+        tenant: Tenant,
+        base_url: Url,
+        lifetimes: Lifetimes,
+        signing_key: Arc<SigningKey>,
+        state_dir: Option<Arc<StateDir>>,
+        snapshot: Option<&Snapshot>,
+    ) -> Self {
+        let mut store = Store::default();
+        if let Some(snapshot) = snapshot {
+            snapshot.restore_into(&mut store);
+        }
         Self {
             inner: Arc::new(Inner {
                 tenant: Arc::new(tenant),
                 base_url,
                 lifetimes,
                 signing_key,
-                store: Mutex::new(Store::default()),
+                store: Mutex::new(store),
                 faults: FaultControl::default(),
                 journal: Journal::default(),
-                clock: Clock::default(),
+                clock: snapshot.map_or_else(Clock::default, |snapshot| {
+                    Clock::with_offset(snapshot.clock_offset())
+                }),
+                state_dir,
             }),
         }
+    }
+
+    /// Saves consents, refresh-token grants, the clock offset and the port to the state directory if
+    /// any changed since the last save. Blocking file I/O; a no-op without a state directory.
+    pub fn persist(&self) -> crate::Result<()> {
+        let Some(state_dir) = &self.inner.state_dir else {
+            return Ok(());
+        };
+        let wrote = state_dir.save_if_changed(|| {
+            Snapshot::capture(
+                &self.store(),
+                self.inner.base_url.port(),
+                self.inner.clock.offset(),
+            )
+        })?;
+        if wrote {
+            tracing::debug!(path = %state_dir.path().display(), "sandbox state saved");
+        }
+        Ok(())
+    }
+
+    /// Whether changes are saved to a state directory.
+    pub fn is_persistent(&self) -> bool {
+        self.inner.state_dir.is_some()
     }
 
     pub fn tenant(&self) -> &Tenant {

@@ -4,6 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::fault::RefreshTokenFault;
@@ -39,7 +41,7 @@ pub struct Interaction {
 }
 
 /// What a user granted to a client: the basis of codes and refresh tokens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
     pub user_id: Uuid,
     pub client_id: String,
@@ -59,7 +61,8 @@ pub struct AuthorizationCode {
 }
 
 /// Why a refresh token no longer works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RefreshTokenState {
     Active,
     /// AADSTS70000.
@@ -69,7 +72,7 @@ pub enum RefreshTokenState {
 }
 
 /// An issued refresh token. Using it does not invalidate it (Entra "refresh tokens" page).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshTokenRecord {
     pub grant: Grant,
     pub issued_at: DateTime<Utc>,
@@ -107,11 +110,18 @@ pub struct DeviceCodeRecord {
 pub struct Store {
     pub interactions: HashMap<String, Interaction>,
     pub authorization_codes: HashMap<String, AuthorizationCode>,
+    /// Keyed by [`refresh_token_digest`] of the token: the sandbox never keeps a refresh token itself,
+    /// so neither memory dumps nor the state directory hold a usable one.
     pub refresh_tokens: HashMap<String, RefreshTokenRecord>,
     /// Keyed by `device_code`.
     pub device_codes: HashMap<String, DeviceCodeRecord>,
     /// Consented scopes per (user, client).
     pub consents: HashMap<(Uuid, String), BTreeSet<Scope>>,
+}
+
+/// Lowercase hex SHA-256 of a refresh token, the key it is stored under.
+pub fn refresh_token_digest(refresh_token: &str) -> String {
+    format!("{:x}", Sha256::digest(refresh_token.as_bytes()))
 }
 
 impl Store {

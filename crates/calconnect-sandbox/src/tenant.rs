@@ -241,6 +241,47 @@ pub struct Exchange {
     pub mailboxes: Vec<Mailbox>,
     #[serde(default)]
     pub service_accounts: Vec<ServiceAccount>,
+    /// Set to emulate Exchange Online's EWS retirement (absent: EWS answers every app, as on premises).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_online: Option<ExchangeOnlineEws>,
+}
+
+/// Exchange Online's EWS switch: from 2026-10-01 (sandbox clock) EWS answers only allow-listed apps when
+/// enabled, nobody otherwise (Exchange Team blog "Exchange Online EWS, Your Time is Almost Up", as reported
+/// by secondary sources; `EWSEnabled` and the `EWSAllowedAppIDs` allow list).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExchangeOnlineEws {
+    /// The organisation's `EwsEnabled`.
+    #[serde(default)]
+    pub ews_enabled: bool,
+    /// Client ids allowed to use EWS (case-insensitive).
+    #[serde(default)]
+    pub allowed_app_ids: Vec<String>,
+}
+
+impl ExchangeOnlineEws {
+    /// The day the allow list starts to be enforced.
+    pub fn enforced_from() -> DateTime<Utc> {
+        DateTime::<Utc>::from_naive_utc_and_offset(
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 1)
+                .and_then(|day| day.and_hms_opt(0, 0, 0))
+                .unwrap_or_default(),
+            Utc,
+        )
+    }
+
+    /// Whether a request from `app_id` (`None`: no app, e.g. Basic authentication) is answered at `now`.
+    pub fn allows(&self, app_id: Option<&str>, now: DateTime<Utc>) -> bool {
+        if now < Self::enforced_from() {
+            return true;
+        }
+        self.ews_enabled
+            && app_id.is_some_and(|app_id| {
+                self.allowed_app_ids
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(app_id))
+            })
+    }
 }
 
 /// A mailbox and the user owning it.
@@ -921,6 +962,7 @@ impl DemoWeek {
                     password: TenantSecret::new(demo::SERVICE_ACCOUNT_PASSWORD),
                     rights,
                 }],
+                exchange_online: None,
             },
         }
     }

@@ -8,14 +8,31 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
+use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::error::{Error, Result};
 
-/// The generated CA (public part) and the rustls configuration serving the leaf certificate.
+/// The generated CA (public part), the server certificate and the rustls configuration serving it.
+///
+/// The CA's private key is discarded once the server certificate is signed: the server certificate is
+/// valid until 2049 and never reissued, so nothing that can mint trusted certificates outlives
+/// [`CertificateAuthority::generate`] (in memory or in a state directory).
 pub struct CertificateAuthority {
     pem: String,
+    server_chain_pem: String,
+    server_key_pem: SecretString,
     server_config: Arc<rustls::ServerConfig>,
+}
+
+impl std::fmt::Debug for CertificateAuthority {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CertificateAuthority")
+            .field("pem", &self.pem)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CertificateAuthority {
@@ -50,21 +67,45 @@ impl CertificateAuthority {
             .signed_by(&leaf_key, &ca_certificate, &ca_key)
             .map_err(certificate_error)?;
 
-        let chain = vec![
-            leaf_certificate.der().clone(),
-            CertificateDer::from(ca_certificate.der().to_vec()),
-        ];
-        let private_key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let ca_pem = ca_certificate.pem();
+        let server_chain_pem = format!("{}{}", leaf_certificate.pem(), ca_pem);
+        Self::from_pem(
+            ca_pem,
+            server_chain_pem,
+            SecretString::from(leaf_key.serialize_pem()),
+        )
+    }
+
+    /// Restores a CA saved with [`CertificateAuthority::pem`], [`CertificateAuthority::server_chain_pem`]
+    /// and [`CertificateAuthority::server_key_pem`].
+    pub fn from_pem(
+        ca_pem: String,
+        server_chain_pem: String,
+        server_key_pem: SecretString,
+    ) -> Result<Self> {
+        let chain = CertificateDer::pem_slice_iter(server_chain_pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|error| Error::Tls(format!("invalid server certificate chain: {error}")))?;
+        if chain.is_empty() {
+            return Err(Error::Tls(
+                "the server certificate chain is empty".to_owned(),
+            ));
+        }
+        let private_key =
+            PrivatePkcs8KeyDer::from_pem_slice(server_key_pem.expose_secret().as_bytes())
+                .map_err(|_| Error::Tls("invalid server private key".to_owned()))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut server_config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|error| Error::Tls(error.to_string()))?
             .with_no_client_auth()
-            .with_single_cert(chain, private_key)
+            .with_single_cert(chain, PrivateKeyDer::Pkcs8(private_key))
             .map_err(|error| Error::Tls(error.to_string()))?;
         server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
-            pem: ca_certificate.pem(),
+            pem: ca_pem,
+            server_chain_pem,
+            server_key_pem,
             server_config: Arc::new(server_config),
         })
     }
@@ -72,6 +113,16 @@ impl CertificateAuthority {
     /// PEM of the CA certificate, the trust anchor for clients.
     pub fn pem(&self) -> &str {
         &self.pem
+    }
+
+    /// PEM of the server certificate followed by the CA certificate.
+    pub fn server_chain_pem(&self) -> &str {
+        &self.server_chain_pem
+    }
+
+    /// PKCS#8 PEM of the server certificate's private key.
+    pub fn server_key_pem(&self) -> &SecretString {
+        &self.server_key_pem
     }
 
     pub(crate) fn server_config(&self) -> Arc<rustls::ServerConfig> {

@@ -40,9 +40,19 @@ pub(crate) enum Caller {
     /// A service account authenticated with Basic.
     ServiceAccount { upn: String },
     /// An app-only token; `full_access` when it carries `full_access_as_app`.
-    App { full_access: bool },
+    App { app_id: String, full_access: bool },
     /// A delegated token (`EWS.AccessAsUser.All`) of a user.
-    User { upn: String },
+    User { app_id: String, upn: String },
+}
+
+impl Caller {
+    /// Client id of the app calling, for token callers.
+    fn app_id(&self) -> Option<&str> {
+        match self {
+            Self::ServiceAccount { .. } => None,
+            Self::App { app_id, .. } | Self::User { app_id, .. } => Some(app_id),
+        }
+    }
 }
 
 /// `GET` on the endpoint: Exchange answers an authenticated browser with the service page.
@@ -63,7 +73,13 @@ async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
         Ok(caller) => caller,
         Err(reason) => return unauthorized(&state, &reason),
     };
-    if let Some(back_off) = state.faults().take_ews_server_busy() {
+    if let Some(exchange_online) = &state.tenant().exchange.exchange_online {
+        if !exchange_online.allows(caller.app_id(), state.now()) {
+            return ews_blocked(caller.app_id());
+        }
+    }
+    let busy = state.faults().take_ews_server_busy();
+    if let Some((back_off, false)) = busy {
         let mut response = xml(
             StatusCode::INTERNAL_SERVER_ERROR,
             response::fault(
@@ -87,8 +103,41 @@ async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
             );
         }
     };
+    if let Some((back_off, true)) = busy {
+        let mut response = xml(
+            StatusCode::OK,
+            response::busy_response_message(request.operation.name(), back_off),
+        );
+        response.extensions_mut().insert(JournalNote(format!(
+            "ErrorInternalServerError (inner ErrorServerBusy) back-off {back_off} ms"
+        )));
+        return response;
+    }
     let body = answer(&state, &caller, &request);
     xml(StatusCode::OK, response::envelope(&body))
+}
+
+/// Exchange Online's answer to an app that is not allow-listed once EWS is restricted (2026-10-01).
+///
+/// ASSUMPTION: Microsoft has not documented the exact response (facts §3.2: unverified). We answer what a
+/// careful client survives and can explain: HTTP 403 (authenticated, but this app may not use the service)
+/// with a plain-text body naming the cause, no SOAP envelope, and no `WWW-Authenticate` (re-authenticating
+/// cannot help). Clients must not depend on the body's wording, only on 403 from Exchange Online.
+fn ews_blocked(app_id: Option<&str>) -> Response {
+    let app = app_id.unwrap_or("(no application: basic authentication)");
+    let body = format!(
+        "EWS is not available to application {app} in this organization: Exchange Web Services in Exchange Online is restricted to applications on the organization's allow list (EWSEnabled, EWSAllowedAppIDs)."
+    );
+    let mut response = (
+        StatusCode::FORBIDDEN,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(JournalNote(format!("403: EWS blocked for {app}")));
+    response
 }
 
 fn xml(status: StatusCode, body: String) -> Response {
@@ -134,9 +183,11 @@ pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Call
         return match state.verify_access_token(credentials, demo::EXCHANGE_RESOURCE) {
             Ok(claims) if claims.is_app_only() => Ok(Caller::App {
                 full_access: claims.has_role("full_access_as_app"),
+                app_id: claims.appid,
             }),
             Ok(claims) if claims.has_scope("EWS.AccessAsUser.All") => Ok(Caller::User {
                 upn: claims.upn.unwrap_or_default(),
+                app_id: claims.appid,
             }),
             Ok(_) => Err("the token carries no EWS permission".into()),
             Err(rejection) => Err(rejection.to_string()),
@@ -185,9 +236,13 @@ fn rights(state: &AppState, caller: &Caller, mailbox: &str) -> AccessLevel {
             .tenant()
             .service_account(upn)
             .map_or(AccessLevel::None, |account| account.access_to(mailbox)),
-        Caller::App { full_access: true } => AccessLevel::Full,
-        Caller::App { full_access: false } => AccessLevel::None,
-        Caller::User { upn } if upn.eq_ignore_ascii_case(mailbox) => AccessLevel::Full,
+        Caller::App {
+            full_access: true, ..
+        } => AccessLevel::Full,
+        Caller::App {
+            full_access: false, ..
+        } => AccessLevel::None,
+        Caller::User { upn, .. } if upn.eq_ignore_ascii_case(mailbox) => AccessLevel::Full,
         Caller::User { .. } => AccessLevel::None,
     }
 }
@@ -344,7 +399,7 @@ fn context(
         };
     }
     match caller {
-        Caller::ServiceAccount { upn } | Caller::User { upn } => match state.tenant().mailbox(upn) {
+        Caller::ServiceAccount { upn } | Caller::User { upn, .. } => match state.tenant().mailbox(upn) {
             Some(mailbox) => Ok(Context { mailbox: mailbox.smtp.clone(), calendar_only: false }),
             None => Err(Status::error(
                 "ErrorMissingEmailAddress",

@@ -132,6 +132,17 @@ pub enum Operation {
     },
 }
 
+impl Operation {
+    /// The operation's element name (`GetFolder`, `FindItem`, `GetUserAvailability`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::GetFolder { .. } => "GetFolder",
+            Self::FindItem { .. } => "FindItem",
+            Self::GetUserAvailability { .. } => "GetUserAvailability",
+        }
+    }
+}
+
 /// A parsed request.
 #[derive(Debug, Clone)]
 pub struct SoapRequest {

@@ -200,3 +200,25 @@ fn utc(instant: DateTime<Utc>) -> String {
 fn local(instant: DateTime<Utc>) -> String {
     instant.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
+
+/// HTTP 200 throttling ("EWS throttling in Exchange", table 4): the operation's response message is
+/// `ErrorInternalServerError`, and its `MessageXml` names the inner `ErrorServerBusy` with the back-off,
+/// spelled as Exchange spells inner errors (`InnerErrorResponseCode`, `InnerErrorMessageText`).
+pub fn busy_response_message(operation: &str, back_off_millis: u64) -> String {
+    let message = r#"<m:MessageText>An internal server error occurred. The operation failed.</m:MessageText><m:ResponseCode>ErrorInternalServerError</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>"#;
+    let inner = format!(
+        r#"<m:MessageXml><t:Value Name="InnerErrorMessageText">The server cannot service this request right now. Try again later.</t:Value><t:Value Name="InnerErrorResponseCode">ErrorServerBusy</t:Value><t:Value Name="InnerErrorDescriptiveLinkKey">0</t:Value><t:Value Name="BackOffMilliseconds">{back_off_millis}</t:Value></m:MessageXml>"#
+    );
+    let body = if operation == "GetUserAvailability" {
+        format!(
+            r#"<m:GetUserAvailabilityResponse {}><m:FreeBusyResponseArray><m:FreeBusyResponse><m:ResponseMessage ResponseClass="Error">{message}{inner}</m:ResponseMessage></m:FreeBusyResponse></m:FreeBusyResponseArray></m:GetUserAvailabilityResponse>"#,
+            namespaces()
+        )
+    } else {
+        format!(
+            r#"<m:{operation}Response {}><m:ResponseMessages><m:{operation}ResponseMessage ResponseClass="Error">{message}{inner}</m:{operation}ResponseMessage></m:ResponseMessages></m:{operation}Response>"#,
+            namespaces()
+        )
+    };
+    envelope(&body)
+}

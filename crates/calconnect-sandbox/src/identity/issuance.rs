@@ -17,7 +17,7 @@ use crate::identity::error::AadError;
 use crate::journal::JournalNote;
 use crate::scope::{Resource, Scope};
 use crate::state::{AccessClaims, AppState};
-use crate::store::{Grant, RefreshTokenRecord, RefreshTokenState};
+use crate::store::{refresh_token_digest, Grant, RefreshTokenRecord, RefreshTokenState};
 use crate::tenant::{AppRegistration, User};
 
 /// A random opaque value (codes, refresh tokens, device codes).
@@ -136,7 +136,7 @@ pub fn token_response(
     {
         let refresh_token = format!("0.A{}", opaque(96));
         state.store().refresh_tokens.insert(
-            refresh_token.clone(),
+            refresh_token_digest(&refresh_token),
             RefreshTokenRecord {
                 grant: grant.clone(),
                 issued_at: state.now(),

@@ -17,7 +17,7 @@ use crate::identity::issuance::{
 use crate::journal::JournalNote;
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::store::{CodeChallenge, DeviceDecision, RefreshTokenState};
+use crate::store::{refresh_token_digest, CodeChallenge, DeviceDecision, RefreshTokenState};
 use crate::tenant::AppRegistration;
 
 /// Device code grant type (RFC 8628 §3.4).
@@ -235,7 +235,7 @@ fn refresh_token(
     let record = state
         .store()
         .refresh_tokens
-        .get(presented)
+        .get(&refresh_token_digest(presented))
         .cloned()
         .ok_or_else(|| {
             AadError::new(

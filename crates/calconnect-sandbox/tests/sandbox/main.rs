@@ -6,5 +6,6 @@ mod discovery;
 mod ews_schema;
 mod faults;
 mod graph;
+mod persistence;
 mod refresh;
 mod support;

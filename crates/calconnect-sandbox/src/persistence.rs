@@ -1,0 +1,296 @@
+//! What Microsoft keeps between a client's visits, kept in a directory so a restarted sandbox (the
+//! desktop app's `--sandbox` mode) still honours the sign-ins made before it (`SandboxBuilder::state_dir`).
+//!
+//! Files in the directory (created mode 0700); each is written to `NAME.tmp` with mode 0600, flushed and
+//! renamed over `NAME`, so a crash leaves the old or the new version, never half of one:
+//!
+//! | file | content |
+//! | --- | --- |
+//! | `signing-key.pem` | PKCS#8 RSA key signing access and ID tokens: tokens issued before a restart still verify |
+//! | `ca.pem` | the CA certificate clients pinned |
+//! | `server.pem`, `server-key.pem` | the server certificate chain (leaf, CA) and its PKCS#8 key |
+//! | `state.json` | [`Snapshot`]: last port, clock offset, consents, refresh-token grants |
+//!
+//! `state.json` looks like
+//! `{"version":1,"port":8443,"clock_offset_ms":0,"consents":[{"user_id":"…","client_id":"…","scopes":["User.Read"]}],
+//! "refresh_tokens":{"<sha256 hex>":{"grant":{"user_id":"…","client_id":"…","scopes":["openid","User.Read"],"nonce":null},
+//! "issued_at":"2026-…Z","state":"active"}}}`. Refresh tokens are present only as the SHA-256 of their
+//! value (the in-memory key too): the grant they stand for is kept, the token never is. Access tokens,
+//! codes, device codes and sign-ins in progress are short-lived and not kept. The CA's private key is never
+//! written (see [`CertificateAuthority`]). One sandbox per directory at a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::scope::Scope;
+use crate::signing::SigningKey;
+use crate::store::{RefreshTokenRecord, Store};
+use crate::tls::CertificateAuthority;
+
+const SIGNING_KEY: &str = "signing-key.pem";
+const CA: &str = "ca.pem";
+const SERVER_CHAIN: &str = "server.pem";
+const SERVER_KEY: &str = "server-key.pem";
+const STATE: &str = "state.json";
+const FORMAT_VERSION: u32 = 1;
+
+/// The mutable part of the persisted state (`state.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    /// Port of the last listener, preferred on the next start so issuers and redirect URLs stay the same.
+    pub port: Option<u16>,
+    /// How far sandbox time was ahead of the wall clock ([`crate::SandboxHandle::advance_time`]).
+    pub clock_offset_ms: i64,
+    pub consents: Vec<ConsentRecord>,
+    /// Refresh-token grants keyed by [`crate::store::refresh_token_digest`].
+    pub refresh_tokens: BTreeMap<String, RefreshTokenRecord>,
+}
+
+/// Permissions a user consented to for a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    pub user_id: Uuid,
+    /// Lowercase client id.
+    pub client_id: String,
+    pub scopes: BTreeSet<Scope>,
+}
+
+impl Snapshot {
+    /// The persistent part of `store`, with the listener's port and the clock offset.
+    pub fn capture(store: &Store, port: Option<u16>, clock_offset: chrono::Duration) -> Self {
+        let mut consents: Vec<ConsentRecord> = store
+            .consents
+            .iter()
+            .map(|((user_id, client_id), scopes)| ConsentRecord {
+                user_id: *user_id,
+                client_id: client_id.clone(),
+                scopes: scopes.clone(),
+            })
+            .collect();
+        consents.sort_by(|a, b| (a.user_id, &a.client_id).cmp(&(b.user_id, &b.client_id)));
+        Self {
+            version: FORMAT_VERSION,
+            port,
+            clock_offset_ms: clock_offset.num_milliseconds(),
+            consents,
+            refresh_tokens: store
+                .refresh_tokens
+                .iter()
+                .map(|(digest, record)| (digest.clone(), record.clone()))
+                .collect(),
+        }
+    }
+
+    /// Puts the consents and refresh-token grants back into a fresh store.
+    pub fn restore_into(&self, store: &mut Store) {
+        for consent in &self.consents {
+            store
+                .consents
+                .entry((consent.user_id, consent.client_id.clone()))
+                .or_default()
+                .extend(consent.scopes.iter().cloned());
+        }
+        store.refresh_tokens.extend(
+            self.refresh_tokens
+                .iter()
+                .map(|(digest, record)| (digest.clone(), record.clone())),
+        );
+    }
+
+    /// The persisted clock offset.
+    pub fn clock_offset(&self) -> chrono::Duration {
+        chrono::Duration::milliseconds(self.clock_offset_ms)
+    }
+}
+
+/// A state directory: loads at start, saves on change.
+#[derive(Debug)]
+pub struct StateDir {
+    path: PathBuf,
+    /// Bytes of the last `state.json` written; also serialises writers so an older snapshot never
+    /// overwrites a newer one.
+    last_saved: Mutex<Option<Vec<u8>>>,
+}
+
+impl StateDir {
+    /// Opens (creating it with mode 0700 if needed) the directory at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&path).map_err(|source| Error::StateDir {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self {
+            path,
+            last_saved: Mutex::new(None),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `state.json`, if a previous sandbox wrote one.
+    pub fn load_snapshot(&self) -> Result<Option<Snapshot>> {
+        let Some(bytes) = self.read(STATE)? else {
+            return Ok(None);
+        };
+        let snapshot: Snapshot =
+            serde_json::from_slice(&bytes).map_err(|error| self.invalid(STATE, error))?;
+        if snapshot.version != FORMAT_VERSION {
+            return Err(self.invalid(STATE, format!("unsupported version {}", snapshot.version)));
+        }
+        *self.lock() = Some(bytes);
+        Ok(Some(snapshot))
+    }
+
+    /// Writes `snapshot()` unless it equals what was last written; returns whether it wrote.
+    pub fn save_if_changed(&self, snapshot: impl FnOnce() -> Snapshot) -> Result<bool> {
+        let mut last_saved = self.lock();
+        let bytes =
+            serde_json::to_vec_pretty(&snapshot()).map_err(|error| self.invalid(STATE, error))?;
+        if last_saved.as_deref() == Some(bytes.as_slice()) {
+            return Ok(false);
+        }
+        self.write(STATE, &bytes)?;
+        *last_saved = Some(bytes);
+        Ok(true)
+    }
+
+    /// The saved token signing key, or `fresh()` (saved for next time).
+    pub fn signing_key(&self, fresh: impl FnOnce() -> Result<SigningKey>) -> Result<SigningKey> {
+        if let Some(pem) = self.read(SIGNING_KEY)? {
+            let pem = SecretString::from(
+                String::from_utf8(pem).map_err(|error| self.invalid(SIGNING_KEY, error))?,
+            );
+            return SigningKey::from_pkcs8_pem(pem.expose_secret());
+        }
+        let key = fresh()?;
+        self.write(SIGNING_KEY, key.to_pkcs8_pem()?.expose_secret().as_bytes())?;
+        Ok(key)
+    }
+
+    /// The saved CA and server certificate, or a generated one (saved for next time).
+    pub fn certificate_authority(&self) -> Result<CertificateAuthority> {
+        let saved = (
+            self.read_text(CA)?,
+            self.read_text(SERVER_CHAIN)?,
+            self.read_text(SERVER_KEY)?,
+        );
+        if let (Some(ca), Some(chain), Some(key)) = saved {
+            return CertificateAuthority::from_pem(ca, chain, SecretString::from(key));
+        }
+        let authority = CertificateAuthority::generate()?;
+        // The key and chain first: a `ca.pem` on disk always belongs to a complete set.
+        self.write(
+            SERVER_KEY,
+            authority.server_key_pem().expose_secret().as_bytes(),
+        )?;
+        self.write(SERVER_CHAIN, authority.server_chain_pem().as_bytes())?;
+        self.write(CA, authority.pem().as_bytes())?;
+        Ok(authority)
+    }
+
+    fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path.join(name);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::StateDir { path, source }),
+        }
+    }
+
+    fn read_text(&self, name: &str) -> Result<Option<String>> {
+        self.read(name)?
+            .map(|bytes| String::from_utf8(bytes).map_err(|error| self.invalid(name, error)))
+            .transpose()
+    }
+
+    /// Atomic replace: `name.tmp` (0600) is written and flushed, then renamed over `name`.
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.path.join(name);
+        let temporary = self.path.join(format!("{name}.tmp"));
+        let io_error = |source| Error::StateDir {
+            path: path.clone(),
+            source,
+        };
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary).map_err(io_error)?;
+        file.write_all(bytes).map_err(io_error)?;
+        file.sync_all().map_err(io_error)?;
+        drop(file);
+        fs::rename(&temporary, &path).map_err(io_error)
+    }
+
+    fn invalid(&self, name: &str, reason: impl std::fmt::Display) -> Error {
+        Error::StateFile {
+            path: self.path.join(name),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<u8>>> {
+        self.last_saved
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_files_are_private_to_the_owner() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let state_dir = StateDir::open(directory.path().join("state")).expect("opens");
+        let wrote = state_dir
+            .save_if_changed(|| {
+                Snapshot::capture(&Store::default(), Some(1), chrono::Duration::zero())
+            })
+            .expect("saves");
+        assert!(wrote);
+        let again = state_dir
+            .save_if_changed(|| {
+                Snapshot::capture(&Store::default(), Some(1), chrono::Duration::zero())
+            })
+            .expect("saves");
+        assert!(!again, "an unchanged snapshot is not written again");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode =
+                |path: &Path| fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
+            assert_eq!(mode(state_dir.path()), 0o700);
+            assert_eq!(mode(&state_dir.path().join(STATE)), 0o600);
+        }
+        assert!(!state_dir.path().join("state.json.tmp").exists());
+        let loaded = state_dir.load_snapshot().expect("loads").expect("exists");
+        assert_eq!(loaded.port, Some(1));
+    }
+
+    #[test]
+    fn a_corrupt_state_file_is_an_error_naming_it() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        fs::write(directory.path().join(STATE), b"{not json").expect("writes");
+        let state_dir = StateDir::open(directory.path()).expect("opens");
+        let error = state_dir.load_snapshot().expect_err("corrupt");
+        assert!(error.to_string().contains("state.json"), "{error}");
+    }
+}
