@@ -51,7 +51,8 @@ pub trait SrvResolver: Send + Sync {
     fn lookup(&self, name: &str) -> BoxFuture<'static, Result<Vec<SrvRecord>, String>>;
 }
 
-/// A resolver with no DNS access: this build has no DNS client, so the SRV candidate reports itself unavailable.
+/// A resolver with no DNS access: the SRV candidate reports itself unavailable (production uses
+/// [`crate::srv::SystemSrvResolver`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoSrvResolver;
 
@@ -308,26 +309,24 @@ impl Autodiscover {
                 self.pox(redirected, email, authorization).await
             }
             CandidateKind::Srv => {
-                let mut records = self.srv.lookup(&url).await?;
-                records.sort_by(|left, right| {
-                    left.priority
-                        .cmp(&right.priority)
-                        .then(right.weight.cmp(&left.weight))
-                });
-                let record = records
-                    .first()
-                    .ok_or_else(|| format!("{url} has no records"))?;
-                let target = record.target.trim_end_matches('.');
-                let port = if record.port == 443 {
-                    String::new()
-                } else {
-                    format!(":{}", record.port)
-                };
-                let pox_url = Url::parse(&format!(
-                    "https://{target}{port}/autodiscover/autodiscover.xml"
-                ))
-                .map_err(|error| format!("bad SRV target {target}: {error}"))?;
-                self.pox(pox_url, email, authorization).await
+                let records = self.srv.lookup(&url).await?;
+                let targets = crate::srv::ssl_targets(&records);
+                if targets.is_empty() {
+                    return Err(format!("{url} has no SSL (port 443) target"));
+                }
+                // In preference order; the next target is tried only when one fails.
+                let mut failures = Vec::new();
+                for record in targets {
+                    let target = record.target.trim_end_matches('.');
+                    let pox_url =
+                        Url::parse(&format!("https://{target}/autodiscover/autodiscover.xml"))
+                            .map_err(|error| format!("bad SRV target {target}: {error}"))?;
+                    match self.pox(pox_url, email.clone(), authorization).await {
+                        Ok(ews_url) => return Ok(ews_url),
+                        Err(reason) => failures.push(format!("{target}: {reason}")),
+                    }
+                }
+                Err(failures.join("; "))
             }
         }
     }

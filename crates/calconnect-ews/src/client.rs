@@ -212,6 +212,19 @@ impl EwsClient {
                     offered,
                 });
             }
+            if status == reqwest::StatusCode::FORBIDDEN {
+                // Exchange Online answers 403 to apps outside its EWS allow list (from 2026-10-01); keep the
+                // start of the body so the report shows what the server said.
+                let body = response.text().await.unwrap_or_default();
+                record.duration_ms = elapsed_ms(started);
+                record.note = Some("forbidden (http 403)".into());
+                self.log.push(record);
+                return Err(Error::Forbidden {
+                    operation: name.into(),
+                    url: self.url.to_string(),
+                    detail: excerpt(&body),
+                });
+            }
             if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
                 record.duration_ms = elapsed_ms(started);
                 record.note = Some("server busy (http 503)".into());
@@ -276,7 +289,7 @@ impl EwsClient {
             };
             record.response_code = Some(message.response_code.to_string());
             self.log.push(record);
-            if message.response_code == ResponseCode::ErrorServerBusy {
+            if message.is_server_busy() {
                 self.back_off(name, attempt, message.back_off_milliseconds)
                     .await?;
                 continue;
@@ -363,6 +376,15 @@ pub(crate) fn transport_error(url: &Url, operation: &str, error: reqwest::Error)
         operation: operation.into(),
         url: url.to_string(),
         detail,
+    }
+}
+
+/// The first line of a response body, at most 300 characters (no markup parsing: it is shown as text).
+fn excerpt(body: &str) -> String {
+    let line = body.trim().lines().next().unwrap_or_default().trim();
+    match line.char_indices().nth(300) {
+        Some((index, _)) => format!("{}…", &line[..index]),
+        None => line.to_owned(),
     }
 }
 

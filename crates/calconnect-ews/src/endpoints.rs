@@ -2,14 +2,18 @@
 //! `https://autodiscover.contoso.com/…`); [`Endpoints`] maps their origins to other base URLs so that
 //! tests and demos reach a local emulator without DNS, and can forbid every other host.
 
+use std::net::SocketAddr;
+
 use url::Url;
 
 use crate::error::{Error, Result};
 
-/// Origin-to-base-URL routes, plus whether unrouted non-loopback hosts are refused.
+/// Origin-to-base-URL routes and host-to-address overrides, plus whether unrouted non-loopback hosts are refused.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
     routes: Vec<(String, Url)>,
+    /// Host names resolved to fixed addresses (lowercase host, address).
+    resolved: Vec<(String, SocketAddr)>,
     offline: bool,
 }
 
@@ -23,8 +27,22 @@ impl Endpoints {
     pub fn offline() -> Self {
         Self {
             routes: Vec::new(),
+            resolved: Vec::new(),
             offline: true,
         }
+    }
+
+    /// Connects to `address` whenever a URL names `host`, like an entry in the hosts file: unlike
+    /// [`Endpoints::route`] the URL is untouched, so TLS SNI and certificate name checks use `host`. As with
+    /// DNS, the port comes from the URL (`reqwest::ClientBuilder::resolve` ignores the address's port).
+    pub fn resolve(mut self, host: &str, address: SocketAddr) -> Self {
+        self.resolved.push((host.to_ascii_lowercase(), address));
+        self
+    }
+
+    /// The host overrides, for the https client ([`crate::tls::http_client`]).
+    pub fn resolved(&self) -> &[(String, SocketAddr)] {
+        &self.resolved
     }
 
     /// Sends requests for `origin` (e.g. `https://contoso.com/`) to `base` (e.g. `https://127.0.0.1:4431/`).
@@ -45,7 +63,12 @@ impl Endpoints {
             target.set_query(logical.query());
             return Ok(target);
         }
-        if self.offline && !is_loopback(logical) {
+        let resolved = logical.host_str().is_some_and(|host| {
+            self.resolved
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(host))
+        });
+        if self.offline && !is_loopback(logical) && !resolved {
             return Err(Error::Unreachable {
                 url: logical.to_string(),
             });

@@ -75,6 +75,16 @@ pub enum Error {
         /// Schemes from `WWW-Authenticate`.
         offered: Vec<AuthScheme>,
     },
+    /// HTTP 403: authenticated, but not allowed to use the service (Exchange Online's EWS allow list).
+    #[error("{operation} at {url} was forbidden (http 403): {detail}")]
+    Forbidden {
+        /// What was attempted.
+        operation: String,
+        /// The logical URL.
+        url: String,
+        /// The first line of the response body.
+        detail: String,
+    },
     /// An HTTP status the operation cannot use.
     #[error("{operation} at {url} returned http {status}")]
     Status {

@@ -33,6 +33,7 @@ pub mod parse;
 pub mod request_log;
 pub mod response_code;
 pub mod soap;
+pub mod srv;
 pub mod tls;
 
 pub use error::{Error, Result};

@@ -185,6 +185,18 @@ pub struct ResponseMessage {
     pub message_text: Option<String>,
     /// `MessageXml/Value[@Name="BackOffMilliseconds"]`, when present.
     pub back_off_milliseconds: Option<u64>,
+    /// `MessageXml/Value[@Name="InnerErrorResponseCode"]`: the real cause behind an
+    /// `ErrorInternalServerError` (e.g. `ErrorServerBusy`, "EWS throttling in Exchange" table 4).
+    pub inner_response_code: Option<ResponseCode>,
+}
+
+impl ResponseMessage {
+    /// Throttled: `ErrorServerBusy`, or HTTP 200 `ErrorInternalServerError` with an inner `ErrorServerBusy`.
+    pub fn is_server_busy(&self) -> bool {
+        self.response_code == ResponseCode::ErrorServerBusy
+            || (self.response_code == ResponseCode::ErrorInternalServerError
+                && self.inner_response_code == Some(ResponseCode::ErrorServerBusy))
+    }
 }
 
 /// A parsed SOAP response envelope.
@@ -271,6 +283,8 @@ fn collect_messages(element: &XmlElement, messages: &mut Vec<ResponseMessage>) {
                     .map_or(ResponseCode::NoError, ResponseCode::parse),
                 message_text: child.child_text("MessageText").map(str::to_owned),
                 back_off_milliseconds: back_off(child),
+                inner_response_code: message_value(child, "InnerErrorResponseCode")
+                    .map(ResponseCode::parse),
             });
         } else {
             collect_messages(child, messages);
@@ -279,11 +293,16 @@ fn collect_messages(element: &XmlElement, messages: &mut Vec<ResponseMessage>) {
 }
 
 fn back_off(element: &XmlElement) -> Option<u64> {
+    message_value(element, "BackOffMilliseconds").and_then(|text| text.trim().parse().ok())
+}
+
+/// Text of the `MessageXml` `Value` named `name` under `element`.
+fn message_value<'a>(element: &'a XmlElement, name: &str) -> Option<&'a str> {
     element
         .descendants("Value")
         .into_iter()
-        .find(|value| value.attribute("Name") == Some("BackOffMilliseconds"))
-        .and_then(|value| value.text.trim().parse().ok())
+        .find(|value| value.attribute("Name") == Some(name))
+        .map(|value| value.text.as_str())
 }
 
 #[cfg(test)]
@@ -340,6 +359,37 @@ mod tests {
             .contains("impersonate"));
         let version = response.server_version.expect("ServerVersionInfo");
         assert_eq!(version.display(), "15.2.1118.7 (V2017_07_11)");
+    }
+
+    #[test]
+    fn internal_server_error_with_an_inner_server_busy_is_throttling() {
+        let document = r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+  <m:FindItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+    <m:ResponseMessages><m:FindItemResponseMessage ResponseClass="Error">
+      <m:MessageText>An internal server error occurred. The operation failed.</m:MessageText>
+      <m:ResponseCode>ErrorInternalServerError</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>
+      <m:MessageXml><t:Value Name="InnerErrorMessageText">The server cannot service this request right now.</t:Value>
+        <t:Value Name="InnerErrorResponseCode">ErrorServerBusy</t:Value><t:Value Name="BackOffMilliseconds">250</t:Value></m:MessageXml>
+    </m:FindItemResponseMessage></m:ResponseMessages></m:FindItemResponse></s:Body></s:Envelope>"#;
+        let message = SoapResponse::parse(document).expect("parses").messages()[0].clone();
+        assert_eq!(
+            message.response_code,
+            ResponseCode::ErrorInternalServerError
+        );
+        assert_eq!(
+            message.inner_response_code,
+            Some(ResponseCode::ErrorServerBusy)
+        );
+        assert_eq!(message.back_off_milliseconds, Some(250));
+        assert!(message.is_server_busy());
+        let other_inner = ResponseMessage {
+            inner_response_code: Some(ResponseCode::Other("ErrorInvalidLicense".into())),
+            ..message
+        };
+        assert!(
+            !other_inner.is_server_busy(),
+            "only an inner ErrorServerBusy is throttling"
+        );
     }
 
     #[test]

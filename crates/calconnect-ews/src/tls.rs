@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 
 /// Trust anchors for server certificates.
@@ -38,14 +39,22 @@ impl Trust {
 }
 
 /// Builds the client every request of a run goes through: no automatic redirects (credentials must never
-/// follow a redirect unchecked), a per-request timeout and the given trust anchors.
-pub fn http_client(trust: &Trust, request_timeout: Duration) -> Result<reqwest::Client> {
+/// follow a redirect unchecked), a per-request timeout, the given trust anchors and the host overrides of
+/// `endpoints` ([`Endpoints::resolve`]).
+pub fn http_client(
+    trust: &Trust,
+    request_timeout: Duration,
+    endpoints: &Endpoints,
+) -> Result<reqwest::Client> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(request_timeout)
         .connect_timeout(request_timeout)
         .user_agent(concat!("calconnect-ews/", env!("CARGO_PKG_VERSION")))
         .tls_built_in_root_certs(trust.builtin_roots);
+    for (host, address) in endpoints.resolved() {
+        builder = builder.resolve(host, *address);
+    }
     for pem in &trust.extra_roots_pem {
         let certificates =
             reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
@@ -135,14 +144,15 @@ pub fn classify(error: &reqwest::Error, host: &str) -> Option<TlsProblem> {
 impl TlsProblem {
     /// Reads rustls' "invalid peer certificate: ..." text, for chains where the typed error is not reachable.
     pub(crate) fn from_text(detail: &str, host: &str) -> Option<Self> {
-        let (_, reason) = detail.split_once("invalid peer certificate: ")?;
-        let reason = reason.split(':').next().unwrap_or(reason).trim();
+        let (_, full_reason) = detail.split_once("invalid peer certificate: ")?;
+        // Later layers of the chain follow after ": "; the name list may itself contain colons (`::1`).
+        let reason = full_reason.split(':').next().unwrap_or(full_reason).trim();
         let problem = if reason.starts_with("UnknownIssuer") {
             Self::UnknownIssuer
         } else if reason.starts_with("NotValidForName") || reason.contains("not valid for name") {
             Self::NotValidForName {
                 host: host.to_owned(),
-                names: presented_names(reason),
+                names: presented_names(full_reason),
             }
         } else if reason.starts_with("Expired") || reason.contains("expired") {
             Self::Expired
@@ -161,14 +171,28 @@ impl TlsProblem {
     }
 }
 
-/// Names quoted in rustls' name-mismatch text (`... presented: ["a", "b"]` style).
+/// The names of rustls' name-mismatch text (`certificate not valid for name "a"; certificate is only valid
+/// for DnsName("b"), IpAddress(127.0.0.1) or ...`), without their wrappers.
 fn presented_names(reason: &str) -> Vec<String> {
-    reason
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
+    let Some((_, names)) = reason.split_once("is only valid for ") else {
+        return Vec::new();
+    };
+    names
+        .split(", ")
+        .flat_map(|part| part.split(" or "))
+        .map(presented_name)
+        .filter(|name| !name.is_empty())
         .collect()
+}
+
+/// `DnsName("mail.contoso.com")` → `mail.contoso.com`, `IpAddress(127.0.0.1)` → `127.0.0.1`.
+fn presented_name(name: &str) -> String {
+    let name = name.trim();
+    let inner = match name.split_once('(') {
+        Some((_, rest)) if name.ends_with(')') => &rest[..rest.len() - 1],
+        _ => name,
+    };
+    inner.trim_matches('"').to_owned()
 }
 
 fn from_rustls(error: &rustls::Error, host: &str) -> TlsProblem {
@@ -182,7 +206,7 @@ fn from_rustls(error: &rustls::Error, host: &str) -> TlsProblem {
             CertificateError::NotValidForNameContext { presented, .. } => {
                 TlsProblem::NotValidForName {
                     host: host.to_owned(),
-                    names: presented.clone(),
+                    names: presented.iter().map(|name| presented_name(name)).collect(),
                 }
             }
             CertificateError::UnknownIssuer => TlsProblem::UnknownIssuer,
@@ -238,6 +262,18 @@ mod tests {
             Some(TlsProblem::UnknownIssuer)
         );
         assert_eq!(TlsProblem::from_text("connection refused", "x"), None);
+    }
+
+    #[test]
+    fn name_mismatch_text_yields_the_certificate_names_without_the_expected_one() {
+        let text = r#"invalid peer certificate: certificate not valid for name "mail.contoso.com"; certificate is only valid for IpAddress(127.0.0.1), DnsName("localhost") or IpAddress(::1)"#;
+        assert_eq!(
+            TlsProblem::from_text(text, "mail.contoso.com"),
+            Some(TlsProblem::NotValidForName {
+                host: "mail.contoso.com".into(),
+                names: vec!["127.0.0.1".into(), "localhost".into(), "::1".into()],
+            })
+        );
     }
 
     #[test]

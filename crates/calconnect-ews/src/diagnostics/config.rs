@@ -6,7 +6,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::Credentials;
-use crate::autodiscover::{NoSrvResolver, SrvResolver};
+use crate::autodiscover::SrvResolver;
 use crate::client::RetryPolicy;
 use crate::clock::{Clock, Sleeper, SystemClock, TokioSleeper};
 use crate::endpoints::Endpoints;
@@ -68,7 +68,7 @@ impl Default for Environment {
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
-            srv: Arc::new(NoSrvResolver),
+            srv: Arc::new(crate::srv::SystemSrvResolver::new()),
         }
     }
 }

@@ -114,7 +114,11 @@ async fn run_steps(
     log: RequestLog,
 ) -> Option<()> {
     let environment = &config.environment;
-    let http = match http_client(&environment.trust, environment.request_timeout) {
+    let http = match http_client(
+        &environment.trust,
+        environment.request_timeout,
+        &environment.endpoints,
+    ) {
         Ok(http) => http,
         Err(error) => {
             let started = steps.begin(StepId::Tls);
@@ -415,6 +419,20 @@ async fn run_steps(
                 Some(AUTHENTICATION_DOC.into()),
             );
             observations.blocker = Some(blocker);
+            return None;
+        }
+        Err(Error::Forbidden { detail, .. }) => {
+            steps.finish(
+                started,
+                StepStatus::Failed,
+                format!(
+                    "http 403: Exchange refused EWS to {}: {detail}",
+                    config.credentials.principal()
+                ),
+                None,
+                Some(AUTHENTICATION_DOC.into()),
+            );
+            observations.blocker = Some(Blocker::Forbidden(detail));
             return None;
         }
         Err(Error::Throttled { .. }) => {

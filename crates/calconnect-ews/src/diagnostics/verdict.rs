@@ -23,6 +23,9 @@ const APPLICATION_ACCESS_POLICY_DOC: &str =
 const AUTHENTICATION_DOC: &str =
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/authentication-and-ews-in-exchange";
 
+/// The Exchange Team's announcement of the EWS retirement in Exchange Online.
+const EWS_RETIREMENT_DOC: &str =
+    "https://techcommunity.microsoft.com/blog/exchange/retirement-of-exchange-web-services-in-exchange-online/3924440";
 /// Exchange Online blocks EWS unless the tenant allow-lists the app (Exchange Team blog, "Exchange Online EWS,
 /// Your Time is Almost Up").
 pub const EXO_EWS_ALLOW_LIST_FROM: (i32, u32, u32) = (2026, 10, 1);
@@ -144,6 +147,8 @@ pub enum Blocker {
     Unauthorized,
     /// Still throttled after backing off.
     Throttled(String),
+    /// HTTP 403 to authenticated EWS requests (in Exchange Online since 2026-10-01: the app is not allow-listed).
+    Forbidden(String),
 }
 
 /// Everything the verdict is computed from.
@@ -373,6 +378,7 @@ fn blocker_fix(verdict: &mut Verdict, blocker: &Blocker, observations: &Observat
                 },
             )
         }
+        Blocker::Forbidden(detail) => forbidden(detail, observations),
         Blocker::Throttled(detail) => (
             format!("Exchange kept throttling the service account: {detail}"),
             Fix {
@@ -385,6 +391,50 @@ fn blocker_fix(verdict: &mut Verdict, blocker: &Blocker, observations: &Observat
     };
     verdict.summary = summary;
     verdict.fixes.push(fix);
+}
+
+/// HTTP 403 on authenticated EWS requests. In Exchange Online after 2026-10-01 that is the EWS allow list
+/// (the exact response is undocumented: any 403 there is read as the block); elsewhere an IIS or proxy rule.
+fn forbidden(detail: &str, observations: &Observations) -> (String, Fix) {
+    let app = &observations.service_account;
+    if observations.exchange_online && observations.today >= date(EXO_EWS_SHUTDOWN_ON) {
+        let summary = "EWS is turned off in Exchange Online since April 2027 (HTTP 403): no allow list helps any more; the vendor must use Microsoft Graph".to_owned();
+        return (
+            summary.clone(),
+            Fix {
+                problem: summary,
+                reaches: None,
+                command: None,
+                doc_url: EWS_RETIREMENT_DOC.into(),
+            },
+        );
+    }
+    if observations.exchange_online && observations.today >= date(EXO_EWS_ALLOW_LIST_FROM) {
+        let summary = format!(
+            "EWS is blocked for this app in Exchange Online since October 2026: allow-list it with Set-OrganizationConfig -EwsAllowList / EWSAllowedAppIDs (app id {app}), and plan for April 2027, when Microsoft turns EWS off for good"
+        );
+        return (
+            summary,
+            Fix {
+                problem: format!("Exchange Online refused EWS to app {app} (HTTP 403: {detail})"),
+                reaches: None,
+                command: Some(format!(
+                    "Set-OrganizationConfig -EwsEnabled $true -EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList @{{Add=\"{app}\"}}"
+                )),
+                doc_url: EWS_RETIREMENT_DOC.into(),
+            },
+        );
+    }
+    let summary = format!("Exchange refused EWS to {app} (HTTP 403): {detail}");
+    (
+        summary.clone(),
+        Fix {
+            problem: summary,
+            reaches: None,
+            command: None,
+            doc_url: AUTHENTICATION_DOC.into(),
+        },
+    )
 }
 
 fn access_fixes(verdict: &mut Verdict, observations: &Observations) {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use calconnect_ews::auth::Credentials;
+use calconnect_ews::autodiscover::{SrvRecord, StaticSrvResolver};
 use calconnect_ews::clock::{FixedClock, RecordingSleeper};
 use calconnect_ews::diagnostics::{
     run, AccessLevel, Environment, Report, SilentReporter, StepEvent, StepId, StepStatus,
@@ -37,6 +38,8 @@ fn environment(sandbox: &SandboxHandle, sleeper: RecordingSleeper) -> Environmen
             Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap(),
         )),
         sleeper: Arc::new(sleeper),
+        // No test queries DNS: the production SystemSrvResolver is replaced by fixed answers.
+        srv: Arc::new(StaticSrvResolver::default()),
         ..Environment::default()
     }
 }
@@ -491,5 +494,205 @@ async fn plain_http_ews_urls_are_refused_for_non_loopback_hosts() {
             .iter()
             .all(|entry| !format!("{entry:?}").contains("EWS")),
         "no request may leave"
+    );
+}
+
+#[tokio::test]
+async fn server_busy_inside_an_http_200_response_message_is_retried_after_its_back_off() {
+    let sandbox = sandbox().await;
+    sandbox
+        .faults()
+        .ews_server_busy_in_response_message(Duration::from_millis(750), 2);
+    let sleeper = RecordingSleeper::default();
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.environment.sleeper = Arc::new(sleeper.clone());
+
+    let report = run(&config, &SilentReporter).await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        sleeper.slept(),
+        vec![Duration::from_millis(750); 2],
+        "ErrorInternalServerError with an inner ErrorServerBusy is throttling, not a failure"
+    );
+}
+
+fn exchange_online_sandbox_tenant(allowed_app_ids: Vec<String>) -> calconnect_sandbox::Tenant {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.exchange.exchange_online = Some(calconnect_sandbox::tenant::ExchangeOnlineEws {
+        ews_enabled: true,
+        allowed_app_ids,
+    });
+    tenant
+}
+
+fn app_credentials(sandbox: &SandboxHandle) -> Credentials {
+    Credentials::ClientCredentials {
+        authority_host: sandbox.base_url(),
+        tenant: demo::DOMAIN.into(),
+        client_id: demo::EWS_APP_CLIENT_ID.into(),
+        client_secret: SecretString::from(demo::EWS_APP_CLIENT_SECRET),
+    }
+}
+
+#[tokio::test]
+async fn an_app_outside_the_exchange_online_ews_allow_list_is_told_how_to_get_on_it() {
+    // The machine's clock (and so the sandbox's) is past 2026-10-01 in this project; make sure of it.
+    let sandbox = Sandbox::builder()
+        .tenant(exchange_online_sandbox_tenant(Vec::new()))
+        .start()
+        .await
+        .expect("sandbox starts");
+    let enforced = calconnect_sandbox::tenant::ExchangeOnlineEws::enforced_from();
+    if let Ok(ahead) = (enforced - sandbox.state().now()).to_std() {
+        sandbox.advance_time(ahead + Duration::from_secs(86_400));
+    }
+
+    let report = run(
+        &config(&sandbox, demo::MEGAN, app_credentials(&sandbox)),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        status(&report, StepId::Authentication),
+        StepStatus::Failed,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(report.access_level(), AccessLevel::None);
+    let summary = &report.verdict.summary;
+    assert!(
+        summary.contains("EWS is blocked for this app in Exchange Online since October 2026")
+            && summary.contains("Set-OrganizationConfig -EwsAllowList")
+            && summary.contains("EWSAllowedAppIDs")
+            && summary.contains("April 2027"),
+        "{summary}"
+    );
+    let command = report.verdict.fixes[0]
+        .command
+        .as_deref()
+        .unwrap_or_default();
+    assert!(command.contains(demo::EWS_APP_CLIENT_ID), "{command}");
+    assert!(sandbox
+        .journal()
+        .iter()
+        .any(|entry| entry.route == "ews" && entry.status == 403));
+    assert_no_secret(&report);
+}
+
+#[tokio::test]
+async fn an_allow_listed_app_keeps_using_ews_in_exchange_online() {
+    let sandbox = Sandbox::builder()
+        .tenant(exchange_online_sandbox_tenant(vec![
+            demo::EWS_APP_CLIENT_ID.to_owned(),
+        ]))
+        .start()
+        .await
+        .expect("sandbox starts");
+
+    let report = run(
+        &config(&sandbox, demo::MEGAN, app_credentials(&sandbox)),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "{}",
+        report.to_text()
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_gets_a_name_mismatch_verdict_naming_both() {
+    let sandbox = sandbox().await;
+    let port = sandbox.base_url().port().expect("port");
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    // mail.contoso.com points at the sandbox, whose certificate covers only 127.0.0.1, localhost and ::1.
+    config.ews_url = Some(
+        Url::parse(&format!(
+            "https://mail.contoso.com:{port}/EWS/Exchange.asmx"
+        ))
+        .unwrap(),
+    );
+    config.environment.endpoints =
+        Endpoints::offline().resolve("mail.contoso.com", ([127, 0, 0, 1], port).into());
+
+    let report = run(&config, &SilentReporter).await;
+
+    let tls = report.step(StepId::Tls).expect("tls step");
+    assert_eq!(tls.status, StepStatus::Failed, "{}", report.to_text());
+    assert!(
+        tls.detail.contains("not valid for mail.contoso.com")
+            && tls.detail.contains("localhost")
+            && tls.detail.contains("127.0.0.1"),
+        "{}",
+        tls.detail
+    );
+    assert_eq!(status(&report, StepId::Authentication), StepStatus::Skipped);
+}
+
+#[tokio::test]
+async fn autodiscover_uses_the_best_ssl_target_of_the_srv_record_when_only_it_answers() {
+    let sandbox = sandbox().await;
+    let mut config = config(
+        &sandbox,
+        demo::ADELE,
+        password(demo::SERVICE_ACCOUNT_PASSWORD),
+    );
+    config.ews_url = None;
+    let record = |priority, weight, port, target: &str| SrvRecord {
+        priority,
+        weight,
+        port,
+        target: target.to_owned(),
+    };
+    config.environment.srv = Arc::new(StaticSrvResolver {
+        records: vec![(
+            "_autodiscover._tcp.contoso.com".to_owned(),
+            vec![
+                record(0, 0, 80, "plain.contoso.com."),
+                record(10, 0, 443, "backup.contoso.com."),
+                record(5, 10, 443, "mail.contoso.com."),
+            ],
+        )],
+    });
+    // Only the preferred SSL target reaches a server; plain and backup have no route.
+    config.environment.endpoints = Endpoints::offline()
+        .route("https://mail.contoso.com/", sandbox.base_url().as_str())
+        .unwrap();
+
+    let report = run(&config, &SilentReporter).await;
+
+    let detail = &report.step(StepId::Autodiscover).unwrap().detail;
+    assert_eq!(
+        status(&report, StepId::Autodiscover),
+        StepStatus::Passed,
+        "{}",
+        report.to_text()
+    );
+    assert!(detail.contains("via SRV record"), "{detail}");
+    assert!(
+        !report
+            .steps
+            .iter()
+            .flat_map(|step| &step.requests)
+            .any(|request| request.url.contains("backup.contoso.com")),
+        "the lower-priority target is not tried once the preferred one answers"
     );
 }
