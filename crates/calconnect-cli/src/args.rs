@@ -14,8 +14,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Start the built-in sandbox (an offline Microsoft emulator with the Contoso demo tenant) and use it.
-    /// It lives as long as this command, so sign in and read calendars in one `login`.
+    /// Use the built-in sandbox (an offline Microsoft emulator with the Contoso demo tenant) instead of
+    /// Microsoft. It runs inside each command; its state (next to the accounts file) carries sign-ins over.
     #[arg(long, global = true)]
     pub sandbox: bool,
 
@@ -94,6 +94,12 @@ pub enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Test an Exchange (EWS) Enterprise Connect service account: Autodiscover, TLS, authentication,
+    /// impersonation of a mailbox, and the access level actually granted.
+    ///
+    /// The password (or client secret) is read from CALCONNECT_EWS_SECRET, from stdin with --secret-stdin,
+    /// or asked for on the terminal; it is never taken as an argument.
+    ExchangeTest(ExchangeTestArgs),
     /// Disconnect an account: remove its keychain entry and metadata.
     Logout {
         /// Account ID or email.
@@ -102,4 +108,40 @@ pub enum Command {
         #[arg(long, conflicts_with = "account")]
         all: bool,
     },
+}
+
+/// Arguments of `calconnect exchange-test`.
+#[derive(Debug, clap::Args)]
+pub struct ExchangeTestArgs {
+    /// The mailbox to test impersonation against (a user or resource mailbox).
+    #[arg(long)]
+    pub mailbox: String,
+    /// The service account: user name, DOMAIN\\user or UPN (Basic authentication).
+    #[arg(
+        long,
+        required_unless_present = "client_id",
+        conflicts_with = "client_id"
+    )]
+    pub user: Option<String>,
+    /// Exchange Online: the app registration's client ID (client-credentials OAuth instead of a password).
+    #[arg(long, requires = "tenant_id")]
+    pub client_id: Option<String>,
+    /// Exchange Online: the tenant ID or domain of the app registration.
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// The EWS URL, when Autodiscover is not set up for the mailbox's domain.
+    #[arg(long)]
+    pub ews_url: Option<Url>,
+    /// Read the password or client secret from the first line of stdin.
+    #[arg(long)]
+    pub secret_stdin: bool,
+    /// Exit non-zero unless at least this access level is granted: full, restricted or free-busy.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// Also write the validation log as JSON to this file.
+    #[arg(long)]
+    pub export_json: Option<PathBuf>,
+    /// Also write the validation log as a readable text report to this file.
+    #[arg(long)]
+    pub export_text: Option<PathBuf>,
 }

@@ -22,6 +22,8 @@ pub const TEMPORARY: u8 = 7;
 pub const CANCELLED: u8 = 8;
 /// Configuration or app registration problem.
 pub const CONFIGURATION: u8 = 9;
+/// `exchange-test`: the service account does not have the expected access level (or none at all).
+pub const ACCESS_NOT_REACHED: u8 = 10;
 
 pub fn for_kind(kind: ErrorKind) -> u8 {
     use ErrorKind as K;

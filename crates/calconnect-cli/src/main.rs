@@ -1,6 +1,7 @@
 //! `calconnect`: the command-line front end of calconnect-core, for admins and scripts.
 
 mod args;
+mod exchange;
 mod exit;
 mod output;
 
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
                 }
                 ExitCode::from(exit::for_kind(error.kind()))
             }
+            Failure::AccessNotReached => ExitCode::from(exit::ACCESS_NOT_REACHED),
             Failure::Usage(message) => {
                 if json_output {
                     output::print_json(
@@ -80,6 +82,8 @@ fn main() -> ExitCode {
 
 enum Failure {
     Core(Error),
+    /// `exchange-test` ran, but the credentials did not reach the expected access level.
+    AccessNotReached,
     Usage(String),
     Other(anyhow::Error),
 }
@@ -120,10 +124,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         None => calconnect_core::AccountStore::default_path()?,
     };
 
-    // The sandbox lives for the duration of this process.
-    let _sandbox = if cli.sandbox {
+    // The sandbox runs inside this process; its state directory (next to the accounts file) keeps its
+    // signing key, certificate and refresh-token grants, so a later command finds the same tenant.
+    let sandbox = if cli.sandbox {
+        if cli.accounts_file.is_none() {
+            accounts_path = sandbox_accounts_path(&accounts_path);
+        }
+        let state_dir = accounts_path
+            .parent()
+            .map(|dir| dir.join("sandbox-state"))
+            .context("the accounts file has no parent directory")?;
         let sandbox = calconnect_sandbox::Sandbox::builder()
-            .tls(false)
+            .tls(true)
+            .state_dir(state_dir)
             .start()
             .await
             .map_err(|error| anyhow::anyhow!("cannot start the sandbox: {error}"))?;
@@ -137,9 +150,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             .ca_pem()
             .map(|pem| pem.as_bytes().to_vec())
             .or(extra_ca);
-        if cli.accounts_file.is_none() {
-            accounts_path = sandbox_accounts_path(&accounts_path);
-        }
         if !cli.json {
             eprintln!(
                 "sandbox running at {} (demo users: adele@, megan@, lee@, alex@contoso.com)",
@@ -174,6 +184,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
     }
 
+    // The service-account test needs no keychain and no signed-in account.
+    if let Command::ExchangeTest(args) = cli.command {
+        return match exchange::run(args, sandbox.as_ref(), cli.json).await? {
+            exchange::Outcome::Reached => Ok(()),
+            exchange::Outcome::FellShort => Err(Failure::AccessNotReached),
+        };
+    }
+
     let service = match &cli.keychain_service {
         Some(service) => service.clone(),
         None if cli.sandbox => SANDBOX_KEYCHAIN_SERVICE.to_owned(),
@@ -197,6 +215,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let json_output = cli.json;
 
     match cli.command {
+        Command::ExchangeTest(_) => unreachable!("handled before the keychain is opened"),
         Command::Login {
             app, device_code, ..
         } => login(&core, app, device_code, json_output).await,

@@ -59,7 +59,7 @@ pub struct NoSrvResolver;
 impl SrvResolver for NoSrvResolver {
     fn lookup(&self, _name: &str) -> BoxFuture<'static, Result<Vec<SrvRecord>, String>> {
         Box::pin(std::future::ready(Err(
-            "SRV lookup is not available in this build".to_owned(),
+            "SRV lookup is turned off (offline run)".to_owned(),
         )))
     }
 }

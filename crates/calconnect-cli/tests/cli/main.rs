@@ -1,6 +1,8 @@
 //! The `calconnect` binary end to end against a sandbox on loopback TLS.
 //! Needs a Secret Service: run with `scripts/with-keyring.sh cargo nextest run -p calconnect-cli`.
 
+mod exchange;
+
 use std::path::Path;
 use std::process::Stdio;
 

@@ -1,0 +1,221 @@
+//! `calconnect exchange-test`: runs the Enterprise Connect service-account test and prints each step as it
+//! finishes, then the verdict.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use calconnect_ews::auth::Credentials;
+use calconnect_ews::autodiscover::NoSrvResolver;
+use calconnect_ews::diagnostics::{
+    self, AccessLevel, Report, Reporter, Step, StepId, StepStatus, TestConfig,
+};
+use calconnect_ews::endpoints::Endpoints;
+use calconnect_ews::tls::Trust;
+use calconnect_sandbox::SandboxHandle;
+use secrecy::SecretString;
+
+use crate::args::ExchangeTestArgs;
+
+/// Where the secret comes from when neither stdin nor a terminal prompt is used.
+const SECRET_VARIABLE: &str = "CALCONNECT_EWS_SECRET";
+
+/// The outcome the caller turns into an exit code.
+pub enum Outcome {
+    /// The expected level (or, without `--expect`, any access at all) was reached.
+    Reached,
+    /// The test ran but the credentials fall short.
+    FellShort,
+}
+
+/// Runs the test. With a sandbox, its EWS and Autodiscover stand in for the mailbox's domain.
+pub async fn run(
+    args: ExchangeTestArgs,
+    sandbox: Option<&SandboxHandle>,
+    json_output: bool,
+) -> anyhow::Result<Outcome> {
+    let expected = match &args.expect {
+        Some(text) => Some(AccessLevel::parse(text).with_context(|| {
+            format!("--expect takes full, restricted or free-busy, not {text:?}")
+        })?),
+        None => None,
+    };
+    let secret = read_secret(args.secret_stdin)?;
+    let credentials = match (&args.user, &args.client_id) {
+        (Some(username), None) => Credentials::Password {
+            username: username.clone(),
+            password: secret,
+        },
+        (None, Some(client_id)) => Credentials::ClientCredentials {
+            authority_host: match sandbox {
+                Some(sandbox) => sandbox.base_url(),
+                None => url::Url::parse("https://login.microsoftonline.com/")?,
+            },
+            tenant: args.tenant_id.clone().unwrap_or_default(),
+            client_id: client_id.clone(),
+            client_secret: secret,
+        },
+        _ => {
+            bail!("give either --user (a service account) or --client-id with --tenant-id (an app)")
+        }
+    };
+
+    let mut config = TestConfig::new(credentials, args.mailbox.clone());
+    config.ews_url = args.ews_url.clone();
+    if let Some(sandbox) = sandbox {
+        point_at_sandbox(&mut config, sandbox, &args.mailbox)?;
+    }
+
+    let reporter = LiveReporter { quiet: json_output };
+    let report = diagnostics::run(&config, &reporter).await;
+
+    if let Some(path) = &args.export_json {
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.export_text {
+        std::fs::write(path, report.to_text())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if json_output {
+        println!("{}", report.to_json());
+    } else {
+        print_verdict(&report, expected);
+    }
+
+    let reached = match expected {
+        Some(level) => report.meets(level),
+        None => report.access_level() != AccessLevel::None,
+    };
+    Ok(if reached {
+        Outcome::Reached
+    } else {
+        Outcome::FellShort
+    })
+}
+
+/// The sandbox plays the organisation: the mailbox's domain and its `autodiscover.` host are routed to it,
+/// so Autodiscover runs for real; nothing else is reachable.
+fn point_at_sandbox(
+    config: &mut TestConfig,
+    sandbox: &SandboxHandle,
+    mailbox: &str,
+) -> anyhow::Result<()> {
+    let domain = mailbox
+        .rsplit_once('@')
+        .map(|(_, domain)| domain)
+        .context("the mailbox must be an email address")?;
+    let base = sandbox.base_url();
+    let mut endpoints = Endpoints::offline();
+    for host in [domain.to_owned(), format!("autodiscover.{domain}")] {
+        endpoints = endpoints.route(&format!("https://{host}/"), base.as_str())?;
+    }
+    config.environment.endpoints = endpoints;
+    config.environment.trust = Trust::only(sandbox.ca_pem().context("the sandbox serves https")?);
+    config.environment.srv = Arc::new(NoSrvResolver);
+    Ok(())
+}
+
+/// Takes the password or client secret without ever accepting it as an argument (visible to `ps`).
+fn read_secret(from_stdin: bool) -> anyhow::Result<SecretString> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the secret from stdin")?;
+        return Ok(SecretString::from(
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    if let Ok(value) = std::env::var(SECRET_VARIABLE) {
+        return Ok(SecretString::from(value));
+    }
+    if std::io::stdin().is_terminal() {
+        let value = rpassword::prompt_password("Password or client secret (not shown): ")
+            .context("cannot read the secret from the terminal")?;
+        return Ok(SecretString::from(value));
+    }
+    bail!("no password given: set {SECRET_VARIABLE}, pipe it with --secret-stdin, or run in a terminal to be asked")
+}
+
+/// Prints each step as it finishes, to stderr so that `--json` stdout stays clean. On a terminal the
+/// running step shows on a line of its own until its result replaces it.
+struct LiveReporter {
+    quiet: bool,
+}
+
+impl LiveReporter {
+    fn interactive(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+}
+
+impl Reporter for LiveReporter {
+    fn step_started(&self, _id: StepId, title: &str) {
+        if self.interactive() {
+            eprint!("  … {title}");
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn step_finished(&self, step: &Step) {
+        if self.quiet {
+            return;
+        }
+        if self.interactive() {
+            // Carriage return + "erase line" replaces the running step with its result.
+            eprint!("\r\x1b[2K");
+        }
+        let mark = match step.status {
+            StepStatus::Passed => "✔",
+            StepStatus::Failed => "✘",
+            StepStatus::Warning => "!",
+            StepStatus::Skipped => "-",
+        };
+        eprintln!("  {mark} {} ({} ms)", step.title, step.duration_ms);
+        if !step.detail.is_empty() {
+            eprintln!("      {}", step.detail);
+        }
+        if let Some(url) = step
+            .doc_url
+            .as_deref()
+            .filter(|_| step.status == StepStatus::Failed)
+        {
+            eprintln!("      see {url}");
+        }
+    }
+}
+
+fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
+    let verdict = &report.verdict;
+    println!();
+    println!("Access granted: {}", verdict.level.label());
+    println!("{}", verdict.summary);
+    for line in &verdict.vendor_can {
+        println!("  can:    {line}");
+    }
+    for line in &verdict.vendor_cannot {
+        println!("  cannot: {line}");
+    }
+    for fix in &verdict.fixes {
+        println!();
+        println!("To fix: {}", fix.problem);
+        if let Some(command) = &fix.command {
+            println!("  {command}");
+        }
+        println!("  see {}", fix.doc_url);
+    }
+    for note in &verdict.notes {
+        println!();
+        println!("Note: {note}");
+    }
+    if let Some(level) = expected {
+        println!();
+        if report.meets(level) {
+            println!("Expected {} access: reached.", level.label());
+        } else {
+            println!("Expected {} access: NOT reached.", level.label());
+        }
+    }
+}
