@@ -1,5 +1,6 @@
 //! The sandbox's notion of "now", which tests can move forward instead of sleeping.
 
+use std::future::Future;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
@@ -39,4 +40,23 @@ impl Clock {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) += by;
     }
+}
+
+tokio::task_local! {
+    /// Offset of the sandbox serving the current request.
+    static SERVING_OFFSET: Duration;
+}
+
+/// Runs `future` (one request) on the sandbox time of `clock`, so that [`request_now`] reads it.
+pub async fn serving<F: Future>(clock: &Clock, future: F) -> F::Output {
+    SERVING_OFFSET.scope(clock.offset(), future).await
+}
+
+/// Sandbox time of the request being served, for code that renders a response without the state
+/// (`IntoResponse` of error types). Outside [`serving`] it is the wall clock.
+pub fn request_now() -> DateTime<Utc> {
+    Utc::now()
+        + SERVING_OFFSET
+            .try_with(|offset| *offset)
+            .unwrap_or_else(|_| Duration::zero())
 }

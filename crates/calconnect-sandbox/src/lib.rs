@@ -72,5 +72,18 @@ pub fn router(state: state::AppState) -> axum::Router {
         .merge(ews::routes())
         .merge(autodiscover::routes())
         .merge(admin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            on_sandbox_clock,
+        ))
         .with_state(state)
+}
+
+/// Error bodies rendered without the state still read the sandbox clock ([`clock::request_now`]).
+async fn on_sandbox_clock(
+    axum::extract::State(state): axum::extract::State<state::AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    clock::serving(state.clock(), next.run(request)).await
 }

@@ -10,6 +10,7 @@ pub fn route_name(path: &str) -> String {
         ["ews", ..] => "ews",
         ["autodiscover", ..] => "autodiscover",
         ["v1.0", rest @ ..] => return graph_route(rest),
+        ["oidc", "userinfo"] => "graph.userinfo",
         [_, "v2.0", ".well-known", "openid-configuration"] => "discovery",
         [_, "discovery", "v2.0", "keys"] => "keys",
         [_, "oauth2", "v2.0", "authorize"] => "authorize",

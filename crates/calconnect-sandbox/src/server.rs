@@ -13,6 +13,7 @@ use axum::Router;
 use tower::ServiceExt as _;
 use url::Url;
 
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::fault::{FaultControl, RouteFault};
 use crate::graph::error::GraphError;
@@ -339,8 +340,17 @@ impl Drop for SandboxHandle {
 #[error("connection dropped by a sandbox fault")]
 pub struct ConnectionDropped;
 
-/// Applies fault knobs, calls the router and writes the journal.
+/// Applies fault knobs, calls the router and writes the journal, all on the sandbox clock.
 async fn front_door(
+    state: AppState,
+    router: Router,
+    request: Request<hyper::body::Incoming>,
+) -> std::result::Result<Response<Body>, ConnectionDropped> {
+    let serving = state.clone();
+    clock::serving(serving.clock(), serve(state, router, request)).await
+}
+
+async fn serve(
     state: AppState,
     router: Router,
     request: Request<hyper::body::Incoming>,

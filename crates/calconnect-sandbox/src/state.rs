@@ -123,7 +123,8 @@ impl AccessClaims {
     }
 }
 
-/// Why a bearer token was refused.
+/// Why a bearer token was refused. Its text reaches journals and error bodies, so no variant may ever
+/// hold the token (or any part of it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenRejection {
     #[error("access token is missing")]

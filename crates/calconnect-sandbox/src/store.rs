@@ -85,9 +85,9 @@ pub enum DeviceDecision {
     Pending,
     Approved(Grant),
     Declined,
-    /// Sign-in failed with an AADSTS error (conditional access, admin consent required).
+    /// Sign-in failed on the device page with this AADSTS code (conditional access, admin consent
+    /// required); the token endpoint turns it into its own error on the next poll.
     Failed {
-        error: String,
         code: u32,
     },
 }
@@ -106,7 +106,7 @@ pub struct DeviceCodeRecord {
 }
 
 /// All issued artifacts, keyed by their opaque values.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Store {
     pub interactions: HashMap<String, Interaction>,
     pub authorization_codes: HashMap<String, AuthorizationCode>,
@@ -117,6 +117,21 @@ pub struct Store {
     pub device_codes: HashMap<String, DeviceCodeRecord>,
     /// Consented scopes per (user, client).
     pub consents: HashMap<(Uuid, String), BTreeSet<Scope>>,
+}
+
+/// Counts only: the keys are live authorization codes, device codes and sign-in flow handles, and the
+/// device code records hold the user codes a person would type.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Store")
+            .field("interactions", &self.interactions.len())
+            .field("authorization_codes", &self.authorization_codes.len())
+            .field("refresh_tokens", &self.refresh_tokens.len())
+            .field("device_codes", &self.device_codes.len())
+            .field("consents", &self.consents.len())
+            .finish()
+    }
 }
 
 /// Lowercase hex SHA-256 of a refresh token, the key it is stored under.
@@ -161,5 +176,34 @@ impl Store {
         self.device_codes
             .iter_mut()
             .find(|(_, record)| normalise(&record.user_code) == wanted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_counts_but_no_code() {
+        let mut store = Store::default();
+        store.device_codes.insert(
+            "live-device-code".to_owned(),
+            DeviceCodeRecord {
+                client_id: "client".to_owned(),
+                scopes: Vec::new(),
+                user_code: "ABCD-EFGH".to_owned(),
+                expires_at: Utc::now(),
+                interval_secs: 5,
+                last_poll: None,
+                decision: DeviceDecision::Pending,
+                redeemed: false,
+            },
+        );
+        let debug = format!("{store:?}");
+        assert!(debug.contains("device_codes: 1"), "{debug}");
+        assert!(
+            !debug.contains("live-device-code") && !debug.contains("ABCD-EFGH"),
+            "{debug}"
+        );
     }
 }

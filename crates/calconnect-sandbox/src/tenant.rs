@@ -78,6 +78,10 @@ pub struct Calendar {
     pub is_default: bool,
     #[serde(default = "default_true")]
     pub can_edit: bool,
+    /// Graph `canShare`: the owner can share the calendars they own (the default); `false` models a
+    /// calendar whose sharing an admin policy withholds.
+    #[serde(default = "default_true")]
+    pub can_share: bool,
     #[serde(default)]
     pub events: Vec<Event>,
 }
@@ -976,6 +980,7 @@ fn calendar(id: &str, name: &str, color: &str, is_default: bool, events: Vec<Eve
         hex_color: String::new(),
         is_default,
         can_edit: true,
+        can_share: true,
         events,
     }
 }

@@ -28,9 +28,14 @@ async fn discovery_finds_the_sandbox_endpoints_under_the_tenant() {
     let client = client(&sandbox, AppKind::Full).await;
 
     let discovery = client.discovery();
+    // Discovery under a domain authority names the tenant by its id, as Entra's does.
     assert_eq!(
         discovery.token_endpoint.as_str(),
-        format!("{}{}/oauth2/v2.0/token", sandbox.base_url(), demo::DOMAIN)
+        format!(
+            "{}{}/oauth2/v2.0/token",
+            sandbox.base_url(),
+            demo::TENANT_ID
+        )
     );
     assert!(discovery
         .authorization_endpoint

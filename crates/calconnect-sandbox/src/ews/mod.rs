@@ -190,6 +190,8 @@ pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Call
                 app_id: claims.appid,
             }),
             Ok(_) => Err("the token carries no EWS permission".into()),
+            // Safe to put in the journal note: a TokenRejection describes the token (kind, audience)
+            // and must never hold the token itself.
             Err(rejection) => Err(rejection.to_string()),
         };
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::graph::caller::Caller;
 use crate::graph::error::GraphError;
+use crate::graph::preference::confirm_time_zone;
 use crate::state::AppState;
 use crate::tenant::{Calendar, Occurrence, User};
 
@@ -92,11 +93,12 @@ fn calendar_json(user: &User, calendar: &Calendar) -> serde_json::Value {
         "hexColor": calendar.hex_color,
         "isDefaultCalendar": calendar.is_default,
         "changeKey": format!("{}-ck", calendar.id),
-        "canShare": calendar.is_default,
+        "canShare": calendar.can_share,
         "canViewPrivateItems": true,
         "canEdit": calendar.can_edit,
         "allowedOnlineMeetingProviders": providers,
         "defaultOnlineMeetingProvider": if user.teams_enabled { "teamsForBusiness" } else { "unknown" },
+        // Graph "calendar resource": only invitations sent from the primary calendar track responses.
         "isTallyingResponses": calendar.is_default,
         "isRemovable": !calendar.is_default,
         "owner": { "name": user.display_name, "address": user.email() },
@@ -207,22 +209,6 @@ pub fn seven_digit_fraction(value: DateTime<Utc>) -> String {
     )
 }
 
-/// Whether `Prefer: outlook.timezone` asks for something other than UTC (the sandbox renders UTC only).
-fn preferred_time_zone(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            value.split(',').find_map(|preference| {
-                let (name, zone) = preference.trim().split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("outlook.timezone")
-                    .then(|| zone.trim().trim_matches('"').to_owned())
-            })
-        })
-}
-
 fn render_view(
     state: &AppState,
     user: &User,
@@ -245,14 +231,6 @@ fn render_view(
             "The value of the parameter 'StartDateTime' or 'EndDateTime' is invalid.",
         ));
     };
-    if let Some(zone) = preferred_time_zone(headers) {
-        if !is_utc(&zone) {
-            return Err(GraphError::bad_request(
-                "ErrorTimeZoneNotSupported",
-                format!("The sandbox renders times in UTC only; Prefer: outlook.timezone=\"{zone}\" is not emulated."),
-            ));
-        }
-    }
     let (top, skip) = page_window(query)?;
     let occurrences = calendar.view(start, end);
     let page: Vec<serde_json::Value> = occurrences
@@ -269,26 +247,8 @@ fn render_view(
         body["@odata.nextLink"] = next_link(state, path, query, top, skip + top).into();
     }
     let mut response = Json(body).into_response();
-    if preferred_time_zone(headers).is_some() {
-        response.headers_mut().insert(
-            "preference-applied",
-            HeaderValue::from_static("outlook.timezone=\"UTC\""),
-        );
-    }
+    confirm_time_zone(headers, &mut response);
     Ok(response)
-}
-
-/// Whether a Windows or IANA zone name means UTC.
-pub fn is_utc(zone: &str) -> bool {
-    [
-        "UTC",
-        "Etc/UTC",
-        "Coordinated Universal Time",
-        "Etc/GMT",
-        "GMT",
-    ]
-    .iter()
-    .any(|name| name.eq_ignore_ascii_case(zone))
 }
 
 fn event_json(user: &User, occurrence: &Occurrence<'_>) -> serde_json::Value {

@@ -54,22 +54,24 @@ impl FromRequestParts<AppState> for Caller {
         let claims = state
             .verify_access_token(bearer, demo::GRAPH_RESOURCE)
             .map_err(|rejection| match rejection {
-                TokenRejection::Missing => GraphError::invalid_token("Access token is empty."),
-                TokenRejection::Expired => {
-                    GraphError::invalid_token("Access token has expired or is not yet valid.")
+                TokenRejection::Missing => {
+                    GraphError::invalid_token(state.base_url(), "Access token is empty.")
                 }
+                TokenRejection::Expired => GraphError::invalid_token(
+                    state.base_url(),
+                    "Access token has expired or is not yet valid.",
+                ),
                 TokenRejection::Invalid => {
-                    GraphError::invalid_token("Access token validation failure.")
+                    GraphError::invalid_token(state.base_url(), "Access token validation failure.")
                 }
-                TokenRejection::WrongAudience { .. } => {
-                    GraphError::invalid_token("Access token validation failure. Invalid audience.")
-                }
+                TokenRejection::WrongAudience { .. } => GraphError::invalid_token(
+                    state.base_url(),
+                    "Access token validation failure. Invalid audience.",
+                ),
             })?;
+        // Every route here is under /me: an app-only token has no "me" and gets Graph's 403 (facts §2.5).
         if claims.is_app_only() {
-            return Err(GraphError::bad_request(
-                "BadRequest",
-                "/me request is only valid with delegated authentication flow.",
-            ));
+            return Err(GraphError::access_denied());
         }
         Ok(Self { claims })
     }

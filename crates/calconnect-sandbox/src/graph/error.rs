@@ -2,9 +2,10 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use uuid::Uuid;
 
+use crate::clock;
+use crate::demo;
 use crate::journal::JournalNote;
 
 /// A Graph error response.
@@ -15,6 +16,8 @@ pub struct GraphError {
     pub message: String,
     /// `Retry-After` seconds for 429/503.
     pub retry_after_secs: Option<u64>,
+    /// `authorization_uri` of the `WWW-Authenticate` challenge on a 401: this sandbox's authority.
+    pub authorization_uri: Option<String>,
 }
 
 impl GraphError {
@@ -24,16 +27,21 @@ impl GraphError {
             code: code.into(),
             message: message.into(),
             retry_after_secs: None,
+            authorization_uri: None,
         }
     }
 
-    /// 401 for a missing, malformed or expired token.
-    pub fn invalid_token(message: &str) -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            message,
-        )
+    /// 401 for a missing, malformed or expired token, challenging with the authority at `base_url`
+    /// (as Graph points at login.microsoftonline.com and the sandbox's EWS at itself).
+    pub fn invalid_token(base_url: &url::Url, message: &str) -> Self {
+        Self {
+            authorization_uri: Some(format!("{base_url}common/oauth2/authorize")),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                message,
+            )
+        }
     }
 
     /// 403 when the token lacks the permission.
@@ -79,7 +87,7 @@ impl IntoResponse for GraphError {
                 "code": self.code,
                 "message": self.message,
                 "innerError": {
-                    "date": Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    "date": clock::request_now().format("%Y-%m-%dT%H:%M:%S").to_string(),
                     "request-id": request_id,
                     "client-request-id": request_id,
                 }
@@ -91,11 +99,14 @@ impl IntoResponse for GraphError {
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(seconds));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                HeaderValue::from_static("Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\""),
+        if let Some(authorization_uri) = &self.authorization_uri {
+            let challenge = format!(
+                r#"Bearer realm="", authorization_uri="{authorization_uri}", client_id="{}""#,
+                demo::GRAPH_RESOURCE_APP_ID
             );
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert("www-authenticate", value);
+            }
         }
         response.extensions_mut().insert(JournalNote(self.code));
         response

@@ -8,7 +8,9 @@ pub mod caller;
 pub mod error;
 pub mod me;
 pub mod online_meetings;
+pub mod preference;
 pub mod schedule;
+pub mod userinfo;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -34,4 +36,5 @@ pub fn routes() -> Router<AppState> {
             post(schedule::get_schedule),
         )
         .route("/v1.0/me/onlineMeetings", post(online_meetings::create))
+        .route("/oidc/userinfo", get(userinfo::userinfo))
 }

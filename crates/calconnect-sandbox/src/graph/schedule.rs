@@ -1,8 +1,9 @@
 //! `POST /me/calendar/getSchedule` (Graph "calendar: getSchedule", "Get free/busy schedule").
 //!
 //! Limits: at most 20 schedules, a window shorter than 62 days, `availabilityViewInterval` 5..=1440 minutes.
-//! Subject, location and `isPrivate` are shown for normal and personal events only; private and
-//! confidential events reveal nothing but their status and times.
+//! Subject, location and `isPrivate` appear only where the target's sharing allows it (facts §2.3). The
+//! demo tenant shares nothing beyond free/busy, so only a caller reading their own schedule with a
+//! calendar-read permission sees them, and then only for events that are not private or confidential.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -11,9 +12,10 @@ use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
-use crate::graph::calendars::{date_time_time_zone, is_utc, parse_date_time};
+use crate::graph::calendars::{date_time_time_zone, parse_date_time};
 use crate::graph::caller::Caller;
 use crate::graph::error::GraphError;
+use crate::graph::preference::{confirm_time_zone, is_utc};
 use crate::state::AppState;
 use crate::tenant::{Calendar, ShowAs};
 
@@ -78,25 +80,6 @@ pub async fn get_schedule(
             format!("Unable to read JSON request payload: {error}"),
         )
     })?;
-    if let Some(zone) = headers
-        .get("prefer")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            value.split(',').find_map(|preference| {
-                let (name, zone) = preference.trim().split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("outlook.timezone")
-                    .then(|| zone.trim().trim_matches('"').to_owned())
-            })
-        })
-    {
-        if !is_utc(&zone) {
-            return Err(GraphError::bad_request(
-                "ErrorTimeZoneNotSupported",
-                format!("The sandbox renders times in UTC only; Prefer: outlook.timezone=\"{zone}\" is not emulated."),
-            ));
-        }
-    }
     if request.schedules.is_empty() {
         return Err(GraphError::bad_request(
             "ErrorInvalidParameter",
@@ -151,8 +134,12 @@ pub async fn get_schedule(
     let schedules: Vec<serde_json::Value> = request
         .schedules
         .iter()
-        .map(|address| match tenant.user_by_email(address).and_then(|user| user.default_calendar()) {
-            Some(calendar) => schedule_json(address, calendar, start, end, Duration::minutes(interval)),
+        .map(|address| match tenant.user_by_email(address).and_then(|user| Some((user, user.default_calendar()?))) {
+            Some((user, calendar)) => {
+                // SCHEDULE_SCOPES are all calendar-read permissions, checked above.
+                let details = if user.id == caller.claims.oid { Details::Shown } else { Details::Hidden };
+                schedule_json(address, calendar, start, end, Duration::minutes(interval), details)
+            }
             None => serde_json::json!({
                 "scheduleId": address,
                 "availabilityView": "",
@@ -164,14 +151,25 @@ pub async fn get_schedule(
             }),
         })
         .collect();
-    Ok((
+    let mut response = (
         StatusCode::OK,
         Json(serde_json::json!({
             "@odata.context": format!("{}v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)", state.base_url()),
             "value": schedules,
         })),
     )
-        .into_response())
+        .into_response();
+    confirm_time_zone(&headers, &mut response);
+    Ok(response)
+}
+
+/// Whether a schedule may show what its events are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Details {
+    /// Subject, location and `isPrivate` of events that are neither private nor confidential.
+    Shown,
+    /// Status and times only.
+    Hidden,
 }
 
 /// Status priority when items overlap one slot: OOF over busy over tentative over working elsewhere.
@@ -191,6 +189,7 @@ fn schedule_json(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     interval: Duration,
+    details: Details,
 ) -> serde_json::Value {
     let occurrences = calendar.view(start, end);
     let mut availability = String::new();
@@ -216,7 +215,7 @@ fn schedule_json(
                 "start": date_time_time_zone(occurrence.start),
                 "end": date_time_time_zone(occurrence.end),
             });
-            if !event.sensitivity.hides_details() {
+            if details == Details::Shown && !event.sensitivity.hides_details() {
                 item["isPrivate"] = false.into();
                 item["subject"] = event.subject.clone().into();
                 item["location"] = event.location.clone().into();

@@ -15,7 +15,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::identity::consent::{self, ConsentStep};
-use crate::identity::error::AadError;
+use crate::identity::error::{AadError, Diagnostics};
 use crate::identity::form::FormBody;
 use crate::identity::issuance::{missing_parameter, opaque, unknown_client, unknown_tenant};
 use crate::identity::page::{self, Carry};
@@ -91,13 +91,14 @@ fn redirect_to(redirect_uri: &str, parameters: &[(&str, &str)], fragment: bool) 
 }
 
 /// Redirects an error back to the app.
-fn redirect_error(interaction: &Interaction, error: &AadError) -> Response {
-    let description = error.summary();
+fn redirect_error(state: &AppState, interaction: &Interaction, error: &AadError) -> Response {
+    let description = error.description(&Diagnostics::at(state.now()));
     let mut parameters = vec![
         ("error", error.error),
         ("error_description", description.as_str()),
     ];
-    if error.code == 65004 || error.code == 90094 {
+    // `cancel` says the person cancelled (declined consent); an admin-consent stop is not a cancellation.
+    if error.code == 65004 {
         parameters.push(("error_subcode", "cancel"));
     }
     let state = interaction.state.clone().unwrap_or_default();
@@ -166,22 +167,22 @@ pub async fn authorize(
             9002313,
             format!("Invalid request. The sandbox supports response_mode 'query' and 'fragment', not '{response_mode}'."),
         );
-        return redirect_error(&interaction, &error);
+        return redirect_error(&state, &interaction, &error);
     }
     match parameter("response_type") {
-        None => return redirect_error(&interaction, &missing_parameter("response_type")),
+        None => return redirect_error(&state, &interaction, &missing_parameter("response_type")),
         Some(response_type) if !response_type.split_whitespace().any(|part| part == "code") => {
             let error = AadError::new(
                 "unsupported_response_type",
                 70005,
                 format!("The provided value for the input parameter 'response_type' is not allowed for this request. Expected value: 'code'. Received value: '{response_type}'."),
             );
-            return redirect_error(&interaction, &error);
+            return redirect_error(&state, &interaction, &error);
         }
         Some(_) => {}
     }
     let Some(scope) = parameter("scope") else {
-        return redirect_error(&interaction, &missing_parameter("scope"));
+        return redirect_error(&state, &interaction, &missing_parameter("scope"));
     };
     interaction.scopes = match Scope::parse_list(scope) {
         Ok(scopes) => scopes,
@@ -191,7 +192,7 @@ pub async fn authorize(
                 70011,
                 format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope '{invalid}' does not exist."),
             );
-            return redirect_error(&interaction, &error);
+            return redirect_error(&state, &interaction, &error);
         }
     };
     interaction.code_challenge = match (
@@ -211,7 +212,7 @@ pub async fn authorize(
                     if challenge.is_some() { "present" } else { "absent" }
                 ),
             );
-            return redirect_error(&interaction, &error);
+            return redirect_error(&state, &interaction, &error);
         }
     };
     let prompt = parameter("prompt");
@@ -222,7 +223,7 @@ pub async fn authorize(
             50058,
             "A silent sign-in request was sent but no user is signed in.",
         );
-        return redirect_error(&interaction, &error);
+        return redirect_error(&state, &interaction, &error);
     }
     interaction.force_consent = prompt == Some("consent");
     let flow = opaque(24);
@@ -399,7 +400,7 @@ fn finish_with_error(
     error: &AadError,
 ) -> Response {
     state.store().interactions.remove(flow);
-    redirect_error(interaction, error)
+    redirect_error(state, interaction, error)
 }
 
 fn issue_code(state: &AppState, flow: &str, interaction: &Interaction, user_id: Uuid) -> Response {

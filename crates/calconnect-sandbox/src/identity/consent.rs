@@ -9,7 +9,7 @@ use crate::tenant::{AppRegistration, User};
 /// Next step after the person picked an account.
 #[derive(Debug)]
 pub enum ConsentStep {
-    /// Conditional access blocks the sign-in (AADSTS53003).
+    /// Conditional access blocks the sign-in (AADSTS53003, in its authorize-redirect form).
     Blocked(AadError),
     /// Only an administrator can consent (AADSTS90094).
     AdminApproval(AadError),
@@ -19,13 +19,29 @@ pub enum ConsentStep {
     Granted,
 }
 
-/// AADSTS53003.
+const CONDITIONAL_ACCESS_MESSAGE: &str =
+    "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";
+
+/// AADSTS53003 as the token endpoint reports it (refresh and device code grants alike).
+///
+/// `interaction_required` because `access_denied` is not a token-endpoint `error` value: Entra lists it
+/// only for authorize redirects (reference-error-codes, facts §1.7).
 pub fn conditional_access_error() -> AadError {
-    AadError::new(
-        "access_denied",
-        53003,
-        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
-    )
+    AadError::new("interaction_required", 53003, CONDITIONAL_ACCESS_MESSAGE)
+}
+
+/// AADSTS53003 redirected back from `/authorize`, where `access_denied` is the documented value.
+pub fn conditional_access_redirect_error() -> AadError {
+    AadError::new("access_denied", 53003, CONDITIONAL_ACCESS_MESSAGE)
+}
+
+/// The token endpoint's answer to a device code whose sign-in failed with `code` on the device page:
+/// AADSTS53003 stays a conditional-access error; a missing admin consent surfaces as AADSTS65001.
+pub fn device_sign_in_error(app: &AppRegistration, code: u32) -> AadError {
+    match code {
+        53003 => conditional_access_error(),
+        _ => delegation_missing_error(app),
+    }
 }
 
 /// AADSTS90094.
@@ -73,7 +89,7 @@ pub fn next_step(
     force_prompt: bool,
 ) -> ConsentStep {
     if user.conditional_access_blocked || state.faults().take_conditional_access() {
-        return ConsentStep::Blocked(conditional_access_error());
+        return ConsentStep::Blocked(conditional_access_redirect_error());
     }
     let permissions = expand(app, scopes);
     let configured: Vec<Scope> = [Resource::Graph, Resource::Exchange]

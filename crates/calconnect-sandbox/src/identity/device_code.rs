@@ -195,10 +195,7 @@ pub async fn sign_in(State(state): State<AppState>, form: FormBody) -> Response 
             decide_device(
                 &state,
                 &device_code,
-                DeviceDecision::Failed {
-                    error: "interaction_required".to_owned(),
-                    code: error.code,
-                },
+                DeviceDecision::Failed { code: error.code },
             );
             page::device_code_done(tenant, "You cannot access this right now", &error.summary())
         }
@@ -247,10 +244,7 @@ pub async fn decide(State(state): State<AppState>, form: FormBody) -> Response {
                     decide_device(
                         &state,
                         &device_code,
-                        DeviceDecision::Failed {
-                            error: "invalid_grant".to_owned(),
-                            code: error.code,
-                        },
+                        DeviceDecision::Failed { code: error.code },
                     );
                     page::device_code_done(tenant, "Sign-in failed", &error.summary())
                 }
@@ -262,14 +256,7 @@ pub async fn decide(State(state): State<AppState>, form: FormBody) -> Response {
         }
         Some("return") => {
             // The app learns that a delegation is missing: AADSTS65001 on its next poll.
-            decide_device(
-                &state,
-                &device_code,
-                DeviceDecision::Failed {
-                    error: "invalid_grant".to_owned(),
-                    code: 65001,
-                },
-            );
+            decide_device(&state, &device_code, DeviceDecision::Failed { code: 65001 });
             page::device_code_done(
                 tenant,
                 "Need admin approval",

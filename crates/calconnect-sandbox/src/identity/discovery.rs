@@ -10,7 +10,9 @@ use crate::state::AppState;
 
 /// The discovery document. Entra publishes no `code_challenge_methods_supported` although it supports
 /// S256 and plain; the sandbox omits it too. For `common`/`organizations` the issuer is the literal
-/// template `{base}{tenantid}/v2.0`, as Entra's multi-tenant documents are.
+/// template `{base}{tenantid}/v2.0` and endpoints keep the segment, as Entra's multi-tenant documents
+/// do; a domain segment (`contoso.com`) resolves to the tenant, whose GUID then names every endpoint.
+/// `userinfo_endpoint` is the sandbox's Graph `/oidc/userinfo`, as Entra's is Graph's.
 pub async fn openid_configuration(
     State(state): State<AppState>,
     Path(segment): Path<String>,
@@ -22,10 +24,10 @@ pub async fn openid_configuration(
     let base = state.base_url().as_str();
     let multi_tenant =
         segment.eq_ignore_ascii_case("common") || segment.eq_ignore_ascii_case("organizations");
-    let issuer = if multi_tenant {
-        format!("{base}{{tenantid}}/v2.0")
+    let (issuer, segment) = if multi_tenant {
+        (format!("{base}{{tenantid}}/v2.0"), segment)
     } else {
-        state.issuer()
+        (state.issuer(), tenant.id.to_string())
     };
     let host = state
         .base_url()
@@ -45,6 +47,7 @@ pub async fn openid_configuration(
         "request_uri_parameter_supported": false,
         "authorization_endpoint": format!("{base}{segment}/oauth2/v2.0/authorize"),
         "device_authorization_endpoint": format!("{base}{segment}/oauth2/v2.0/devicecode"),
+        "userinfo_endpoint": format!("{base}oidc/userinfo"),
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,
         "end_session_endpoint": format!("{base}{segment}/oauth2/v2.0/logout"),

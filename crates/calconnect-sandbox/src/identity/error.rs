@@ -2,9 +2,10 @@
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::clock;
 use crate::journal::JournalNote;
 
 /// An OAuth error with its AADSTS code.
@@ -41,22 +42,28 @@ impl AadError {
         format!("AADSTS{}: {}", self.code, self.message)
     }
 
+    /// `error_description` as Entra writes it, on the token endpoint and in authorize redirects alike:
+    /// the AADSTS summary, then `Trace ID`, `Correlation ID` and `Timestamp` lines (facts §1.7).
+    pub fn description(&self, diagnostics: &Diagnostics) -> String {
+        format!(
+            "{}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {}",
+            self.summary(),
+            diagnostics.trace_id,
+            diagnostics.correlation_id,
+            diagnostics.timestamp()
+        )
+    }
+
     /// The JSON body: `error`, `error_description` (AADSTS code first, then trace/correlation/timestamp lines),
     /// `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
-    pub fn body(&self) -> serde_json::Value {
-        let trace_id = Uuid::new_v4();
-        let correlation_id = Uuid::new_v4();
-        let timestamp = Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();
+    pub fn body(&self, diagnostics: &Diagnostics) -> serde_json::Value {
         serde_json::json!({
             "error": self.error,
-            "error_description": format!(
-                "{}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
-                self.summary()
-            ),
+            "error_description": self.description(diagnostics),
             "error_codes": [self.code],
-            "timestamp": timestamp,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
+            "timestamp": diagnostics.timestamp(),
+            "trace_id": diagnostics.trace_id,
+            "correlation_id": diagnostics.correlation_id,
             "error_uri": format!("https://login.microsoftonline.com/error?code={}", self.code),
         })
     }
@@ -67,9 +74,34 @@ impl AadError {
     }
 }
 
+/// Trace id, correlation id and time of one failed request, as Entra reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub trace_id: Uuid,
+    pub correlation_id: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+impl Diagnostics {
+    /// Fresh ids for a request failing at sandbox time `at`.
+    pub fn at(at: DateTime<Utc>) -> Self {
+        Self {
+            trace_id: Uuid::new_v4(),
+            correlation_id: Uuid::new_v4(),
+            at,
+        }
+    }
+
+    /// `2016-01-09 02:02:12Z`.
+    fn timestamp(&self) -> String {
+        self.at.format("%Y-%m-%d %H:%M:%SZ").to_string()
+    }
+}
+
 impl IntoResponse for AadError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body())).into_response();
+        let body = self.body(&Diagnostics::at(clock::request_now()));
+        let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(
             "cache-control",

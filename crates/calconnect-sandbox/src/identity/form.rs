@@ -7,9 +7,21 @@ use axum::http::header::CONTENT_TYPE;
 
 /// Parameters of a form body. A body of another content type reads as empty, which is how Entra
 /// behaves: a JSON token request fails with "must contain the following parameter: 'grant_type'".
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct FormBody {
     parameters: HashMap<String, String>,
+}
+
+/// Names only: values include codes, verifiers, refresh tokens, secrets and passwords.
+impl std::fmt::Debug for FormBody {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.parameters.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        formatter
+            .debug_struct("FormBody")
+            .field("parameters", &names)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FormBody {
@@ -49,5 +61,28 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
         };
         let parameters = url::form_urlencoded::parse(&bytes).into_owned().collect();
         Ok(Self { parameters })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_lists_parameter_names_without_values() {
+        let form = FormBody {
+            parameters: [
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "0.Asecret-refresh-token"),
+                ("client_secret", "secret-value"),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect(),
+        };
+        let debug = format!("{form:?}");
+        assert!(debug.contains("refresh_token") && debug.contains("client_secret"));
+        assert!(!debug.contains("0.Asecret-refresh-token"), "{debug}");
+        assert!(!debug.contains("secret-value"), "{debug}");
     }
 }

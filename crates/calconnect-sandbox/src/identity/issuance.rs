@@ -214,16 +214,16 @@ fn service_principal_id(client_id: &str) -> Uuid {
 
 fn id_token(state: &AppState, grant: &Grant, user: &User) -> Result<String, AadError> {
     let now = state.now().timestamp();
+    // Entra gives the ID token the access token's lifetime.
+    let lifetime = i64::try_from(state.lifetimes().access_token.as_secs()).unwrap_or(3599);
     let has = |name: &str| grant.scopes.iter().any(|scope| scope.is_oidc(name));
-    // `sub` is pairwise: stable per user and app, different across apps (ID token claims reference).
-    let subject =
-        URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{}:{}", user.id, grant.client_id)));
+    let subject = pairwise_subject(user.id, &grant.client_id);
     let claims = IdClaims {
         aud: &grant.client_id,
         iss: state.issuer(),
         iat: now,
         nbf: now,
-        exp: now + 3600,
+        exp: now + lifetime,
         sub: subject,
         tid: state.tenant().id,
         ver: "2.0",
@@ -239,6 +239,14 @@ fn id_token(state: &AppState, grant: &Grant, user: &User) -> Result<String, AadE
         .map_err(|_| AadError::new("server_error", 90000, "The token could not be signed."))
 }
 
+/// `sub` is pairwise: stable per user and app, different across apps (ID token claims reference).
+pub fn pairwise_subject(user_id: Uuid, client_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(format!(
+        "{user_id}:{}",
+        client_id.to_ascii_lowercase()
+    )))
+}
+
 /// AADSTS700016 for an unknown client id.
 pub fn unknown_client(client_id: &str, tenant_name: &str) -> AadError {
     AadError::new(
@@ -250,10 +258,11 @@ pub fn unknown_client(client_id: &str, tenant_name: &str) -> AadError {
     )
 }
 
-/// AADSTS90002 for an unknown `{tenant}` segment.
+/// AADSTS90002 for an unknown `{tenant}` segment; `invalid_request`, as `invalid_tenant` is no
+/// documented `error` value (reference-error-codes, facts §1.7).
 pub fn unknown_tenant(segment: &str) -> AadError {
     AadError::new(
-        "invalid_tenant",
+        "invalid_request",
         90002,
         format!("Tenant '{segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
     )

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::graph::calendars::seven_digit_fraction;
 use crate::identity::consent;
 use crate::identity::error::AadError;
 use crate::identity::form::FormBody;
@@ -259,7 +260,7 @@ fn refresh_token(
                 700082,
                 format!(
                     "The refresh token has expired due to inactivity. The token was issued on {} and was inactive for 90.00:00:00.",
-                    record.issued_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                    format_args!("{}Z", seven_digit_fraction(record.issued_at))
                 ),
             ))
         }
@@ -272,12 +273,7 @@ fn refresh_token(
         .user_by_id(record.grant.user_id)
         .is_some_and(|user| user.conditional_access_blocked);
     if user_blocked || state.faults().take_conditional_access() {
-        let error = consent::conditional_access_error();
-        return Err(AadError::new(
-            "interaction_required",
-            error.code,
-            error.message,
-        ));
+        return Err(consent::conditional_access_error());
     }
     let scopes = narrow(app, &record.grant.scopes, requested)?;
     // Entra rotates: the response carries a new refresh token, and the presented one stays valid.
@@ -350,17 +346,8 @@ fn device_code(
                     "User declined to consent to access the app.",
                 ))
             }
-            DeviceDecision::Failed { error, code } => {
-                let error: &'static str = match error.as_str() {
-                    "interaction_required" => "interaction_required",
-                    "access_denied" => "access_denied",
-                    _ => "invalid_grant",
-                };
-                let message = match code {
-                    53003 => consent::conditional_access_error().message,
-                    _ => consent::delegation_missing_error(app).message,
-                };
-                return Err(AadError::new(error, *code, message));
+            DeviceDecision::Failed { code } => {
+                return Err(consent::device_sign_in_error(app, *code));
             }
             DeviceDecision::Approved(grant) => {
                 record.redeemed = true;

@@ -165,9 +165,15 @@ async fn declining_consent_redirects_access_denied_with_aadsts65004() {
         query_value(&location, "error").as_deref(),
         Some("access_denied")
     );
-    assert!(query_value(&location, "error_description")
-        .unwrap()
-        .starts_with("AADSTS65004"));
+    let description = query_value(&location, "error_description").unwrap();
+    assert!(description.starts_with("AADSTS65004"), "{description}");
+    for line in ["\r\nTrace ID: ", "\r\nCorrelation ID: ", "\r\nTimestamp: "] {
+        assert!(description.contains(line), "{line:?} in {description:?}");
+    }
+    assert_eq!(
+        query_value(&location, "error_subcode").as_deref(),
+        Some("cancel")
+    );
     assert_eq!(
         query_value(&location, "state").as_deref(),
         Some("state-123")
@@ -224,6 +230,11 @@ async fn lee_needs_admin_consent_for_the_full_app_but_not_for_free_busy() {
     assert!(query_value(&location, "error_description")
         .unwrap()
         .starts_with("AADSTS90094"));
+    assert_eq!(
+        query_value(&location, "error_subcode"),
+        None,
+        "needing an admin is not a cancellation"
+    );
     let tokens = sign_in_tokens(
         &world,
         demo::FREEBUSY_APP_CLIENT_ID,
@@ -303,6 +314,11 @@ async fn openid_and_profile_scopes_add_an_id_token_with_profile_claims() {
     assert_eq!(claims["aud"], demo::FULL_APP_CLIENT_ID);
     assert_eq!(claims["preferred_username"], demo::ADELE);
     assert_eq!(claims["name"], "Adele Vance");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        tokens["expires_in"].as_i64().unwrap(),
+        "the id_token lives as long as the configured access token lifetime"
+    );
 }
 
 #[tokio::test]

@@ -51,6 +51,45 @@ async fn discovery_document_lists_entra_endpoints_without_code_challenge_methods
         tenant_document["issuer"],
         format!("{base}{}/v2.0", demo::TENANT_ID)
     );
+    assert_eq!(
+        tenant_document["token_endpoint"],
+        format!("{base}{}/oauth2/v2.0/token", demo::TENANT_ID),
+        "a domain authority resolves to the tenant id, as Entra's does"
+    );
+    assert_eq!(
+        tenant_document["userinfo_endpoint"],
+        format!("{base}oidc/userinfo")
+    );
+}
+
+#[tokio::test]
+async fn userinfo_returns_the_id_tokens_subject_and_the_users_names() {
+    let world = world().await;
+    let tokens = sign_in_tokens(
+        &world,
+        demo::FULL_APP_CLIENT_ID,
+        "openid profile User.Read offline_access",
+        demo::ADELE,
+    )
+    .await;
+    let response = world
+        .http
+        .get(format!("{}oidc/userinfo", world.sandbox.base_url()))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let userinfo: serde_json::Value = response.json().await.unwrap();
+    let id_token = tokens["id_token"]
+        .as_str()
+        .expect("openid gives an id_token");
+    let id_claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode(id_token)
+        .unwrap()
+        .claims;
+    assert_eq!(userinfo["sub"], id_claims["sub"]);
+    assert_eq!(userinfo["given_name"], "Adele");
+    assert_eq!(userinfo["email"], demo::ADELE);
 }
 
 #[tokio::test]
@@ -62,6 +101,10 @@ async fn unknown_tenant_gets_aadsts90002() {
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error_codes"][0], 90002);
+    assert_eq!(
+        body["error"], "invalid_request",
+        "invalid_tenant is no documented error value"
+    );
 }
 
 #[tokio::test]

@@ -263,6 +263,23 @@ async fn server_busy_is_a_soap_fault_with_back_off_milliseconds() {
 }
 
 #[tokio::test]
+async fn server_busy_inside_a_response_message_validates_against_messages_xsd() {
+    let sandbox = plain_sandbox().await;
+    sandbox
+        .faults()
+        .ews_server_busy_in_response_message(std::time::Duration::from_millis(297_749), 1);
+    let (status, body) = post(&sandbox, Some(demo::ADELE), &get_folder("calendar")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(">ErrorInternalServerError<")
+            && body.contains(r#"<t:Value Name="InnerErrorResponseCode">ErrorServerBusy</t:Value>"#)
+            && body.contains(r#"<t:Value Name="BackOffMilliseconds">297749</t:Value>"#),
+        "{body}"
+    );
+    assert_valid("busy_in_response_message", &body);
+}
+
+#[tokio::test]
 async fn pox_autodiscover_returns_the_ews_url_and_json_v2_does_too() {
     let sandbox = plain_sandbox().await;
     let client = reqwest::Client::builder()

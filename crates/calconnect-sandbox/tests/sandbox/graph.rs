@@ -66,6 +66,17 @@ async fn missing_or_forged_tokens_get_401_invalid_authentication_token() {
     let url = format!("{}me", world.sandbox.graph_url());
     let response = world.http.get(&url).send().await.unwrap();
     assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains(&format!(
+            "authorization_uri=\"{}common/oauth2/authorize\"",
+            world.sandbox.base_url()
+        )),
+        "the challenge names the sandbox, not login.microsoftonline.com: {challenge}"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
     assert!(body["error"]["innerError"]["request-id"].is_string());
@@ -87,6 +98,40 @@ async fn expired_access_token_gets_401() {
         body["error"]["message"],
         "Access token has expired or is not yet valid."
     );
+    let date = chrono::NaiveDateTime::parse_from_str(
+        body["error"]["innerError"]["date"].as_str().unwrap(),
+        "%Y-%m-%dT%H:%M:%S",
+    )
+    .unwrap()
+    .and_utc();
+    assert!(
+        date >= chrono::Utc::now() + chrono::Duration::minutes(59),
+        "innerError.date is sandbox time: {date}"
+    );
+}
+
+#[tokio::test]
+async fn app_only_token_on_me_gets_403_error_access_denied() {
+    let world = world().await;
+    let (status, body) = crate::support::post_token(
+        &world,
+        &[
+            ("client_id", demo::EWS_APP_CLIENT_ID),
+            ("client_secret", demo::EWS_APP_CLIENT_SECRET),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(
+        &world,
+        body["access_token"].as_str().unwrap(),
+        &format!("{}me", world.sandbox.graph_url()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "ErrorAccessDenied");
 }
 
 #[tokio::test]
@@ -231,7 +276,7 @@ fn schedule_request(schedules: &[&str], days: i64) -> Value {
 }
 
 #[tokio::test]
-async fn get_schedule_hides_private_details_and_reports_unknown_users() {
+async fn get_schedule_of_another_user_shows_only_status_and_times_and_reports_unknown_users() {
     let world = world().await;
     let token = token_for(
         &world,
@@ -251,19 +296,79 @@ async fn get_schedule_hides_private_details_and_reports_unknown_users() {
     let adele = &body["value"][0];
     assert_eq!(adele["availabilityView"].as_str().unwrap().len(), 7 * 24);
     let items = adele["scheduleItems"].as_array().unwrap();
+    assert!(items.iter().any(|item| item["status"] == "tentative"));
+    assert!(
+        items.iter().all(|item| item.get("subject").is_none()
+            && item.get("location").is_none()
+            && item.get("isPrivate").is_none()),
+        "Adele shares free/busy only: {items:?}"
+    );
+    assert_eq!(
+        body["value"][1]["error"]["responseCode"],
+        "ErrorMailRecipientNotFound"
+    );
+}
+
+#[tokio::test]
+async fn get_schedule_of_oneself_shows_details_except_for_private_events() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let (status, body) = get_schedule(&world, &token, &schedule_request(&[demo::ADELE], 7)).await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["value"][0]["scheduleItems"].as_array().unwrap();
+    assert!(items
+        .iter()
+        .any(|item| item["subject"] == "Product review: Mark 8" && item["isPrivate"] == false));
     let private = items
         .iter()
         .find(|item| item["subject"].is_null() && item["status"] == "busy")
         .expect("the private doctor appointment is listed without details");
     assert!(private.get("location").is_none() && private.get("isPrivate").is_none());
-    assert!(items
-        .iter()
-        .any(|item| item["subject"] == "Product review: Mark 8"));
-    assert!(items.iter().any(|item| item["status"] == "tentative"));
-    assert_eq!(
-        body["value"][1]["error"]["responseCode"],
-        "ErrorMailRecipientNotFound"
+}
+
+#[tokio::test]
+async fn a_non_utc_time_zone_preference_is_ignored_not_refused() {
+    let world = world().await;
+    let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let monday = week_start(chrono::Utc::now());
+    let url = format!(
+        "{}me/calendarView?startDateTime={}&endDateTime={}",
+        world.sandbox.graph_url(),
+        monday.format("%Y-%m-%dT%H:%M:%SZ"),
+        (monday + chrono::Duration::days(7)).format("%Y-%m-%dT%H:%M:%SZ")
     );
+    let response = world
+        .http
+        .get(&url)
+        .bearer_auth(&token)
+        .header("Prefer", "outlook.timezone=\"Pacific Standard Time\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().get("preference-applied").is_none(),
+        "only an applied preference is confirmed"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert!(body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|event| event["start"]["timeZone"] == "UTC"));
+    let response = world
+        .http
+        .post(format!(
+            "{}me/calendar/getSchedule",
+            world.sandbox.graph_url()
+        ))
+        .bearer_auth(&token)
+        .header("Prefer", "outlook.timezone=\"Pacific Standard Time\"")
+        .json(&schedule_request(&[demo::ADELE], 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
@@ -319,4 +424,8 @@ async fn online_meeting_needs_the_scope_and_a_teams_enabled_user() {
         .as_str()
         .unwrap()
         .starts_with("https://teams.microsoft.com/l/meetup-join/"));
+    assert_eq!(meeting["startDateTime"], "2030-01-01T10:00:00.0000000Z");
+    let created = meeting["creationDateTime"].as_str().unwrap();
+    let fraction = created.trim_end_matches('Z').split('.').nth(1).unwrap();
+    assert_eq!(fraction.len(), 7, "seven fractional digits: {created}");
 }

@@ -60,6 +60,23 @@ async fn revoked_refresh_token_gets_aadsts70000_and_expired_gets_700082() {
     world.sandbox.faults().expire_refresh_tokens();
     let (_, body) = refresh(&world, tokens["refresh_token"].as_str().unwrap(), None).await;
     assert_eq!(aadsts(&body), 700082);
+    // "...issued on 2024-05-06T08:30:00.1234567Z and was inactive...": Entra's seven fractional digits.
+    let description = body["error_description"].as_str().unwrap();
+    let issued = description
+        .split("issued on ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the issue time is named");
+    let fraction = issued
+        .trim_end_matches('Z')
+        .split('.')
+        .nth(1)
+        .expect("a fraction");
+    assert_eq!(fraction.len(), 7, "{issued}");
+    assert!(
+        fraction.chars().all(|digit| digit.is_ascii_digit()),
+        "{issued}"
+    );
 }
 
 #[tokio::test]
