@@ -1,9 +1,23 @@
+/// Every command the UI may call. Declaring them makes them deny-by-default: each must also be granted in
+/// capabilities/default.json, which doubles as the inventory of the IPC surface.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "access_options",
+    "list_accounts",
+    "disconnect",
+    "start_browser_sign_in",
+    "start_device_code",
+    "cancel_sign_in",
+    "calendars",
+    "free_busy",
+    "get_settings",
+    "save_settings",
+];
+
 fn main() {
-    // Declaring the app's commands makes them deny-by-default: a command the UI may call must be
-    // granted in capabilities/default.json, which doubles as the inventory of the IPC surface.
     tauri_build::try_build(
         tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(&["app_info"])),
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
     )
     .expect("failed to run tauri-build");
 }

@@ -1,51 +1,164 @@
 //! Start-up options and the typed configuration chosen from them.
 
-use serde::Serialize;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
 
 /// Command-line options of the desktop app. Each has an environment-variable twin so that a launcher
 /// that cannot pass arguments (a desktop file, a WebDriver session) can still choose.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "calconnect", version, about = "Connect a Microsoft 365 / Outlook calendar, locally and transparently.")]
+#[command(
+    name = "calconnect",
+    version,
+    about = "Connect a Microsoft 365 / Outlook calendar, locally and transparently."
+)]
 pub struct StartupOptions {
     /// Use the built-in Microsoft sandbox tenant instead of Microsoft 365.
     #[arg(long, env = "CALCONNECT_SANDBOX", value_parser = clap::builder::BoolishValueParser::new(), default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
     pub sandbox: bool,
+    /// Use an already running `calconnect-sandbox` at this base URL instead of starting one (implies --sandbox).
+    #[arg(long, env = "CALCONNECT_SANDBOX_URL", value_name = "URL")]
+    pub sandbox_url: Option<Url>,
+    /// PEM file of the CA that signed that sandbox's certificate (its `--ca-out`).
+    #[arg(
+        long,
+        env = "CALCONNECT_SANDBOX_CA",
+        value_name = "PATH",
+        requires = "sandbox_url"
+    )]
+    pub sandbox_ca: Option<PathBuf>,
+    /// Directory for settings and the accounts list (default: the platform's config and data directories).
+    #[arg(long, env = "CALCONNECT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Which Microsoft cloud the app talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Cloud {
+    /// Microsoft 365 global (login.microsoftonline.com, graph.microsoft.com).
+    #[default]
+    Global,
+    /// Microsoft 365 US Government (login.microsoftonline.us, graph.microsoft.us).
+    UsGovernment,
+    /// Microsoft 365 operated by 21Vianet (login.chinacloudapi.cn).
+    China,
     /// The offline demo tenant served by calconnect's own emulator.
     Sandbox,
-    /// Microsoft 365 global (login.microsoftonline.com, graph.microsoft.com).
-    Global,
 }
 
 impl Cloud {
     /// The name a person sees for this cloud.
     pub fn label(self) -> &'static str {
         match self {
-            Cloud::Sandbox => "Sandbox",
             Cloud::Global => "Microsoft 365 (global)",
+            Cloud::UsGovernment => "Microsoft 365 US Government",
+            Cloud::China => "Microsoft 365 operated by 21Vianet (China)",
+            Cloud::Sandbox => "Sandbox",
         }
+    }
+
+    /// The identity crate's national cloud, `None` for the sandbox (its URLs are only known once it runs).
+    pub fn national(self) -> Option<calconnect_identity::Cloud> {
+        match self {
+            Cloud::Global => Some(calconnect_identity::Cloud::Global),
+            Cloud::UsGovernment => Some(calconnect_identity::Cloud::UsGovernment),
+            Cloud::China => Some(calconnect_identity::Cloud::China),
+            Cloud::Sandbox => None,
+        }
+    }
+
+    pub const ALL: [Cloud; 4] = [
+        Cloud::Global,
+        Cloud::UsGovernment,
+        Cloud::China,
+        Cloud::Sandbox,
+    ];
+}
+
+/// How this run reaches the sandbox tenant, when it uses one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxSource {
+    /// Start the emulator inside the app (the demo mode of `--sandbox`).
+    InProcess,
+    /// Attach to a running emulator (tests, or a sandbox shared with the CLI).
+    External {
+        base_url: Url,
+        ca_pem: Option<Vec<u8>>,
+    },
+}
+
+/// Where the app keeps its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataPaths {
+    pub settings: PathBuf,
+    pub accounts: PathBuf,
+    /// Sandbox accounts are kept apart from real ones (same name as the CLI uses).
+    pub sandbox_accounts: PathBuf,
+    /// The in-process sandbox's own state (signing key, certificate, refresh-token grants, port), shared
+    /// with the CLI's `--sandbox`, so the demo tenant honours earlier sign-ins after a restart.
+    pub sandbox_state: PathBuf,
+}
+
+impl DataPaths {
+    /// Everything in `dir` when given, else the platform's config directory (settings) and data directory (accounts).
+    pub fn new(dir: Option<PathBuf>) -> Result<Self, String> {
+        let (config_dir, data_dir) = match dir {
+            Some(dir) => (dir.clone(), dir),
+            None => {
+                let dirs = directories::ProjectDirs::from("", "", "calconnect").ok_or_else(|| {
+                    "calconnect cannot find a home directory for its settings (set HOME or CALCONNECT_DATA_DIR)"
+                        .to_owned()
+                })?;
+                (dirs.config_dir().to_owned(), dirs.data_dir().to_owned())
+            }
+        };
+        Ok(DataPaths {
+            settings: config_dir.join("settings.toml"),
+            accounts: data_dir.join("accounts.json"),
+            sandbox_accounts: data_dir.join("sandbox-accounts.json"),
+            sandbox_state: data_dir.join("sandbox-state"),
+        })
     }
 }
 
 /// The app's configuration, decided once at start-up and shared with commands as Tauri state.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
-    pub cloud: Cloud,
+    /// `Some(Sandbox)` when the command line chose the sandbox; otherwise the saved settings decide.
+    pub cloud_override: Option<Cloud>,
+    pub sandbox: SandboxSource,
+    pub paths: DataPaths,
 }
 
 impl AppConfig {
-    pub fn from_options(options: &StartupOptions) -> Self {
-        let cloud = if options.sandbox {
-            Cloud::Sandbox
-        } else {
-            Cloud::Global
+    pub fn from_options(options: &StartupOptions) -> Result<Self, String> {
+        let sandbox = match &options.sandbox_url {
+            Some(base_url) => {
+                let ca_pem = match &options.sandbox_ca {
+                    Some(path) => Some(std::fs::read(path).map_err(|error| {
+                        format!(
+                            "cannot read the sandbox CA file {}: {error}",
+                            path.display()
+                        )
+                    })?),
+                    None => None,
+                };
+                SandboxSource::External {
+                    base_url: base_url.clone(),
+                    ca_pem,
+                }
+            }
+            None => SandboxSource::InProcess,
         };
-        AppConfig { cloud }
+        let cloud_override =
+            (options.sandbox || options.sandbox_url.is_some()).then_some(Cloud::Sandbox);
+        Ok(AppConfig {
+            cloud_override,
+            sandbox,
+            paths: DataPaths::new(options.data_dir.clone())?,
+        })
     }
 }
 
@@ -69,15 +182,41 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    #[test]
-    fn sandbox_switch_selects_the_sandbox_cloud() {
-        let options = StartupOptions::try_parse_from(["calconnect", "--sandbox"]).unwrap();
-        assert_eq!(AppConfig::from_options(&options).cloud, Cloud::Sandbox);
+    fn parse(args: &[&str]) -> AppConfig {
+        let mut all = vec!["calconnect", "--data-dir", "/tmp/calconnect-test"];
+        all.extend_from_slice(args);
+        AppConfig::from_options(&StartupOptions::try_parse_from(all).unwrap()).unwrap()
     }
 
     #[test]
-    fn without_the_switch_the_global_cloud_is_used() {
-        let options = StartupOptions::try_parse_from(["calconnect", "--sandbox=false"]).unwrap();
-        assert_eq!(AppConfig::from_options(&options).cloud, Cloud::Global);
+    fn sandbox_switch_selects_the_sandbox_cloud() {
+        let config = parse(&["--sandbox"]);
+        assert_eq!(config.cloud_override, Some(Cloud::Sandbox));
+        assert_eq!(config.sandbox, SandboxSource::InProcess);
+    }
+
+    #[test]
+    fn without_the_switch_the_saved_settings_decide() {
+        assert_eq!(parse(&["--sandbox=false"]).cloud_override, None);
+    }
+
+    #[test]
+    fn a_sandbox_url_attaches_to_that_sandbox_and_implies_the_sandbox_cloud() {
+        let config = parse(&["--sandbox-url", "http://127.0.0.1:4444/"]);
+        assert_eq!(config.cloud_override, Some(Cloud::Sandbox));
+        assert!(
+            matches!(config.sandbox, SandboxSource::External { ref base_url, ca_pem: None } if base_url.port() == Some(4444))
+        );
+    }
+
+    #[test]
+    fn a_data_dir_holds_settings_and_both_account_lists() {
+        let paths = DataPaths::new(Some("/d".into())).unwrap();
+        assert_eq!(paths.settings, PathBuf::from("/d/settings.toml"));
+        assert_eq!(paths.accounts, PathBuf::from("/d/accounts.json"));
+        assert_eq!(
+            paths.sandbox_accounts,
+            PathBuf::from("/d/sandbox-accounts.json")
+        );
     }
 }

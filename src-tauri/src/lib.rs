@@ -1,14 +1,19 @@
 //! The calconnect desktop shell.
 //!
-//! Everything here is translation: start-up options become an [`AppConfig`] held as Tauri state, and
-//! each `#[tauri::command]` in [`commands`] adapts one operation of the core crates for the webview.
-//! No protocol logic lives in this crate.
+//! Everything here is translation: start-up options become an [`AppConfig`], [`state::AppState`] holds the
+//! core built for the chosen cloud (and the in-process sandbox in demo mode), and each `#[tauri::command]`
+//! in [`commands`] adapts one operation of `calconnect-core` for the webview. No protocol logic lives here.
 
+mod access;
 mod commands;
 mod config;
+mod error;
 mod ipc;
+mod qr;
+mod settings;
+pub mod state;
 
-pub use config::{AppConfig, Cloud, StartupOptions};
+pub use config::{AppConfig, Cloud, DataPaths, SandboxSource, StartupOptions};
 
 use clap::Parser;
 
@@ -20,9 +25,15 @@ pub fn run() {
         eprintln!("{message}");
         std::process::exit(2);
     }
-    let config = AppConfig::from_options(&options);
-    tracing::info!(cloud = %config.cloud.label(), "starting calconnect");
-    build_app(tauri::Builder::default(), config)
+    let config = match AppConfig::from_options(&options) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    tracing::info!(cloud_override = ?config.cloud_override, "starting calconnect");
+    build_app(tauri::Builder::default(), state::AppState::new(config))
         .run(tauri::generate_context!())
         .expect("the calconnect window could not be started");
 }
@@ -30,11 +41,23 @@ pub fn run() {
 /// Registers state and commands on a builder; shared by [`run`] and the mock-runtime tests.
 pub fn build_app<R: tauri::Runtime>(
     builder: tauri::Builder<R>,
-    config: AppConfig,
+    state: state::AppState,
 ) -> tauri::Builder<R> {
     builder
-        .manage(config)
-        .invoke_handler(tauri::generate_handler![commands::app::app_info])
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app::app_info,
+            commands::app::access_options,
+            commands::accounts::list_accounts,
+            commands::accounts::disconnect,
+            commands::sign_in::start_browser_sign_in,
+            commands::sign_in::start_device_code,
+            commands::sign_in::cancel_sign_in,
+            commands::calendars::calendars,
+            commands::calendars::free_busy,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+        ])
 }
 
 fn init_logging() {
@@ -45,4 +68,93 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn mock_app(data_dir: &std::path::Path) -> tauri::App<tauri::test::MockRuntime> {
+        let paths = DataPaths::new(Some(data_dir.to_owned())).unwrap();
+        let core = calconnect_core::Calconnect::new(calconnect_core::Options::new(
+            calconnect_core::Config::default(),
+            paths.accounts.clone(),
+            Arc::new(calconnect_vault::MemoryStore::new()),
+            calconnect_identity::http_client(None).unwrap(),
+        ))
+        .unwrap();
+        let config = AppConfig {
+            cloud_override: None,
+            sandbox: SandboxSource::InProcess,
+            paths,
+        };
+        build_app(
+            tauri::test::mock_builder(),
+            state::AppState::with_core(config, core, Cloud::Global),
+        )
+        .build(tauri::test::mock_context(tauri::test::noop_assets()))
+        .unwrap()
+    }
+
+    fn invoke(
+        app: &tauri::App<tauri::test::MockRuntime>,
+        cmd: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        let webview = tauri::WebviewWindowBuilder::new(app, "main", Default::default())
+            .build()
+            .unwrap();
+        tauri::test::get_ipc_response(
+            &webview,
+            tauri::webview::InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(body),
+                headers: Default::default(),
+                invoke_key: tauri::test::INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    #[test]
+    fn a_failing_command_rejects_with_the_ipc_error_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = mock_app(dir.path());
+        let rejection = invoke(
+            &app,
+            "calendars",
+            serde_json::json!({ "accountId": "nope" }),
+        )
+        .expect_err("an unknown account must reject");
+        assert_eq!(
+            rejection,
+            serde_json::json!({
+                "code": "NotFound",
+                "message": "There is no connected account `nope`.",
+                "nextStep": "List the connected accounts and use one of their IDs."
+            })
+        );
+    }
+
+    #[test]
+    fn list_accounts_answers_an_empty_list_before_any_sign_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = mock_app(dir.path());
+        let accounts = invoke(&app, "list_accounts", serde_json::json!({})).unwrap();
+        assert_eq!(accounts, serde_json::json!([]));
+    }
+
+    #[test]
+    fn access_options_list_full_then_free_busy_with_their_scopes() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = mock_app(dir.path());
+        let options = invoke(&app, "access_options", serde_json::json!({})).unwrap();
+        assert_eq!(options[0]["access"], "full");
+        assert_eq!(options[1]["access"], "freeBusy");
+        assert_eq!(options[1]["scopes"][0]["scope"], "Calendars.ReadBasic");
+    }
 }

@@ -2,4 +2,7 @@
 //!
 //! Run them through `scripts/test.sh`, which builds the app and provides the display and a keychain.
 
+mod sandbox_app;
+mod settings;
 mod welcome;
+mod wizard;

@@ -22,7 +22,12 @@ pub fn app_binary() -> anyhow::Result<PathBuf> {
     let profile_dir = test_executable
         .parent()
         .and_then(|deps| deps.parent())
-        .ok_or_else(|| anyhow::anyhow!("unexpected test binary location {}", test_executable.display()))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unexpected test binary location {}",
+                test_executable.display()
+            )
+        })?;
     let app = profile_dir.join("calconnect-app");
     anyhow::ensure!(
         app.exists(),

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The W3C key under which an element reference is returned.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A running `WebKitWebDriver` with one session: the calconnect app in its own window.
 pub struct AppSession {
@@ -21,6 +21,18 @@ pub struct AppSession {
 #[derive(Clone)]
 pub struct Element {
     id: String,
+}
+
+impl Element {
+    /// The WebDriver reference, for passing the element to [`AppSession::execute`] as `{ ELEMENT_KEY: id }`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The element as a script argument of [`AppSession::execute`].
+    pub fn as_argument(&self) -> Value {
+        json!({ ELEMENT_KEY: self.id })
+    }
 }
 
 impl AppSession {
@@ -55,7 +67,13 @@ impl AppSession {
                 "webkitgtk:browserOptions": { "binary": app.to_string_lossy(), "args": args }
             }}
         });
-        let response = session.send(reqwest::Method::POST, &format!("{base}/session"), Some(capabilities)).await?;
+        let response = session
+            .send(
+                reqwest::Method::POST,
+                &format!("{base}/session"),
+                Some(capabilities),
+            )
+            .await?;
         let session_id = response["sessionId"]
             .as_str()
             .ok_or_else(|| anyhow!("no sessionId in {response}"))?;
@@ -85,17 +103,32 @@ impl AppSession {
         } else if method == reqwest::Method::POST {
             request = request.json(&json!({}));
         }
-        let response = request.send().await.with_context(|| format!("WebDriver {method} {url}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("WebDriver {method} {url}"))?;
         let status = response.status();
-        let value: Value = response.json().await.with_context(|| format!("WebDriver {method} {url}: body"))?;
+        let value: Value = response
+            .json()
+            .await
+            .with_context(|| format!("WebDriver {method} {url}: body"))?;
         if !status.is_success() {
-            bail!("WebDriver {method} {url} answered {status}: {}", value["value"]);
+            bail!(
+                "WebDriver {method} {url} answered {status}: {}",
+                value["value"]
+            );
         }
         Ok(value["value"].clone())
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
-        self.send(method, &format!("{}{path}", self.session_url), body).await
+    async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        self.send(method, &format!("{}{path}", self.session_url), body)
+            .await
     }
 
     /// Waits until an element matching `css` exists.
@@ -103,7 +136,11 @@ impl AppSession {
         let deadline = Instant::now() + timeout;
         loop {
             let attempt = self
-                .command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+                .command(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
                 .await;
             if let Ok(value) = attempt {
                 if let Some(id) = value[ELEMENT_KEY].as_str() {
@@ -149,7 +186,7 @@ impl AppSession {
         accept: impl Fn(&str) -> bool,
     ) -> Result<String> {
         let deadline = Instant::now() + timeout;
-        let mut last = Err(anyhow!("never read"));
+        let mut last: Result<Option<String>>;
         loop {
             last = self
                 .execute(
@@ -172,9 +209,55 @@ impl AppSession {
 
     /// Clicks an element.
     pub async fn click(&self, element: &Element) -> Result<()> {
-        self.command(reqwest::Method::POST, &format!("/element/{}/click", element.id), None)
-            .await
-            .map(drop)
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", element.id),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Waits for the element matching `css`, then clicks it.
+    pub async fn click_on(&self, css: &str, timeout: Duration) -> Result<()> {
+        let element = self.find(css, timeout).await?;
+        self.click(&element).await
+    }
+
+    /// How many elements match `css` right now.
+    pub async fn count(&self, css: &str) -> Result<usize> {
+        let value = self
+            .execute(
+                "return document.querySelectorAll(arguments[0]).length;",
+                vec![json!(css)],
+            )
+            .await?;
+        value
+            .as_u64()
+            .and_then(|count| usize::try_from(count).ok())
+            .ok_or_else(|| anyhow!("count of {css:?} is not a number: {value}"))
+    }
+
+    /// Waits until `count(css)` satisfies `accept`, and returns it.
+    pub async fn wait_for_count(
+        &self,
+        css: &str,
+        timeout: Duration,
+        accept: impl Fn(usize) -> bool,
+    ) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let count = self.count(css).await?;
+            if accept(count) {
+                return Ok(count);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{css:?} matched {count} elements, not the expected number, after {timeout:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Types into an input element.
@@ -206,13 +289,20 @@ impl AppSession {
             .status()
             .await
             .context("run ImageMagick's import (Debian package imagemagick)")?;
-        anyhow::ensure!(status.success(), "import -window root {} failed: {status}", path.display());
+        anyhow::ensure!(
+            status.success(),
+            "import -window root {} failed: {status}",
+            path.display()
+        );
         Ok(())
     }
 
     /// Ends the session (which closes the app) and stops the driver.
     pub async fn close(mut self) -> Result<()> {
-        let result = self.command(reqwest::Method::DELETE, "", None).await.map(drop);
+        let result = self
+            .command(reqwest::Method::DELETE, "", None)
+            .await
+            .map(drop);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         result

@@ -17,6 +17,9 @@ export function h(tag, attributes = {}, ...children) {
   for (const [name, value] of Object.entries(attributes)) {
     if (typeof value === 'function') {
       element.addEventListener(name.replace(/^on/, ''), value);
+    } else if (name === 'style' && typeof value === 'string') {
+      // Through the CSSOM: the CSP (style-src 'self') blocks style attributes set as markup.
+      element.style.cssText = value;
     } else if (value === true) {
       element.setAttribute(name, '');
     } else if (value !== false) {

@@ -1,15 +1,75 @@
 // @ts-check
 /**
  * The only module that talks to Tauri. Every command is a typed wrapper here, and every rejection is
- * normalised to `{ code, message, nextStep }` so steps never see a raw Rust error.
+ * normalised to `{ code, message, nextStep, … }` so steps never see a raw Rust error.
  */
 
-/** @typedef {'Internal'} KnownErrorCode */
-/** @typedef {{ code: string, message: string, nextStep: string | null }} IpcError */
-/** @typedef {{ version: string, cloud: 'sandbox' | 'global', cloudLabel: string }} AppInfo */
+/** @typedef {'Internal' | 'Failed' | 'Cancelled' | 'AdminConsentRequired' | 'NeedsSignInAgain' | 'Configuration' | 'NotFound'} KnownErrorCode */
+/**
+ * @typedef {{
+ *   code: KnownErrorCode,
+ *   message: string,
+ *   nextStep: string | null,
+ *   traceId?: string,
+ *   correlationId?: string,
+ *   adminConsentUrl?: string,
+ *   alternative?: 'browser' | 'deviceCode',
+ * }} IpcError
+ */
+/** @typedef {'global' | 'usGovernment' | 'china' | 'sandbox'} CloudName */
+/** @typedef {{ version: string, cloud: CloudName, cloudLabel: string }} AppInfo */
+/** @typedef {'full' | 'freeBusy'} Access */
+/**
+ * @typedef {{
+ *   id: string, name: string, email: string, access: Access, app: Access,
+ *   grantedScopes: string[], needsSignInAgain: boolean, connectedAt: string,
+ * }} Account
+ */
+/**
+ * @typedef {{
+ *   id: string, name: string, color: string | null, isDefault: boolean, canEdit: boolean,
+ *   owner: string | null, freeBusyOnly: boolean,
+ * }} Calendar
+ */
+/** @typedef {{ status: string, start: string, end: string }} BusyBlock */
+/** @typedef {{ calendar: Calendar, start: string, end: string, blocks: BusyBlock[] }} FreeBusy */
+/**
+ * @typedef {{
+ *   access: Access, title: string, summary: string,
+ *   scopes: { scope: string, why: string }[], canSee: string[], cannotSee: string[],
+ * }} AccessOption
+ */
+/** @typedef {{ authorizeUrl: string, browserOpened: boolean, timeoutSeconds: number }} BrowserSignIn */
+/**
+ * @typedef {{
+ *   userCode: string, verificationUri: string, qrCode: string | null, expiresAt: string,
+ *   remainingSeconds: number, message: string | null,
+ * }} DeviceCode
+ */
+/**
+ * @typedef {{ kind: 'countdown', remainingSeconds: number }
+ *   | { kind: 'polling', poll: 'waiting' | 'pending' | 'slowDown', polls: number, intervalSeconds: number }
+ *   | { kind: 'connected', account: Account, calendars: Calendar[] }
+ *   | { kind: 'failed', error: IpcError }} SignInEvent
+ */
+/** @typedef {{ cloud: CloudName, tenant: string, fullClientId: string, freebusyClientId: string }} Settings */
+/**
+ * @typedef {{
+ *   saved: Settings, activeCloud: CloudName, activeCloudLabel: string, lockedByCommandLine: boolean,
+ *   clouds: { value: CloudName, label: string }[], sandbox: Settings,
+ * }} SettingsView
+ */
 
 /** Codes the Rust side may send; anything else is treated as Internal. */
-const KNOWN_CODES = new Set(['Internal']);
+const KNOWN_CODES = new Set([
+  'Internal',
+  'Failed',
+  'Cancelled',
+  'AdminConsentRequired',
+  'NeedsSignInAgain',
+  'Configuration',
+  'NotFound',
+]);
 
 /**
  * Turns whatever a command rejected with into an {@link IpcError}.
@@ -18,9 +78,19 @@ const KNOWN_CODES = new Set(['Internal']);
  */
 export function normaliseError(raw) {
   if (raw && typeof raw === 'object' && 'message' in raw && typeof raw.message === 'string') {
-    const code = 'code' in raw && typeof raw.code === 'string' && KNOWN_CODES.has(raw.code) ? raw.code : 'Internal';
+    const code = /** @type {KnownErrorCode} */ (
+      'code' in raw && typeof raw.code === 'string' && KNOWN_CODES.has(raw.code) ? raw.code : 'Internal'
+    );
     const nextStep = 'nextStep' in raw && typeof raw.nextStep === 'string' ? raw.nextStep : null;
-    return { code, message: raw.message, nextStep };
+    /** @type {IpcError} */
+    const error = { code, message: raw.message, nextStep };
+    for (const key of /** @type {const} */ (['traceId', 'correlationId', 'adminConsentUrl'])) {
+      if (key in raw && typeof (/** @type {any} */ (raw)[key]) === 'string') error[key] = /** @type {any} */ (raw)[key];
+    }
+    if ('alternative' in raw && (raw.alternative === 'browser' || raw.alternative === 'deviceCode')) {
+      error.alternative = raw.alternative;
+    }
+    return error;
   }
   return {
     code: 'Internal',
@@ -29,24 +99,112 @@ export function normaliseError(raw) {
   };
 }
 
+/** @returns {any} */
+function tauri() {
+  const api = /** @type {any} */ (globalThis).__TAURI__;
+  if (!api?.core?.invoke) {
+    throw normaliseError({ code: 'Internal', message: 'This page is not running inside the calconnect app.' });
+  }
+  return api;
+}
+
 /**
  * @param {string} command
  * @param {Record<string, unknown>} [args]
- * @returns {Promise<unknown>}
+ * @returns {Promise<any>}
  */
 async function call(command, args) {
-  const tauri = /** @type {any} */ (globalThis).__TAURI__;
-  if (!tauri?.core?.invoke) {
-    throw normaliseError({ code: 'Internal', message: 'This page is not running inside the calconnect app.' });
-  }
+  const api = tauri();
   try {
-    return await tauri.core.invoke(command, args);
+    return await api.core.invoke(command, args);
   } catch (raw) {
     throw normaliseError(raw);
   }
 }
 
+/**
+ * A channel on which Rust pushes sign-in events.
+ * @param {(event: SignInEvent) => void} onEvent
+ */
+function signInChannel(onEvent) {
+  const channel = new (tauri().core.Channel)();
+  channel.onmessage = onEvent;
+  return channel;
+}
+
 /** @returns {Promise<AppInfo>} */
 export function appInfo() {
-  return /** @type {Promise<AppInfo>} */ (call('app_info'));
+  return call('app_info');
+}
+
+/** @returns {Promise<AccessOption[]>} */
+export function accessOptions() {
+  return call('access_options');
+}
+
+/** @returns {Promise<Account[]>} */
+export function listAccounts() {
+  return call('list_accounts');
+}
+
+/**
+ * @param {string} accountId
+ * @returns {Promise<void>}
+ */
+export function disconnect(accountId) {
+  return call('disconnect', { accountId });
+}
+
+/**
+ * @param {Access} access
+ * @param {(event: SignInEvent) => void} onEvent
+ * @returns {Promise<BrowserSignIn>}
+ */
+export function startBrowserSignIn(access, onEvent) {
+  return call('start_browser_sign_in', { access, onEvent: signInChannel(onEvent) });
+}
+
+/**
+ * @param {Access} access
+ * @param {(event: SignInEvent) => void} onEvent
+ * @returns {Promise<DeviceCode>}
+ */
+export function startDeviceCode(access, onEvent) {
+  return call('start_device_code', { access, onEvent: signInChannel(onEvent) });
+}
+
+/** @returns {Promise<boolean>} */
+export function cancelSignIn() {
+  return call('cancel_sign_in');
+}
+
+/**
+ * @param {string} accountId
+ * @returns {Promise<Calendar[]>}
+ */
+export function calendars(accountId) {
+  return call('calendars', { accountId });
+}
+
+/**
+ * @param {string} accountId
+ * @param {Date} start
+ * @param {Date} end
+ * @returns {Promise<FreeBusy>}
+ */
+export function freeBusy(accountId, start, end) {
+  return call('free_busy', { accountId, start: start.toISOString(), end: end.toISOString() });
+}
+
+/** @returns {Promise<SettingsView>} */
+export function getSettings() {
+  return call('get_settings');
+}
+
+/**
+ * @param {Settings} settings
+ * @returns {Promise<SettingsView>}
+ */
+export function saveSettings(settings) {
+  return call('save_settings', { settings });
 }

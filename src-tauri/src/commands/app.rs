@@ -1,14 +1,23 @@
 //! Commands about the app itself.
 
+use crate::access::{self, AccessOption};
 use crate::ipc::dto::AppInfo;
-use crate::AppConfig;
+use crate::ipc::error::IpcError;
+use crate::state::AppState;
 
-/// The app version and the Microsoft cloud chosen at start-up, for the welcome step.
+/// The app version and the Microsoft cloud this run talks to, for the welcome step.
 #[tauri::command]
-pub fn app_info(config: tauri::State<'_, AppConfig>) -> AppInfo {
-    AppInfo {
+pub fn app_info(state: tauri::State<'_, AppState>) -> Result<AppInfo, IpcError> {
+    let cloud = state.active_cloud()?;
+    Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        cloud: config.cloud,
-        cloud_label: config.cloud.label().to_owned(),
-    }
+        cloud,
+        cloud_label: cloud.label().to_owned(),
+    })
+}
+
+/// The two kinds of access with their scopes, why each is needed, and what each can and cannot see.
+#[tauri::command]
+pub fn access_options() -> Vec<AccessOption> {
+    access::options()
 }

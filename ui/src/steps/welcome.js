@@ -1,18 +1,27 @@
 // @ts-check
 /**
- * Step 1: what calconnect does, what stays on this machine, and which Microsoft cloud this run talks to.
+ * Step 1: what calconnect does, what stays on this machine, which Microsoft cloud this run talks to,
+ * and the accounts already connected.
  */
 import { h, replaceChildren } from '../dom.js';
-import { appInfo } from '../ipc.js';
+import { appInfo, listAccounts } from '../ipc.js';
+import { accessLabel } from '../wizard.js';
+import { errorCard } from '../error-card.js';
 
 /**
  * @param {HTMLElement} root
+ * @param {import('../wizard.js').StepContext} ctx
  * @returns {() => void} cleanup
  */
-export function render(root) {
+export function render(root, ctx) {
   const version = h('dd', { 'data-testid': 'app-version', class: 'placeholder' }, 'loading…');
   const cloud = h('dd', { 'data-testid': 'cloud-label', class: 'placeholder' }, 'loading…');
   const status = h('div', { role: 'status' });
+  const accountList = h(
+    'div',
+    { class: 'account-list', 'data-testid': 'welcome-accounts', 'aria-busy': 'true' },
+    h('p', { class: 'placeholder' }, 'Looking for connected accounts…'),
+  );
 
   replaceChildren(
     root,
@@ -36,11 +45,26 @@ export function render(root) {
     ),
     h(
       'section',
+      { class: 'card', 'aria-labelledby': 'connected-accounts' },
+      h('h2', { id: 'connected-accounts' }, 'Connected accounts'),
+      accountList,
+    ),
+    h(
+      'section',
       { class: 'card', 'aria-labelledby': 'this-run' },
       h('h2', { id: 'this-run' }, 'This copy of calconnect'),
       h('dl', { class: 'meta' }, h('dt', {}, 'Version'), version, h('dt', {}, 'Microsoft cloud'), cloud),
     ),
     status,
+    h(
+      'div',
+      { class: 'actions' },
+      h(
+        'button',
+        { type: 'button', class: 'primary', 'data-testid': 'connect', onclick: () => ctx.dispatch({ type: 'connectNew' }) },
+        'Connect an account',
+      ),
+    ),
   );
 
   let active = true;
@@ -56,10 +80,51 @@ export function render(root) {
     })
     .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
       if (!active) return;
+      replaceChildren(status, errorCard(error));
+    });
+
+  listAccounts()
+    .then((accounts) => {
+      if (!active) return;
+      accountList.setAttribute('aria-busy', 'false');
+      if (accounts.length === 0) {
+        replaceChildren(accountList, h('p', { class: 'muted', 'data-testid': 'no-accounts' }, 'No account is connected yet.'));
+        return;
+      }
       replaceChildren(
-        status,
-        h('div', { class: 'card error' }, h('strong', {}, error.message), error.nextStep ? h('p', {}, error.nextStep) : null),
+        accountList,
+        h(
+          'ul',
+          { class: 'plain-list' },
+          accounts.map((account) =>
+            h(
+              'li',
+              {},
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'account-link',
+                  'data-testid': 'account-link',
+                  'data-email': account.email,
+                  onclick: () =>
+                    account.needsSignInAgain
+                      ? ctx.dispatch({ type: 'reconnect', account })
+                      : ctx.dispatch({ type: 'openAccount', account }),
+                },
+                h('span', { class: 'account-name' }, account.name),
+                h('span', { class: 'muted' }, ` ${account.email} · ${accessLabel(account.access)}`),
+                account.needsSignInAgain ? h('span', { class: 'badge warn' }, 'Sign in again') : null,
+              ),
+            ),
+          ),
+        ),
       );
+    })
+    .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
+      if (!active) return;
+      accountList.setAttribute('aria-busy', 'false');
+      replaceChildren(accountList, errorCard(error));
     });
 
   return () => {

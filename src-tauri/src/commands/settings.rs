@@ -1,0 +1,41 @@
+//! Commands of the Settings step.
+
+use crate::config::Cloud;
+use crate::ipc::dto::{CloudOption, SettingsView};
+use crate::ipc::error::IpcError;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// The saved settings and what this run uses.
+#[tauri::command]
+pub fn get_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView, IpcError> {
+    view(&state)
+}
+
+/// Saves the settings; the next sign-in uses them (unless the command line fixed the cloud).
+#[tauri::command]
+pub async fn save_settings(
+    state: tauri::State<'_, AppState>,
+    settings: Settings,
+) -> Result<SettingsView, IpcError> {
+    state.apply_settings(settings).await?;
+    view(&state)
+}
+
+fn view(state: &AppState) -> Result<SettingsView, IpcError> {
+    let active_cloud = state.active_cloud()?;
+    Ok(SettingsView {
+        saved: state.saved_settings()?,
+        active_cloud,
+        active_cloud_label: active_cloud.label().to_owned(),
+        locked_by_command_line: state.config().cloud_override.is_some(),
+        clouds: Cloud::ALL
+            .iter()
+            .map(|cloud| CloudOption {
+                value: *cloud,
+                label: cloud.label().to_owned(),
+            })
+            .collect(),
+        sandbox: Settings::sandbox(),
+    })
+}

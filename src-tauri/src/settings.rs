@@ -1,0 +1,170 @@
+//! The person's settings (cloud, tenant, client IDs), saved as TOML, and the core configuration they make.
+
+use std::path::Path;
+
+use calconnect_core::{Config, DEFAULT_TENANT};
+use calconnect_sandbox::demo;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::Cloud;
+use crate::error::{Error, Result};
+
+/// What the Settings step edits. Holds no secret: public-client IDs are not secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    pub cloud: Cloud,
+    /// `organizations`, `common`, a tenant id or a verified domain.
+    pub tenant: String,
+    pub full_client_id: String,
+    pub freebusy_client_id: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            cloud: Cloud::Global,
+            tenant: DEFAULT_TENANT.to_owned(),
+            full_client_id: String::new(),
+            freebusy_client_id: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The saved settings; a missing file means the defaults.
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|error| Error::SettingsInvalid {
+                path: path.to_owned(),
+                reason: error.to_string(),
+            }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(source) => Err(Error::SettingsIo {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::SettingsIo {
+            path: path.to_owned(),
+            source,
+        };
+        let text = toml::to_string_pretty(self).map_err(|error| Error::SettingsInvalid {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        // Temp file + rename, so a crash never leaves half a file.
+        let temporary = path.with_extension("toml.tmp");
+        std::fs::write(&temporary, text).map_err(io)?;
+        std::fs::rename(&temporary, path).map_err(io)
+    }
+
+    /// Trims what a person typed; an empty tenant means the default.
+    pub fn normalised(mut self) -> Self {
+        self.tenant = self.tenant.trim().to_owned();
+        if self.tenant.is_empty() {
+            self.tenant = DEFAULT_TENANT.to_owned();
+        }
+        self.full_client_id = self.full_client_id.trim().to_owned();
+        self.freebusy_client_id = self.freebusy_client_id.trim().to_owned();
+        self
+    }
+
+    /// The fixed settings of the sandbox's demo tenant (its apps and domain are constants).
+    pub fn sandbox() -> Self {
+        Settings {
+            cloud: Cloud::Sandbox,
+            tenant: demo::DOMAIN.to_owned(),
+            full_client_id: demo::FULL_APP_CLIENT_ID.to_owned(),
+            freebusy_client_id: demo::FREEBUSY_APP_CLIENT_ID.to_owned(),
+        }
+    }
+
+    /// The core configuration: a national cloud's hosts, or the sandbox at `sandbox_base`.
+    pub fn core_config(&self, sandbox_base: Option<&Url>) -> Config {
+        let optional = |id: &str| (!id.is_empty()).then(|| id.to_owned());
+        let mut config = Config {
+            tenant: self.tenant.clone(),
+            full_client_id: optional(&self.full_client_id),
+            freebusy_client_id: optional(&self.freebusy_client_id),
+            ..Config::default()
+        };
+        match (self.cloud.national(), sandbox_base) {
+            (Some(cloud), _) => config.cloud = cloud,
+            (None, Some(base)) => {
+                config.authority = Some(base.clone());
+                config.graph = base.join("v1.0/").ok();
+            }
+            (None, None) => {}
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_settings_load_back_and_a_missing_file_is_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/settings.toml");
+        assert_eq!(Settings::load(&path).unwrap(), Settings::default());
+        let settings = Settings {
+            cloud: Cloud::UsGovernment,
+            tenant: "contoso.com".into(),
+            full_client_id: "f".into(),
+            freebusy_client_id: String::new(),
+        };
+        settings.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), settings);
+    }
+
+    #[test]
+    fn a_national_cloud_uses_its_own_hosts() {
+        let settings = Settings {
+            cloud: Cloud::China,
+            ..Settings::default()
+        };
+        let endpoints = settings.core_config(None).endpoints().unwrap();
+        assert_eq!(
+            endpoints.graph.as_str(),
+            "https://microsoftgraph.chinacloudapi.cn/"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_uses_its_base_url_for_sign_in_and_graph() {
+        let base = Url::parse("https://127.0.0.1:4443/").unwrap();
+        let config = Settings::sandbox().core_config(Some(&base));
+        let endpoints = config.endpoints().unwrap();
+        assert_eq!(
+            endpoints.authority.url().as_str(),
+            "https://127.0.0.1:4443/contoso.com/v2.0"
+        );
+        assert_eq!(endpoints.graph.as_str(), "https://127.0.0.1:4443/v1.0/");
+        assert_eq!(
+            config.full_client_id.as_deref(),
+            Some(demo::FULL_APP_CLIENT_ID)
+        );
+    }
+
+    #[test]
+    fn blank_input_becomes_the_default_tenant_and_no_client_id() {
+        let settings = Settings {
+            tenant: "  ".into(),
+            full_client_id: "  ".into(),
+            ..Settings::default()
+        }
+        .normalised();
+        assert_eq!(settings.tenant, DEFAULT_TENANT);
+        assert_eq!(settings.core_config(None).full_client_id, None);
+    }
+}

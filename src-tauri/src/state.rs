@@ -1,0 +1,270 @@
+//! What commands share: the core for the chosen cloud (with the sandbox it may run), and the sign-in in flight.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use calconnect_core::{Calconnect, Options};
+use calconnect_identity::CancellationToken;
+use calconnect_sandbox::{Sandbox, SandboxHandle};
+use calconnect_vault::{KeychainStore, SecretStore};
+use url::Url;
+
+use crate::config::{AppConfig, Cloud, SandboxSource};
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+
+/// Keychain service names: sandbox tokens never mix with real ones (the CLI uses the same names).
+const KEYCHAIN_SERVICE: &str = "calconnect";
+const SANDBOX_KEYCHAIN_SERVICE: &str = "calconnect-sandbox";
+
+/// The core built for one set of settings; replaced when Settings are saved.
+struct Session {
+    core: Calconnect,
+    cloud: Cloud,
+    // Kept only to keep the in-process sandbox serving; dropping it stops the server.
+    _sandbox: Option<SandboxHandle>,
+}
+
+/// The sign-in in flight: at most one, so starting another (or Cancel) cancels it.
+struct PendingSignIn {
+    id: u64,
+    cancel: CancellationToken,
+}
+
+/// Tauri state shared by every command.
+pub struct AppState {
+    config: AppConfig,
+    // Built on first use, so the window appears before the keychain and the sandbox are ready.
+    session: tokio::sync::Mutex<Option<Session>>,
+    pending: Mutex<Option<PendingSignIn>>,
+    next_sign_in: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(config: AppConfig) -> Self {
+        AppState {
+            config,
+            session: tokio::sync::Mutex::new(None),
+            pending: Mutex::new(None),
+            next_sign_in: AtomicU64::new(1),
+        }
+    }
+
+    /// A state around an existing core (tests inject one with an in-memory keychain).
+    pub fn with_core(config: AppConfig, core: Calconnect, cloud: Cloud) -> Self {
+        let state = AppState::new(config);
+        *state.session.try_lock().expect("new state is unlocked") = Some(Session {
+            core,
+            cloud,
+            _sandbox: None,
+        });
+        state
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// The saved settings (defaults when none were saved).
+    pub fn saved_settings(&self) -> Result<Settings> {
+        Settings::load(&self.config.paths.settings)
+    }
+
+    /// The cloud this run talks to: the command line's choice, else the saved one.
+    pub fn active_cloud(&self) -> Result<Cloud> {
+        match self.config.cloud_override {
+            Some(cloud) => Ok(cloud),
+            None => Ok(self.saved_settings()?.cloud),
+        }
+    }
+
+    /// The core for the active settings, built on first use.
+    pub async fn core(&self) -> Result<Calconnect> {
+        let mut session = self.session.lock().await;
+        if let Some(session) = session.as_ref() {
+            return Ok(session.core.clone());
+        }
+        let built = self.build_session(self.active_cloud()?).await?;
+        let core = built.core.clone();
+        *session = Some(built);
+        Ok(core)
+    }
+
+    /// The cloud the current core talks to, once built.
+    pub async fn session_cloud(&self) -> Option<Cloud> {
+        self.session
+            .lock()
+            .await
+            .as_ref()
+            .map(|session| session.cloud)
+    }
+
+    /// Saves `settings` and, unless the command line fixed the cloud, rebuilds the core for them.
+    pub async fn apply_settings(&self, settings: Settings) -> Result<()> {
+        let settings = settings.normalised();
+        settings.save(&self.config.paths.settings)?;
+        if self.config.cloud_override.is_none() {
+            self.cancel_sign_in();
+            let mut session = self.session.lock().await;
+            // Drop the old session (and its sandbox) before a new one may bind.
+            *session = None;
+            *session = Some(self.build_session(settings.cloud).await?);
+        }
+        Ok(())
+    }
+
+    async fn build_session(&self, cloud: Cloud) -> Result<Session> {
+        let paths = &self.config.paths;
+        let (settings, sandbox, base, ca_pem) = if cloud == Cloud::Sandbox {
+            let (handle, base, ca_pem) = self.sandbox().await?;
+            (Settings::sandbox(), handle, Some(base), ca_pem)
+        } else {
+            (Settings::load(&paths.settings)?, None, None, None)
+        };
+        let (accounts, service) = if cloud == Cloud::Sandbox {
+            (paths.sandbox_accounts.clone(), SANDBOX_KEYCHAIN_SERVICE)
+        } else {
+            (paths.accounts.clone(), KEYCHAIN_SERVICE)
+        };
+        // Connecting to the Secret Service is blocking D-Bus work.
+        let store: Arc<dyn SecretStore> = Arc::new(
+            tokio::task::spawn_blocking(move || KeychainStore::new(service))
+                .await
+                .map_err(|error| calconnect_core::Error::Task {
+                    reason: error.to_string(),
+                })?
+                .map_err(|source| calconnect_core::Error::Vault {
+                    operation: "open",
+                    source,
+                })?,
+        );
+        let http = calconnect_identity::http_client(ca_pem.as_deref())
+            .map_err(calconnect_core::Error::Identity)?;
+        let core = Calconnect::new(Options::new(
+            settings.core_config(base.as_ref()),
+            accounts,
+            store,
+            http,
+        ))?;
+        tracing::info!(cloud = cloud.label(), "core ready");
+        Ok(Session {
+            core,
+            cloud,
+            _sandbox: sandbox,
+        })
+    }
+
+    /// Starts the built-in sandbox (TLS on, its CA trusted, its state kept on disk) or describes the external one.
+    async fn sandbox(&self) -> Result<(Option<SandboxHandle>, Url, Option<Vec<u8>>)> {
+        match &self.config.sandbox {
+            SandboxSource::External { base_url, ca_pem } => {
+                Ok((None, base_url.clone(), ca_pem.clone()))
+            }
+            SandboxSource::InProcess => {
+                // The state directory keeps keys, grants and the port, so accounts survive a restart.
+                let handle = Sandbox::builder()
+                    .tls(true)
+                    .state_dir(self.config.paths.sandbox_state.clone())
+                    .start()
+                    .await
+                    .map_err(Error::Sandbox)?;
+                let base = handle.base_url();
+                let ca_pem = handle.ca_pem().map(|pem| pem.as_bytes().to_vec());
+                tracing::info!(%base, "built-in sandbox started");
+                Ok((Some(handle), base, ca_pem))
+            }
+        }
+    }
+
+    /// Records a new sign-in, cancelling the one before it; returns its id for [`Self::finish_sign_in`].
+    pub fn begin_sign_in(&self, cancel: CancellationToken) -> u64 {
+        let id = self.next_sign_in.fetch_add(1, Ordering::Relaxed);
+        let previous = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .replace(PendingSignIn { id, cancel });
+        if let Some(previous) = previous {
+            previous.cancel.cancel();
+        }
+        id
+    }
+
+    /// Forgets sign-in `id` if it is still the pending one.
+    pub fn finish_sign_in(&self, id: u64) {
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if pending.as_ref().is_some_and(|current| current.id == id) {
+            *pending = None;
+        }
+    }
+
+    /// Cancels the sign-in in flight; `false` when there was none.
+    pub fn cancel_sign_in(&self) -> bool {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
+        match pending {
+            Some(pending) => {
+                pending.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DataPaths;
+
+    fn state() -> AppState {
+        AppState::new(AppConfig {
+            cloud_override: None,
+            sandbox: SandboxSource::InProcess,
+            paths: DataPaths::new(Some("/nonexistent".into())).unwrap(),
+        })
+    }
+
+    #[test]
+    fn a_new_sign_in_cancels_the_one_in_flight() {
+        let state = state();
+        let first = CancellationToken::new();
+        let second = CancellationToken::new();
+        state.begin_sign_in(first.clone());
+        let id = state.begin_sign_in(second.clone());
+        assert!(first.is_cancelled());
+        assert!(!second.is_cancelled());
+        state.finish_sign_in(id);
+        assert!(
+            !state.cancel_sign_in(),
+            "a finished sign-in is no longer pending"
+        );
+    }
+
+    #[test]
+    fn cancel_cancels_the_pending_token_once() {
+        let state = state();
+        let token = CancellationToken::new();
+        state.begin_sign_in(token.clone());
+        assert!(state.cancel_sign_in());
+        assert!(token.is_cancelled());
+        assert!(!state.cancel_sign_in());
+    }
+
+    #[test]
+    fn finishing_an_older_sign_in_keeps_the_newer_one_pending() {
+        let state = state();
+        let old = state.begin_sign_in(CancellationToken::new());
+        let newer = CancellationToken::new();
+        state.begin_sign_in(newer.clone());
+        state.finish_sign_in(old);
+        assert!(state.cancel_sign_in());
+        assert!(newer.is_cancelled());
+    }
+}
