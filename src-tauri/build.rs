@@ -12,6 +12,8 @@ const COMMANDS: &[&str] = &[
     "free_busy",
     "get_settings",
     "save_settings",
+    "test_exchange_account",
+    "export_exchange_report",
 ];
 
 fn main() {

@@ -45,6 +45,7 @@ pub fn build_app<R: tauri::Runtime>(
 ) -> tauri::Builder<R> {
     builder
         .manage(state)
+        .manage(commands::exchange::ExchangeState::default())
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::access_options,
@@ -57,6 +58,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::calendars::free_busy,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::exchange::test_exchange_account,
+            commands::exchange::export_exchange_report,
         ])
 }
 

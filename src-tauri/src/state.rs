@@ -17,10 +17,18 @@ use crate::settings::Settings;
 const KEYCHAIN_SERVICE: &str = "calconnect";
 const SANDBOX_KEYCHAIN_SERVICE: &str = "calconnect-sandbox";
 
+/// Where the sandbox of this session answers, for the Exchange step (its EWS plays the organisation's).
+#[derive(Clone)]
+pub struct SandboxEndpoint {
+    pub base_url: Url,
+    pub ca_pem: String,
+}
+
 /// The core built for one set of settings; replaced when Settings are saved.
 struct Session {
     core: Calconnect,
     cloud: Cloud,
+    sandbox_endpoint: Option<SandboxEndpoint>,
     // Kept only to keep the in-process sandbox serving; dropping it stops the server.
     _sandbox: Option<SandboxHandle>,
 }
@@ -56,6 +64,7 @@ impl AppState {
         *state.session.try_lock().expect("new state is unlocked") = Some(Session {
             core,
             cloud,
+            sandbox_endpoint: None,
             _sandbox: None,
         });
         state
@@ -88,6 +97,17 @@ impl AppState {
         let core = built.core.clone();
         *session = Some(built);
         Ok(core)
+    }
+
+    /// The sandbox the current session talks to, if its cloud is the sandbox.
+    pub async fn sandbox_endpoint(&self) -> Result<Option<SandboxEndpoint>> {
+        self.core().await?;
+        Ok(self
+            .session
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|session| session.sandbox_endpoint.clone()))
     }
 
     /// The cloud the current core talks to, once built.
@@ -140,6 +160,13 @@ impl AppState {
         );
         let http = calconnect_identity::http_client(ca_pem.as_deref())
             .map_err(calconnect_core::Error::Identity)?;
+        let sandbox_endpoint = match (&base, &ca_pem) {
+            (Some(base_url), Some(ca_pem)) => Some(SandboxEndpoint {
+                base_url: base_url.clone(),
+                ca_pem: String::from_utf8_lossy(ca_pem).into_owned(),
+            }),
+            _ => None,
+        };
         let core = Calconnect::new(Options::new(
             settings.core_config(base.as_ref()),
             accounts,
@@ -150,6 +177,7 @@ impl AppState {
         Ok(Session {
             core,
             cloud,
+            sandbox_endpoint,
             _sandbox: sandbox,
         })
     }

@@ -60,6 +60,40 @@
  * }} SettingsView
  */
 
+/**
+ * @typedef {{ kind: 'password', username: string, password: string }
+ *   | { kind: 'app', tenantId: string, clientId: string, clientSecret: string }} ExchangeCredentials
+ */
+/** @typedef {{ mailbox: string, credentials: ExchangeCredentials, ewsUrl: string | null }} ExchangeTestRequest */
+/**
+ * @typedef {{
+ *   operation: string, method: string, url: string, status: number | null,
+ *   responseCode: string | null, durationMs: number, note: string | null,
+ * }} ExchangeRequestRecord
+ */
+/**
+ * @typedef {{
+ *   id: string, title: string, status: 'passed' | 'failed' | 'warning' | 'skipped', durationMs: number,
+ *   detail: string, responseCode: string | null, docUrl: string | null, requests: ExchangeRequestRecord[],
+ * }} ExchangeStep
+ */
+/**
+ * @typedef {{
+ *   level: 'full' | 'restricted' | 'freeBusy' | 'none', summary: string, vendorCan: string[], vendorCannot: string[],
+ *   fixes: { problem: string, reaches: string | null, command: string | null, docUrl: string }[], notes: string[],
+ * }} ExchangeVerdict
+ */
+/**
+ * @typedef {{
+ *   serviceAccount: string, mailbox: string, ewsUrl: string | null, serverVersion: string | null,
+ *   startedAt: string, steps: ExchangeStep[], verdict: ExchangeVerdict,
+ * }} ExchangeReport
+ */
+/**
+ * @typedef {{ event: 'stepStarted', id: string, title: string }
+ *   | { event: 'stepFinished', step: ExchangeStep }} ExchangeTestEvent
+ */
+
 /** Codes the Rust side may send; anything else is treated as Internal. */
 const KNOWN_CODES = new Set([
   'Internal',
@@ -207,4 +241,25 @@ export function getSettings() {
  */
 export function saveSettings(settings) {
   return call('save_settings', { settings });
+}
+
+/**
+ * Runs the Exchange service-account test; each step is pushed on `onEvent` as it starts and finishes.
+ * @param {ExchangeTestRequest} request
+ * @param {(event: ExchangeTestEvent) => void} onEvent
+ * @returns {Promise<ExchangeReport>}
+ */
+export function testExchangeAccount(request, onEvent) {
+  const channel = new (tauri().core.Channel)();
+  channel.onmessage = onEvent;
+  return /** @type {Promise<ExchangeReport>} */ (call('test_exchange_account', { request, onEvent: channel }));
+}
+
+/**
+ * Saves the last Exchange test report and resolves with the file's path.
+ * @param {'json' | 'text'} format
+ * @returns {Promise<string>}
+ */
+export function exportExchangeReport(format) {
+  return /** @type {Promise<string>} */ (call('export_exchange_report', { format }));
 }

@@ -7,9 +7,10 @@ import * as signIn from './steps/sign-in.js';
 import * as connected from './steps/connected.js';
 import * as accounts from './steps/accounts.js';
 import * as settings from './steps/settings.js';
+import * as exchange from './steps/exchange-test.js';
 
 /** @type {Record<import('./wizard.js').StepName, { render: (root: HTMLElement, ctx: import('./wizard.js').StepContext) => () => void }>} */
-const stepModules = { welcome, access, signIn, connected, accounts, settings };
+const stepModules = { welcome, access, signIn, connected, accounts, settings, exchange };
 
 /** @type {(() => void) | null} */
 let cleanupCurrentStep = null;
@@ -39,7 +40,12 @@ function show() {
 }
 
 /** @type {Record<string, import('./wizard.js').WizardEvent>} */
-const navEvents = { welcome: { type: 'home' }, accounts: { type: 'showAccounts' }, settings: { type: 'showSettings' } };
+const navEvents = {
+  welcome: { type: 'home' },
+  accounts: { type: 'showAccounts' },
+  settings: { type: 'showSettings' },
+  exchange: { type: 'showExchangeTest' },
+};
 for (const link of document.querySelectorAll('[data-nav]')) {
   const target = link.getAttribute('data-nav') ?? '';
   link.addEventListener('click', () => dispatch(navEvents[target]));

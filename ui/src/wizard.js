@@ -5,7 +5,7 @@
  * Welcome → Choose access → Sign in → Connected, with Accounts and Settings reachable from anywhere.
  */
 
-/** @typedef {'welcome' | 'access' | 'signIn' | 'connected' | 'accounts' | 'settings'} StepName */
+/** @typedef {'welcome' | 'access' | 'signIn' | 'connected' | 'accounts' | 'settings' | 'exchange'} StepName */
 /** @typedef {import('./ipc.js').Access} Access */
 /** @typedef {import('./ipc.js').Account} Account */
 /** @typedef {import('./ipc.js').Calendar} Calendar */
@@ -27,12 +27,13 @@
  *   | { type: 'reconnect', account: Account }
  *   | { type: 'showAccounts' }
  *   | { type: 'showSettings' }
+ *   | { type: 'showExchangeTest' }
  *   | { type: 'home' }
  *   | { type: 'back' }} WizardEvent
  */
 
 /** The order of the wizard's main steps (Accounts and Settings sit beside them). */
-export const STEPS = /** @type {const} */ (['welcome', 'access', 'signIn', 'connected', 'accounts', 'settings']);
+export const STEPS = /** @type {const} */ (['welcome', 'access', 'signIn', 'connected', 'accounts', 'settings', 'exchange']);
 
 /**
  * The step to show first.
@@ -70,6 +71,8 @@ export function transition(state, event) {
       return { ...state, step: 'accounts' };
     case 'showSettings':
       return { ...state, step: 'settings' };
+    case 'showExchangeTest':
+      return { ...state, step: 'exchange' };
     case 'home':
       return { ...state, step: 'welcome' };
     case 'back':
@@ -89,6 +92,7 @@ function previousStep(step) {
     case 'connected':
     case 'accounts':
     case 'settings':
+    case 'exchange':
     case 'welcome':
       return 'welcome';
   }

@@ -63,3 +63,10 @@ test('calendar search matches name or owner, ignoring case', () => {
   assert.deepEqual(filterCalendars(list, 'birth').map((c) => c.name), ['Birthdays']);
   assert.equal(filterCalendars(list, '  ').length, 3);
 });
+
+test('the Exchange test is reachable from anywhere and Back returns home', () => {
+  const connected = transition(initialState(), { type: 'connectNew' });
+  const exchange = transition(connected, { type: 'showExchangeTest' });
+  assert.equal(exchange.step, 'exchange');
+  assert.equal(transition(exchange, { type: 'back' }).step, 'welcome');
+});

@@ -6,5 +6,6 @@
 pub mod accounts;
 pub mod app;
 pub mod calendars;
+pub mod exchange;
 pub mod settings;
 pub mod sign_in;

@@ -1,0 +1,203 @@
+//! Commands of the admin's Exchange step: run the Enterprise Connect service-account test with each step
+//! pushed live, and export the last report.
+//!
+//! The password or client secret arrives from the form once, goes straight into a `SecretString` and is
+//! never sent back: the report holds no secret (calconnect-ews guarantees it), so it can be shown and saved.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use calconnect_ews::auth::Credentials;
+use calconnect_ews::autodiscover::NoSrvResolver;
+use calconnect_ews::diagnostics::{self, Report, Reporter, Step, StepId, TestConfig};
+use calconnect_ews::endpoints::Endpoints;
+use calconnect_ews::tls::Trust;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+
+use crate::ipc::error::{ErrorCode, IpcError};
+use crate::state::AppState;
+
+/// The last report, kept for export (one test at a time, like the form).
+#[derive(Default)]
+pub struct ExchangeState {
+    last_report: Mutex<Option<Report>>,
+}
+
+/// How the service account authenticates.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ExchangeCredentials {
+    /// On-premises: user name (or UPN) and password, Basic authentication.
+    #[serde(rename_all = "camelCase")]
+    Password {
+        username: String,
+        password: SecretString,
+    },
+    /// Exchange Online: an app registration with a client secret (client-credentials OAuth).
+    #[serde(rename_all = "camelCase")]
+    App {
+        tenant_id: String,
+        client_id: String,
+        client_secret: SecretString,
+    },
+}
+
+/// The form of the Exchange step.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeTestRequest {
+    pub mailbox: String,
+    pub credentials: ExchangeCredentials,
+    /// Empty when Autodiscover should find it.
+    pub ews_url: Option<String>,
+}
+
+/// Pushed while the test runs.
+#[derive(Clone, Serialize)]
+#[serde(tag = "event", rename_all = "camelCase")]
+pub enum ExchangeTestEvent {
+    #[serde(rename_all = "camelCase")]
+    StepStarted { id: StepId, title: String },
+    #[serde(rename_all = "camelCase")]
+    StepFinished { step: Step },
+}
+
+struct ChannelReporter(Channel<ExchangeTestEvent>);
+
+impl Reporter for ChannelReporter {
+    fn step_started(&self, id: StepId, title: &str) {
+        // A closed window cannot receive progress; the test still completes and returns its report.
+        let _ = self.0.send(ExchangeTestEvent::StepStarted {
+            id,
+            title: title.to_owned(),
+        });
+    }
+
+    fn step_finished(&self, step: &Step) {
+        let _ = self
+            .0
+            .send(ExchangeTestEvent::StepFinished { step: step.clone() });
+    }
+}
+
+/// Runs the service-account test; steps are pushed on `on_event`, the whole report is returned at the end.
+#[tauri::command]
+pub async fn test_exchange_account(
+    state: tauri::State<'_, AppState>,
+    exchange: tauri::State<'_, ExchangeState>,
+    request: ExchangeTestRequest,
+    on_event: Channel<ExchangeTestEvent>,
+) -> Result<Report, IpcError> {
+    let sandbox = state.sandbox_endpoint().await?;
+    let invalid = |message: &str| {
+        IpcError::new(
+            ErrorCode::Failed,
+            message,
+            "Correct the form and run the test again.",
+        )
+    };
+    let mailbox = request.mailbox.trim().to_owned();
+    if !mailbox.contains('@') {
+        return Err(invalid("The test mailbox must be an email address."));
+    }
+    let credentials = match request.credentials {
+        ExchangeCredentials::Password { username, password } => Credentials::Password {
+            username: username.trim().to_owned(),
+            password,
+        },
+        ExchangeCredentials::App {
+            tenant_id,
+            client_id,
+            client_secret,
+        } => Credentials::ClientCredentials {
+            authority_host: match &sandbox {
+                Some(sandbox) => sandbox.base_url.clone(),
+                None => url::Url::parse("https://login.microsoftonline.com/").expect("valid URL"),
+            },
+            tenant: tenant_id.trim().to_owned(),
+            client_id: client_id.trim().to_owned(),
+            client_secret,
+        },
+    };
+    let mut config = TestConfig::new(credentials, mailbox.clone());
+    config.ews_url = match request.ews_url.as_deref().map(str::trim).filter(|url| !url.is_empty()) {
+        Some(text) => Some(url::Url::parse(text).map_err(|_| {
+            invalid("The EWS URL is not a valid URL (for example https://mail.contoso.com/EWS/Exchange.asmx).")
+        })?),
+        None => None,
+    };
+    if let Some(sandbox) = &sandbox {
+        // The sandbox plays the organisation: the mailbox's domain and its autodiscover host lead to it.
+        let domain = mailbox
+            .rsplit_once('@')
+            .map(|(_, domain)| domain)
+            .unwrap_or_default();
+        let mut endpoints = Endpoints::offline();
+        for host in [domain.to_owned(), format!("autodiscover.{domain}")] {
+            endpoints = endpoints
+                .route(&format!("https://{host}/"), sandbox.base_url.as_str())
+                .map_err(|_| invalid("The mailbox's domain is not a valid host name."))?;
+        }
+        config.environment.endpoints = endpoints;
+        config.environment.trust = Trust::only(sandbox.ca_pem.clone());
+        config.environment.srv = Arc::new(NoSrvResolver);
+    }
+
+    let report = diagnostics::run(&config, &ChannelReporter(on_event)).await;
+    *exchange.last_report.lock().expect("report lock") = Some(report.clone());
+    Ok(report)
+}
+
+/// The formats the report can be saved in.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExportFormat {
+    Json,
+    Text,
+}
+
+/// Saves the last report into the Downloads folder (or `CALCONNECT_EXPORT_DIR`) and returns the file's path.
+#[tauri::command]
+pub fn export_exchange_report(
+    exchange: tauri::State<'_, ExchangeState>,
+    format: ExportFormat,
+) -> Result<String, IpcError> {
+    let guard = exchange.last_report.lock().expect("report lock");
+    let report = guard.as_ref().ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::Failed,
+            "There is no test result to save yet.",
+            "Run the test first.",
+        )
+    })?;
+    let (contents, extension) = match format {
+        ExportFormat::Json => (report.to_json(), "json"),
+        ExportFormat::Text => (report.to_text(), "txt"),
+    };
+    let directory = export_directory();
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let path = directory.join(format!("calconnect-exchange-test-{stamp}.{extension}"));
+    let written =
+        std::fs::create_dir_all(&directory).and_then(|()| std::fs::write(&path, contents));
+    written.map_err(|error| {
+        tracing::warn!(path = %path.display(), %error, "cannot save the exchange report");
+        IpcError::new(
+            ErrorCode::Failed,
+            format!("The report could not be saved to {}.", directory.display()),
+            "Check that the folder exists and is writable, then save again.",
+        )
+    })?;
+    Ok(path.display().to_string())
+}
+
+fn export_directory() -> PathBuf {
+    if let Some(explicit) = std::env::var_os("CALCONNECT_EXPORT_DIR") {
+        return PathBuf::from(explicit);
+    }
+    directories::UserDirs::new()
+        .and_then(|dirs| dirs.download_dir().map(PathBuf::from))
+        .or_else(|| directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf()))
+        .unwrap_or_else(std::env::temp_dir)
+}

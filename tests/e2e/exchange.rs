@@ -1,0 +1,112 @@
+//! The admin's Exchange step: testing the sandbox's service account against an AvailabilityOnly mailbox
+//! shows each step and a Free-busy-only verdict, and the exported log holds no password.
+
+use calconnect_e2e::{app_binary, screenshot_dir, AppSession};
+use calconnect_sandbox::demo;
+use std::time::Duration;
+
+const SHORT: Duration = Duration::from_secs(10);
+const LONG: Duration = Duration::from_secs(45);
+
+#[tokio::test]
+async fn an_availability_only_service_account_gets_a_free_busy_verdict_and_a_clean_export(
+) -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let exports = tempfile::tempdir()?;
+    let data_dir = data.path().to_string_lossy().into_owned();
+    let export_dir = exports.path().to_string_lossy().into_owned();
+    let env = [
+        ("CALCONNECT_DATA_DIR", data_dir.as_str()),
+        ("CALCONNECT_EXPORT_DIR", export_dir.as_str()),
+    ];
+    // The built-in sandbox: its EWS and Autodiscover play the organisation's.
+    let session = AppSession::launch(&app_binary()?, &["--sandbox"], &env).await?;
+
+    session.click_on("[data-testid=nav-exchange]", LONG).await?;
+    // In the sandbox the form suggests the demo service account and the AvailabilityOnly mailbox.
+    session
+        .wait_for_text("#ews-form-heading", LONG, |text| text == "Service account")
+        .await?;
+    let prefilled = session
+        .execute("return [document.getElementById('ews-mailbox').value, document.getElementById('ews-username').value];", vec![])
+        .await?;
+    let deadline = std::time::Instant::now() + SHORT;
+    let mut prefilled = prefilled;
+    while prefilled[0] != demo::LEE && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        prefilled = session
+            .execute("return [document.getElementById('ews-mailbox').value, document.getElementById('ews-username').value];", vec![])
+            .await?;
+    }
+    assert_eq!(
+        prefilled[0],
+        demo::LEE,
+        "the sandbox suggests the AvailabilityOnly mailbox"
+    );
+    assert_eq!(prefilled[1], demo::SERVICE_ACCOUNT_UPN);
+    let password = session.find("[data-testid=ews-password]", SHORT).await?;
+    session
+        .type_text(&password, demo::SERVICE_ACCOUNT_PASSWORD)
+        .await?;
+    session.click_on("[data-testid=ews-run]", SHORT).await?;
+
+    let level = session
+        .wait_for_text("[data-testid=ews-level]", LONG, |text| !text.is_empty())
+        .await?;
+    assert_eq!(
+        level, "Free-busy only",
+        "AvailabilityOnly lets the service account see free/busy and nothing more"
+    );
+    let failed = session.count(".ews-step[data-status=failed]").await?;
+    let passed = session.count(".ews-step[data-status=passed]").await?;
+    assert!(failed >= 1, "impersonation is refused, so a step fails");
+    assert!(
+        passed >= 4,
+        "Autodiscover, TLS, authentication and availability pass"
+    );
+    let fixes = session
+        .wait_for_text("[data-testid=ews-fixes]", SHORT, |text| {
+            text.contains("ApplicationImpersonation")
+        })
+        .await?;
+    assert!(
+        fixes.contains(demo::SERVICE_ACCOUNT_UPN),
+        "the fix is filled in with the admin's names: {fixes}"
+    );
+
+    session
+        .execute("document.querySelector('[data-testid=ews-progress]').scrollIntoView({block: 'start'});", vec![])
+        .await?;
+    session
+        .screenshot(&screenshot_dir().join("13-exchange-steps.png"))
+        .await?;
+    session
+        .execute("document.querySelector('[data-testid=ews-verdict]').scrollIntoView({block: 'center'});", vec![])
+        .await?;
+    session
+        .screenshot(&screenshot_dir().join("14-exchange-free-busy-verdict.png"))
+        .await?;
+
+    session
+        .click_on("[data-testid=ews-export-json]", SHORT)
+        .await?;
+    let status = session
+        .wait_for_text("[data-testid=ews-export-status]", SHORT, |text| {
+            text.starts_with("Saved to")
+        })
+        .await?;
+    let path = status.trim_start_matches("Saved to ").trim();
+    assert!(
+        path.starts_with(&export_dir),
+        "saved where CALCONNECT_EXPORT_DIR points: {path}"
+    );
+    let exported = std::fs::read_to_string(path)?;
+    let report: serde_json::Value = serde_json::from_str(&exported)?;
+    assert_eq!(report["verdict"]["level"], "freeBusy");
+    assert!(
+        !exported.contains(demo::SERVICE_ACCOUNT_PASSWORD),
+        "the exported log never holds the password"
+    );
+
+    session.close().await
+}
