@@ -100,7 +100,7 @@ impl Settings {
             (Some(cloud), _) => config.cloud = cloud,
             (None, Some(base)) => {
                 config.authority = Some(base.clone());
-                config.graph = base.join("v1.0/").ok();
+                config.graph = Some(base.clone());
             }
             (None, None) => {}
         }
@@ -136,6 +136,10 @@ mod tests {
         let endpoints = settings.core_config(None).endpoints().unwrap();
         assert_eq!(
             endpoints.graph.as_str(),
+            "https://microsoftgraph.chinacloudapi.cn/v1.0/"
+        );
+        assert_eq!(
+            endpoints.graph_resource.as_str(),
             "https://microsoftgraph.chinacloudapi.cn/"
         );
     }

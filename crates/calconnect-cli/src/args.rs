@@ -35,7 +35,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub authority: Option<Url>,
 
-    /// Graph base URL to use with --authority [default: the authority's base URL].
+    /// Graph root (without the version) to use with --authority [default: the authority's base URL].
     #[arg(long, global = true)]
     pub graph: Option<Url>,
 

@@ -141,7 +141,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             .await
             .map_err(|error| anyhow::anyhow!("cannot start the sandbox: {error}"))?;
         config.authority = Some(sandbox.base_url());
-        config.graph = Some(sandbox.graph_url());
+        config.graph = Some(sandbox.base_url());
         config.tenant = calconnect_sandbox::demo::DOMAIN.to_owned();
         config.full_client_id = Some(calconnect_sandbox::demo::FULL_APP_CLIENT_ID.to_owned());
         config.freebusy_client_id =

@@ -62,7 +62,7 @@ async fn run() -> anyhow::Result<()> {
     let directory = tempfile::tempdir()?;
     let config = Config {
         authority: Some(sandbox.base_url()),
-        graph: Some(sandbox.graph_url()),
+        graph: Some(sandbox.base_url()),
         tenant: demo::DOMAIN.to_owned(),
         full_client_id: Some(demo::FULL_APP_CLIENT_ID.to_owned()),
         freebusy_client_id: Some(demo::FREEBUSY_APP_CLIENT_ID.to_owned()),

@@ -23,6 +23,7 @@ pub struct Config {
     pub cloud: Cloud,
     /// A custom authority base URL (for example the sandbox); its Graph root is `graph`, or the same base.
     pub authority: Option<Url>,
+    /// The Graph root without a version (`https://graph.microsoft.com/`); calconnect adds `v1.0/`.
     pub graph: Option<Url>,
     /// `organizations` (default), `common`, `consumers`, a tenant id or a domain.
     pub tenant: String,
@@ -45,11 +46,18 @@ impl Default for Config {
     }
 }
 
+/// The Graph API version every request uses.
+pub const GRAPH_VERSION: &str = "v1.0/";
+
 /// The base URLs every network call is made against (Architecture Invariant: no literal URL in a function body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     pub authority: Authority,
+    /// Where Graph requests go: the Graph root plus [`GRAPH_VERSION`], e.g. `https://graph.microsoft.com/v1.0/`.
     pub graph: Url,
+    /// The resource that qualifies Graph scopes in an admin-consent link (`https://graph.microsoft.com/User.Read`).
+    /// A custom authority (the sandbox) emulates the cloud's Graph, so it keeps the cloud's resource.
+    pub graph_resource: Url,
 }
 
 impl Config {
@@ -87,9 +95,20 @@ impl Config {
             None => (self.cloud.login_base(), self.cloud.graph_base()),
         };
         let authority = Authority::new(base, self.tenant.clone())?;
-        let graph = self.graph.clone().unwrap_or(default_graph);
-        calconnect_identity::ensure_secure_url(&graph)?;
-        Ok(Endpoints { authority, graph })
+        let mut root = self.graph.clone().unwrap_or(default_graph);
+        calconnect_identity::ensure_secure_url(&root)?;
+        if !root.path().ends_with('/') {
+            root.set_path(&format!("{}/", root.path()));
+        }
+        // ensure_secure_url admitted only http(s) URLs, which always accept a relative path.
+        let graph = root
+            .join(GRAPH_VERSION)
+            .expect("an http(s) URL joins a relative path");
+        Ok(Endpoints {
+            authority,
+            graph,
+            graph_resource: self.cloud.graph_base(),
+        })
     }
 
     pub fn client_id(&self, app: AppKind) -> Option<&str> {
@@ -120,8 +139,31 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let config = Config::load(&directory.path().join("absent.toml")).unwrap();
         assert_eq!(config.tenant, "organizations");
+        let endpoints = config.endpoints().unwrap();
         assert_eq!(
-            config.endpoints().unwrap().graph.as_str(),
+            endpoints.graph.as_str(),
+            "https://graph.microsoft.com/v1.0/"
+        );
+        assert_eq!(
+            endpoints.graph_resource.as_str(),
+            "https://graph.microsoft.com/"
+        );
+    }
+
+    #[test]
+    fn a_custom_graph_root_gets_the_version_and_keeps_the_clouds_resource() {
+        let config = Config {
+            authority: Some(Url::parse("https://127.0.0.1:4443/").unwrap()),
+            graph: Some(Url::parse("https://127.0.0.1:4443/graph").unwrap()),
+            ..Config::default()
+        };
+        let endpoints = config.endpoints().unwrap();
+        assert_eq!(
+            endpoints.graph.as_str(),
+            "https://127.0.0.1:4443/graph/v1.0/"
+        );
+        assert_eq!(
+            endpoints.graph_resource.as_str(),
             "https://graph.microsoft.com/"
         );
     }

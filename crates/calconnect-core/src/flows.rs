@@ -350,7 +350,7 @@ impl Calconnect {
                 &self.inner.endpoints.authority,
                 None,
                 registration,
-                &self.inner.endpoints.graph,
+                &self.inner.endpoints.graph_resource,
                 "http://localhost",
             ))
         });

@@ -68,7 +68,7 @@ impl Cli {
                 "--authority",
                 self.sandbox.base_url().as_str(),
                 "--graph",
-                self.sandbox.graph_url().as_str(),
+                self.sandbox.base_url().as_str(),
             ])
             .args(["--tenant", demo::DOMAIN])
             .args(arguments)

@@ -180,6 +180,17 @@ async fn admin_consent_required_for_lee_produces_a_ready_to_send_link_with_reaso
         .query()
         .unwrap()
         .contains(demo::FULL_APP_CLIENT_ID));
+    let requested: String = consent
+        .url
+        .query_pairs()
+        .find(|(name, _)| name == "scope")
+        .map(|(_, value)| value.into_owned())
+        .expect("a scope parameter");
+    assert_eq!(
+        requested,
+        "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Calendars.ReadWrite offline_access",
+        "scopes are qualified with Graph's resource, never with the API URL and its version"
+    );
     let scopes: Vec<&str> = consent
         .permissions
         .iter()

@@ -184,7 +184,7 @@ impl Bench {
         let directory = tempfile::tempdir().expect("temp dir");
         let config = Config {
             authority: Some(sandbox.base_url()),
-            graph: Some(sandbox.graph_url()),
+            graph: Some(sandbox.base_url()),
             tenant: options.tenant,
             full_client_id: Some(demo::FULL_APP_CLIENT_ID.to_owned()),
             freebusy_client_id: Some(demo::FREEBUSY_APP_CLIENT_ID.to_owned()),
