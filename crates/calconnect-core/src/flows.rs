@@ -444,6 +444,11 @@ impl PendingBrowserSignIn {
         self.browser_opened
     }
 
+    /// How long [`Self::finish`] waits for the browser's redirect before giving up.
+    pub fn timeout(&self) -> Duration {
+        self.core.inner.browser_timeout
+    }
+
     /// Cancels [`Self::finish`] from elsewhere (a UI button, Ctrl-C).
     pub fn cancel_token(&self) -> CancellationToken {
         self.cancel.clone()

@@ -25,7 +25,7 @@ pub async fn start_browser_sign_in<R: Runtime>(
 ) -> Result<BrowserSignInView, IpcError> {
     let core = state.core().await?;
     let pending = core.start_browser_sign_in(access.into()).await?;
-    let timeout = calconnect_core::flows::DEFAULT_BROWSER_TIMEOUT;
+    let timeout = pending.timeout();
     let view = BrowserSignInView {
         authorize_url: pending.authorize_url().to_string(),
         browser_opened: pending.browser_opened(),
