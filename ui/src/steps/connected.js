@@ -276,7 +276,10 @@ function drawWeek(grid, start, blocks) {
                 title: label,
                 style: `top:${top}%;height:${Math.max(height, 1.5)}%;left:${block.column * width}%;width:${width}%`,
               },
-              h('span', { class: 'busy-text', 'aria-hidden': 'true' }, timeFormat.format(block.start)),
+              // Under half an hour the time would be clipped; the tooltip and the spoken label still give it.
+              block.endMinute - block.startMinute >= 30
+                ? h('span', { class: 'busy-text', 'aria-hidden': 'true' }, timeFormat.format(block.start))
+                : null,
             );
           }),
       ),
