@@ -4,6 +4,7 @@ const COMMANDS: &[&str] = &[
     "app_info",
     "access_options",
     "list_accounts",
+    "account_details",
     "disconnect",
     "start_browser_sign_in",
     "start_device_code",

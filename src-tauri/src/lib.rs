@@ -50,6 +50,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::app::app_info,
             commands::app::access_options,
             commands::accounts::list_accounts,
+            commands::accounts::account_details,
             commands::accounts::disconnect,
             commands::sign_in::start_browser_sign_in,
             commands::sign_in::start_device_code,

@@ -111,6 +111,20 @@ async fn a_person_connects_full_by_browser_and_free_busy_by_code_and_finds_both_
         scopes.contains("Calendars.ReadWrite"),
         "granted scopes shown: {scopes}"
     );
+    let keychain = session
+        .wait_for_text("[data-testid=account-keychain]", SHORT, |text| text != "…")
+        .await?;
+    assert!(
+        keychain.contains("Secret Service"),
+        "the account says which keychain holds its tokens: {keychain}"
+    );
+    let renewed = session
+        .wait_for_text("[data-testid=account-refresh]", SHORT, |text| text != "…")
+        .await?;
+    assert!(
+        renewed.contains("lapses on"),
+        "the account says when its refresh token was used and when it lapses: {renewed}"
+    );
     let calendars = session
         .wait_for_count("[data-testid=calendar-row]", LONG, |count| count >= 3)
         .await?;

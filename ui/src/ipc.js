@@ -94,6 +94,8 @@
  *   | { event: 'stepFinished', step: ExchangeStep }} ExchangeTestEvent
  */
 
+/** @typedef {{ keychain: string, refreshTokenLastUsed: string, refreshTokenExpiresAt: string }} AccountDetails */
+
 /** Codes the Rust side may send; anything else is treated as Internal. */
 const KNOWN_CODES = new Set([
   'Internal',
@@ -241,6 +243,15 @@ export function getSettings() {
  */
 export function saveSettings(settings) {
   return call('save_settings', { settings });
+}
+
+/**
+ * Where an account's tokens live and when its refresh token was last used.
+ * @param {string} accountId
+ * @returns {Promise<AccountDetails>}
+ */
+export function accountDetails(accountId) {
+  return /** @type {Promise<AccountDetails>} */ (call('account_details', { accountId }));
 }
 
 /**

@@ -1,6 +1,6 @@
-//! Commands of the Accounts step: list and disconnect.
+//! Commands of the Accounts step: list, details and disconnect.
 
-use crate::ipc::dto::AccountView;
+use crate::ipc::dto::{AccountDetailsView, AccountView};
 use crate::ipc::error::IpcError;
 use crate::state::AppState;
 
@@ -26,4 +26,14 @@ pub async fn disconnect(
 ) -> Result<(), IpcError> {
     state.core().await?.disconnect(&account_id).await?;
     Ok(())
+}
+
+/// Where the account's tokens are kept and when its refresh token was last used.
+#[tauri::command]
+pub async fn account_details(
+    state: tauri::State<'_, AppState>,
+    account_id: String,
+) -> Result<AccountDetailsView, IpcError> {
+    let details = state.core().await?.account_details(&account_id).await?;
+    Ok(details.into())
 }

@@ -283,3 +283,22 @@ mod tests {
         assert_eq!(AppKind::from(parsed), AppKind::Full);
     }
 }
+
+/// Where an account's tokens live and how fresh its sign-in is (the refresh token ends after 90 days unused).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountDetailsView {
+    pub keychain: String,
+    pub refresh_token_last_used: DateTime<Utc>,
+    pub refresh_token_expires_at: DateTime<Utc>,
+}
+
+impl From<calconnect_core::AccountDetails> for AccountDetailsView {
+    fn from(details: calconnect_core::AccountDetails) -> Self {
+        AccountDetailsView {
+            keychain: details.keychain,
+            refresh_token_last_used: details.refresh_token_last_used,
+            refresh_token_expires_at: details.refresh_token_expires_at,
+        }
+    }
+}

@@ -4,7 +4,7 @@
  * "Free Busy" calendar and a week of busy blocks.
  */
 import { h, replaceChildren } from '../dom.js';
-import { calendars as loadCalendars, freeBusy } from '../ipc.js';
+import { accountDetails, calendars as loadCalendars, freeBusy } from '../ipc.js';
 import { accessLabel, filterCalendars } from '../wizard.js';
 import { addWeeks, layoutWeek, STATUSES, visibleHours, weekDays, weekStart } from '../week.js';
 import { errorCard } from '../error-card.js';
@@ -64,7 +64,9 @@ export function render(root, ctx) {
 
 /** @param {Account} account */
 function accountCard(account) {
-  return h(
+  const keychain = h('dd', { 'data-testid': 'account-keychain', class: 'placeholder' }, '…');
+  const renewed = h('dd', { 'data-testid': 'account-refresh', class: 'placeholder' }, '…');
+  const card = h(
     'section',
     { class: 'card account-card', 'aria-labelledby': 'account-name', 'data-testid': 'account-card' },
     h('h2', { id: 'account-name', 'data-testid': 'account-name' }, account.name),
@@ -77,8 +79,27 @@ function accountCard(account) {
       h('dd', { 'data-testid': 'account-access' }, accessLabel(account.access)),
       h('dt', {}, 'Granted permissions'),
       h('dd', { 'data-testid': 'account-scopes' }, account.grantedScopes.map((scope) => h('code', { class: 'scope' }, scope))),
+      h('dt', {}, 'Tokens kept in'),
+      keychain,
+      h('dt', {}, 'Sign-in renewed'),
+      renewed,
     ),
   );
+  // Filled in when the details arrive; the rows are there from the start so nothing moves.
+  accountDetails(account.id)
+    .then((details) => {
+      keychain.textContent = details.keychain;
+      const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+      const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+      renewed.textContent = `${dateTime.format(new Date(details.refreshTokenLastUsed))}; unused, it lapses on ${date.format(new Date(details.refreshTokenExpiresAt))}`;
+      keychain.classList.remove('placeholder');
+      renewed.classList.remove('placeholder');
+    })
+    .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
+      keychain.textContent = error.message;
+      renewed.textContent = '—';
+    });
+  return card;
 }
 
 /**
