@@ -37,12 +37,16 @@ pub fn app_binary() -> anyhow::Result<PathBuf> {
     Ok(app)
 }
 
-/// Where screenshots of a test run go: `artifacts/screenshots/` at the workspace root.
-pub fn screenshot_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// `artifacts/` at the workspace root: screenshots and logs of a test run.
+pub fn artifacts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("artifacts")
-        .join("screenshots");
+}
+
+/// Where screenshots of a test run go: `artifacts/screenshots/` at the workspace root.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = artifacts_dir().join("screenshots");
     std::fs::create_dir_all(&dir).expect("create artifacts/screenshots");
     dir
 }

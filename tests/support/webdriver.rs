@@ -44,8 +44,11 @@ impl AppSession {
             .arg(format!("--port={port}"))
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            // The app inherits the driver's output and may outlive the session by a moment; a file rather
+            // than the test's own stderr keeps that from holding the test's pipes open, and keeps the
+            // app's log for a failed test to read.
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(session_log(port)?);
         for (name, value) in env {
             command.env(name, value);
         }
@@ -315,6 +318,14 @@ impl Drop for AppSession {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
+}
+
+/// `artifacts/logs/webdriver-<port>.log`: what WebKitWebDriver and the app wrote during one session.
+fn session_log(port: u16) -> Result<std::fs::File> {
+    let dir = crate::artifacts_dir().join("logs");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("webdriver-{port}.log"));
+    std::fs::File::create(&path).with_context(|| format!("create {}", path.display()))
 }
 
 fn free_port() -> Result<u16> {
