@@ -20,8 +20,22 @@ fi
 
 ensure_toolchains
 ensure_apt_packages "${BUILD_PACKAGES[@]}"
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+    # Without a desktop session the sandbox demo runs with a throwaway keyring (below).
+    ensure_apt_packages gnome-keyring dbus
+fi
 ensure_ui_packages
 build_ui
-say "Building and starting calconnect"
+say "Building calconnect"
 cd "$ROOT"
-exec cargo run --quiet -p calconnect-app -- "${sandbox[@]}" "${app_args[@]}"
+cargo build --quiet -p calconnect-app
+
+app=("$CARGO_TARGET_DIR/debug/calconnect-app" "${sandbox[@]}" "${app_args[@]}")
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && [ ${#sandbox[@]} -gt 0 ] && command -v gnome-keyring-daemon >/dev/null; then
+    # No desktop session (a server, xvfb-run): calconnect keeps tokens only in a keychain, so the sandbox demo
+    # gets a private, throwaway GNOME Keyring; its demo sign-ins are forgotten when the app closes.
+    say "No desktop session: starting calconnect with a throwaway keyring (demo sign-ins end with the app)"
+    exec "$ROOT/scripts/with-keyring.sh" "${app[@]}"
+fi
+say "Starting calconnect"
+exec "${app[@]}"

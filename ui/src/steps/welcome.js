@@ -124,7 +124,9 @@ export function render(root, ctx) {
     .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
       if (!active) return;
       accountList.setAttribute('aria-busy', 'false');
-      replaceChildren(accountList, errorCard(error));
+      // Showing the step again asks the core again (it is rebuilt until it starts), e.g. once a keyring runs.
+      const retry = h('button', { type: 'button', 'data-testid': 'retry', onclick: () => ctx.dispatch({ type: 'home' }) }, 'Try again');
+      replaceChildren(accountList, errorCard(error, retry));
     });
 
   return () => {
