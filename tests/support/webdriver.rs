@@ -274,6 +274,17 @@ impl AppSession {
         .map(drop)
     }
 
+    /// Resizes the app's window (W3C "Set Window Rect").
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// The window's title.
     pub async fn title(&self) -> Result<String> {
         let value = self.command(reqwest::Method::GET, "/title", None).await?;
