@@ -1,8 +1,9 @@
-//! Authentication to EWS: the schemes a server offers (`WWW-Authenticate`), Basic for on-premises
-//! Exchange, and Bearer tokens from the client-credentials grant for Exchange Online
+//! Authentication to EWS: the schemes a server offers (`WWW-Authenticate`), NTLM (preferred) and Basic for
+//! on-premises Exchange ("Authentication and EWS in Exchange": NTLM on premises only, Basic not
+//! recommended), and Bearer tokens from the client-credentials grant for Exchange Online
 //! ("Authenticate an EWS application by using OAuth", scope `https://outlook.office365.com/.default`).
 //!
-//! NTLM and Negotiate are recognised when offered but not spoken by this tool.
+//! Negotiate (Kerberos) is recognised when offered but not spoken by this tool.
 
 use std::fmt;
 
@@ -21,7 +22,7 @@ pub const EXCHANGE_ONLINE_SCOPE: &str = "https://outlook.office365.com/.default"
 /// What the admin typed in.
 #[derive(Debug, Clone)]
 pub enum Credentials {
-    /// A service account (user name, `DOMAIN\user` or UPN) and its password: Basic authentication.
+    /// A service account (user name, `DOMAIN\user` or UPN) and its password: NTLM or Basic authentication.
     Password {
         /// User name or UPN.
         username: String,
@@ -50,11 +51,25 @@ impl Credentials {
         }
     }
 
-    /// The scheme these credentials authenticate with.
-    pub fn scheme(&self) -> AuthScheme {
+    /// The scheme these credentials use against a server offering `offered`: Bearer for an app; for a
+    /// password NTLM when offered (the password never crosses the wire), else Basic. `None` when the
+    /// server offers none of them; an empty offer (nothing asked) gets Basic for a password.
+    pub fn scheme_for(&self, offered: &[AuthScheme]) -> Option<AuthScheme> {
         match self {
-            Self::Password { .. } => AuthScheme::Basic,
-            Self::ClientCredentials { .. } => AuthScheme::Bearer,
+            Self::ClientCredentials { .. } => (offered.is_empty()
+                || offered.contains(&AuthScheme::Bearer))
+            .then_some(AuthScheme::Bearer),
+            Self::Password { .. } if offered.contains(&AuthScheme::Ntlm) => Some(AuthScheme::Ntlm),
+            Self::Password { .. } => (offered.is_empty() || offered.contains(&AuthScheme::Basic))
+                .then_some(AuthScheme::Basic),
+        }
+    }
+
+    /// The schemes these credentials can use, in order of preference, for messages.
+    pub fn usable_schemes(&self) -> &'static str {
+        match self {
+            Self::ClientCredentials { .. } => "Bearer",
+            Self::Password { .. } => "NTLM or Basic",
         }
     }
 }
@@ -87,7 +102,7 @@ impl AuthScheme {
 
     /// Whether this tool can authenticate with the scheme.
     pub fn is_supported(&self) -> bool {
-        matches!(self, Self::Basic | Self::Bearer)
+        matches!(self, Self::Basic | Self::Bearer | Self::Ntlm)
     }
 }
 
@@ -123,11 +138,20 @@ pub fn offered_schemes(headers: &reqwest::header::HeaderMap) -> Vec<AuthScheme> 
     schemes
 }
 
-/// A ready `Authorization` header value; Debug prints `[redacted]`.
+/// How requests authenticate: a ready `Authorization` header value (Basic, Bearer), or the NTLM
+/// credentials a per-request handshake needs. Debug prints `[redacted]`.
 #[derive(Clone)]
 pub struct Authorization {
     scheme: AuthScheme,
     value: SecretString,
+    ntlm: Option<NtlmCredentials>,
+}
+
+/// The user name and password of an NTLM handshake.
+#[derive(Clone)]
+pub(crate) struct NtlmCredentials {
+    pub(crate) username: String,
+    pub(crate) password: SecretString,
 }
 
 impl fmt::Debug for Authorization {
@@ -144,6 +168,21 @@ impl Authorization {
         Self {
             scheme: AuthScheme::Basic,
             value: SecretString::from(format!("Basic {encoded}")),
+            ntlm: None,
+        }
+    }
+
+    /// NTLMv2 ([`crate::ntlm`]): each request is preceded by a NEGOTIATE/CHALLENGE exchange on the same
+    /// connection, so the [`crate::client::EwsClient`] must use an http client from
+    /// [`crate::tls::connection_bound_http_client`].
+    pub fn ntlm(username: &str, password: &SecretString) -> Self {
+        Self {
+            scheme: AuthScheme::Ntlm,
+            value: SecretString::from(String::new()),
+            ntlm: Some(NtlmCredentials {
+                username: username.to_owned(),
+                password: password.clone(),
+            }),
         }
     }
 
@@ -152,6 +191,7 @@ impl Authorization {
         Self {
             scheme: AuthScheme::Bearer,
             value: SecretString::from(format!("Bearer {token}")),
+            ntlm: None,
         }
     }
 
@@ -160,13 +200,22 @@ impl Authorization {
         &self.scheme
     }
 
-    pub(crate) fn header_value(&self) -> Result<reqwest::header::HeaderValue> {
+    /// NTLM credentials, when the scheme is NTLM.
+    pub(crate) fn ntlm_credentials(&self) -> Option<&NtlmCredentials> {
+        self.ntlm.as_ref()
+    }
+
+    /// The static header value; `None` for NTLM, whose header is computed per handshake.
+    pub(crate) fn header_value(&self) -> Result<Option<reqwest::header::HeaderValue>> {
+        if self.ntlm.is_some() {
+            return Ok(None);
+        }
         let mut value = reqwest::header::HeaderValue::from_str(self.value.expose_secret())
             .map_err(|_| Error::ClientSetup {
                 detail: "credentials contain characters not allowed in a header".into(),
             })?;
         value.set_sensitive(true);
-        Ok(value)
+        Ok(Some(value))
     }
 }
 

@@ -477,13 +477,15 @@ impl Autodiscover {
                 .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
                 .body(body);
         }
-        if let Some(authorization) = authorization {
-            request = request.header(
-                reqwest::header::AUTHORIZATION,
-                authorization
-                    .header_value()
-                    .map_err(|error| error.to_string())?,
-            );
+        // NTLM is not used for Autodiscover: its candidates race on a shared pool, and NTLM needs one
+        // connection per handshake. Such a request goes unauthenticated (a 401 fails only this candidate).
+        let header = authorization
+            .map(Authorization::header_value)
+            .transpose()
+            .map_err(|error| error.to_string())?
+            .flatten();
+        if let Some(header) = header {
+            request = request.header(reqwest::header::AUTHORIZATION, header);
         }
         let mut record = RequestRecord {
             operation: operation.into(),

@@ -1,22 +1,28 @@
 //! Sends EWS operations: SOAP over HTTPS with the `X-AnchorMailbox` routing header when impersonating,
-//! honouring `ErrorServerBusy` back-off ("EWS throttling in Exchange"), and logging each request.
+//! authenticating each request with a static header (Basic, Bearer) or an NTLM handshake, honouring
+//! `ErrorServerBusy` back-off ("EWS throttling in Exchange"), and logging each request.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE};
+use base64::Engine;
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use url::Url;
 
-use crate::auth::{offered_schemes, AuthScheme, Authorization};
+use crate::auth::{offered_schemes, AuthScheme, Authorization, NtlmCredentials};
 use crate::clock::Sleeper;
 use crate::endpoints::{ensure_secure, Endpoints};
 use crate::error::{Error, Result};
+use crate::ntlm::{self, ClientNonce};
 use crate::operations::Operation;
 use crate::parse::{ServerVersionInfo, SoapResponse};
 use crate::request_log::{RequestLog, RequestRecord};
 use crate::response_code::ResponseCode;
 use crate::soap::{envelope, ExchangeVersion, Headers};
 use crate::tls::{classify, TlsProblem};
+
+/// NTLM handshakes per request before a 401 counts as refused credentials (see [`EwsClient::call`]).
+const MAX_NTLM_HANDSHAKES: u32 = 3;
 
 /// How throttling is survived.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +78,9 @@ pub struct EwsClient {
     sleeper: Arc<dyn Sleeper>,
     retry: RetryPolicy,
     log: RequestLog,
+    /// One NTLM handshake at a time, so no other request can take the connection between CHALLENGE and
+    /// AUTHENTICATE.
+    handshake: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for EwsClient {
@@ -102,6 +111,7 @@ impl EwsClient {
             sleeper,
             retry: RetryPolicy::default(),
             log,
+            handshake: Arc::default(),
         }
     }
 
@@ -166,7 +176,16 @@ impl EwsClient {
         };
         let document = envelope(&headers, &operation.body());
         let target = self.endpoints.target(&self.url)?;
+        let ntlm = self
+            .authorization
+            .as_ref()
+            .and_then(Authorization::ntlm_credentials);
+        let _handshake = match ntlm {
+            Some(_) => Some(self.handshake.lock().await),
+            None => None,
+        };
         let mut attempt = 0;
+        let mut ntlm_handshakes = 0;
         loop {
             attempt += 1;
             let started = Instant::now();
@@ -184,11 +203,19 @@ impl EwsClient {
                     .header("X-AnchorMailbox", mailbox)
                     .header("X-PreferServerAffinity", "true");
             }
-            if let Some(authorization) = &self.authorization {
+            if let Some(credentials) = ntlm {
                 request = request.header(
-                    reqwest::header::AUTHORIZATION,
-                    authorization.header_value()?,
+                    AUTHORIZATION,
+                    self.ntlm_authorization(&target, name, credentials).await?,
                 );
+            } else if let Some(header) = self
+                .authorization
+                .as_ref()
+                .map(Authorization::header_value)
+                .transpose()?
+                .flatten()
+            {
+                request = request.header(AUTHORIZATION, header);
             }
             let mut record = self.record(name, "POST", started);
             let response = match request.send().await {
@@ -206,6 +233,17 @@ impl EwsClient {
             if status == reqwest::StatusCode::UNAUTHORIZED {
                 let offered = offered_schemes(response.headers());
                 record.duration_ms = elapsed_ms(started);
+                ntlm_handshakes += 1;
+                if ntlm.is_some() && ntlm_handshakes < MAX_NTLM_HANDSHAKES {
+                    // hyper returns a drained connection to the pool asynchronously; should a new
+                    // connection have won the checkout, the server saw an AUTHENTICATE without its
+                    // CHALLENGE. Fresh handshakes tell that apart from refused credentials.
+                    attempt -= 1;
+                    record.note = Some("ntlm refused; redoing the handshake".into());
+                    self.log.push(record);
+                    let _ = response.bytes().await;
+                    continue;
+                }
                 self.log.push(record);
                 return Err(Error::Unauthorized {
                     url: self.url.to_string(),
@@ -307,6 +345,84 @@ impl EwsClient {
         }
     }
 
+    /// Runs NEGOTIATE → CHALLENGE (HTTP 401 `WWW-Authenticate: NTLM <base64>`) and returns the
+    /// AUTHENTICATE header to send, on the same connection, with the real request (MS-NLMP, RFC 4559).
+    async fn ntlm_authorization(
+        &self,
+        target: &Url,
+        operation: &str,
+        credentials: &NtlmCredentials,
+    ) -> Result<HeaderValue> {
+        let started = Instant::now();
+        let base64 = base64::engine::general_purpose::STANDARD;
+        let negotiate = format!("NTLM {}", base64.encode(ntlm::negotiate_message()));
+        // No body: IIS answers the NEGOTIATE before reading one, so the SOAP document is sent only once.
+        let outcome = self
+            .http
+            .post(target.clone())
+            .header(AUTHORIZATION, negotiate)
+            .body(Vec::new())
+            .send()
+            .await;
+        let mut record = self.record(&format!("{operation} (NTLM negotiate)"), "POST", started);
+        let response = match outcome {
+            Ok(response) => response,
+            Err(error) => {
+                let error = self.transport_error(operation, error);
+                record.note = Some(error.to_string());
+                self.log.push(record);
+                return Err(error);
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        // Drained so hyper hands the connection back to the pool for the AUTHENTICATE request; the yield
+        // lets its pool-return task run before the next checkout.
+        let _ = response.bytes().await;
+        tokio::task::yield_now().await;
+        record.status = Some(status.as_u16());
+        record.duration_ms = elapsed_ms(started);
+        let Some(token) = ntlm_challenge(&headers) else {
+            record.note = Some("no ntlm challenge in the answer".into());
+            self.log.push(record);
+            return Err(if status == reqwest::StatusCode::UNAUTHORIZED {
+                Error::Unauthorized {
+                    url: self.url.to_string(),
+                    offered: offered_schemes(&headers),
+                }
+            } else {
+                Error::Status {
+                    operation: operation.into(),
+                    url: self.url.to_string(),
+                    status: status.as_u16(),
+                }
+            });
+        };
+        record.note = Some("ntlm challenge received".into());
+        self.log.push(record);
+        let challenge = base64
+            .decode(token)
+            .map_err(|error| error.to_string())
+            .and_then(|bytes| ntlm::Challenge::parse(&bytes))
+            .map_err(|detail| Error::Parse {
+                operation: operation.into(),
+                url: self.url.to_string(),
+                detail: format!("ntlm challenge: {detail}"),
+            })?;
+        let message = ntlm::authenticate_message(
+            &challenge,
+            &credentials.username,
+            &credentials.password,
+            ClientNonce::fresh(),
+        );
+        let mut value = HeaderValue::from_str(&format!("NTLM {}", base64.encode(message)))
+            .map_err(|_| Error::ClientSetup {
+                detail: "ntlm authenticate message is not a valid header".into(),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+
     async fn back_off(&self, operation: &str, attempt: u32, hint_ms: Option<u64>) -> Result<()> {
         let wait = hint_ms.map_or(self.retry.default_back_off, Duration::from_millis);
         if attempt >= self.retry.max_attempts || wait > self.retry.max_back_off {
@@ -377,6 +493,19 @@ pub(crate) fn transport_error(url: &Url, operation: &str, error: reqwest::Error)
         url: url.to_string(),
         detail,
     }
+}
+
+/// The token of a `WWW-Authenticate: NTLM <base64>` challenge.
+fn ntlm_challenge(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            let token = token.trim();
+            (scheme.eq_ignore_ascii_case("ntlm") && !token.is_empty()).then_some(token)
+        })
 }
 
 /// The first line of a response body, at most 300 characters (no markup parsing: it is shown as text).

@@ -28,6 +28,7 @@ pub mod clock;
 pub mod diagnostics;
 pub mod endpoints;
 mod error;
+pub mod ntlm;
 pub mod operations;
 pub mod parse;
 pub mod request_log;

@@ -46,6 +46,35 @@ pub fn http_client(
     request_timeout: Duration,
     endpoints: &Endpoints,
 ) -> Result<reqwest::Client> {
+    builder(trust, request_timeout, endpoints)?
+        .build()
+        .map_err(|error| Error::ClientSetup {
+            detail: error.to_string(),
+        })
+}
+
+/// Like [`http_client`], but keeps one HTTP/1.1 connection per host, as NTLM needs: it authenticates the
+/// connection, so the AUTHENTICATE message must follow the CHALLENGE on the same one (IIS refuses NTLM
+/// over HTTP/2 anyway).
+pub fn connection_bound_http_client(
+    trust: &Trust,
+    request_timeout: Duration,
+    endpoints: &Endpoints,
+) -> Result<reqwest::Client> {
+    builder(trust, request_timeout, endpoints)?
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .build()
+        .map_err(|error| Error::ClientSetup {
+            detail: error.to_string(),
+        })
+}
+
+fn builder(
+    trust: &Trust,
+    request_timeout: Duration,
+    endpoints: &Endpoints,
+) -> Result<reqwest::ClientBuilder> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(request_timeout)
@@ -66,9 +95,7 @@ pub fn http_client(
             builder = builder.add_root_certificate(certificate);
         }
     }
-    builder.build().map_err(|error| Error::ClientSetup {
-        detail: error.to_string(),
-    })
+    Ok(builder)
 }
 
 /// Why a server certificate was refused.

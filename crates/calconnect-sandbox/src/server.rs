@@ -159,8 +159,16 @@ impl SandboxBuilder {
                 front_door(state.clone(), router.clone(), request)
             }
         });
-        let make_service = tower::service_fn(move |_peer: SocketAddr| {
-            let front_door = front_door.clone();
+        let make_service = tower::service_fn(move |peer: SocketAddr| {
+            // The peer address names the connection: NTLM binds its handshake to it (`ews::ntlm`).
+            let front_door = front_door.clone().map_request(
+                move |mut request: Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    request
+                },
+            );
             async move { Ok::<_, Infallible>(front_door) }
         });
         let handle = axum_server::Handle::new();

@@ -248,6 +248,11 @@ pub struct Exchange {
     /// Set to emulate Exchange Online's EWS retirement (absent: EWS answers every app, as on premises).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_online: Option<ExchangeOnlineEws>,
+    /// On-premises Exchange with Basic authentication turned off on the EWS and Autodiscover virtual
+    /// directories (`Set-WebServicesVirtualDirectory -BasicAuthentication $false`): only NTLM and Bearer
+    /// are offered then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub basic_auth_disabled: bool,
 }
 
 /// Exchange Online's EWS switch: from 2026-10-01 (sandbox clock) EWS answers only allow-listed apps when
@@ -343,6 +348,12 @@ pub struct TenantSecret(String);
 impl TenantSecret {
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
+    }
+
+    /// The stored value, for protocols that derive keys from it (the NT hash of NTLM) instead of
+    /// comparing it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Constant-time comparison with a presented credential.
@@ -967,6 +978,7 @@ impl DemoWeek {
                     rights,
                 }],
                 exchange_online: None,
+                basic_auth_disabled: false,
             },
         }
     }

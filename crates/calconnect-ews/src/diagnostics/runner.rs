@@ -19,7 +19,7 @@ use crate::operations::{
 };
 use crate::request_log::RequestLog;
 use crate::response_code::ResponseCode;
-use crate::tls::{http_client, TLS_DOC};
+use crate::tls::{connection_bound_http_client, http_client, TLS_DOC};
 
 const AUTHENTICATION_DOC: &str =
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/authentication-and-ews-in-exchange";
@@ -52,6 +52,7 @@ pub async fn run(config: &TestConfig, reporter: &dyn Reporter) -> Report {
         app_credentials,
         today: now.date_naive(),
         blocker: None,
+        authenticated_with: None,
         calendar_folder: None,
         calendar_view: None,
         other_folder: None,
@@ -135,12 +136,34 @@ async fn run_steps(
         }
     };
 
-    // Credentials: a Basic header, or an app-only token for Exchange Online.
+    // EWS itself goes over one HTTP/1.1 connection per host: NTLM authenticates connections.
+    let ews_http = match connection_bound_http_client(
+        &environment.trust,
+        environment.request_timeout,
+        &environment.endpoints,
+    ) {
+        Ok(http) => http,
+        Err(error) => {
+            let started = steps.begin(StepId::Tls);
+            steps.finish(
+                started,
+                StepStatus::Failed,
+                error.to_string(),
+                None,
+                Some(TLS_DOC.into()),
+            );
+            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
+            return None;
+        }
+    };
+
+    // Credentials: a Basic header (Autodiscover; EWS may switch to NTLM once it sees the offered schemes),
+    // or an app-only token for Exchange Online.
     let authorization = match &config.credentials {
         Credentials::Password { username, password } => {
             steps.skip(
                 StepId::Token,
-                "not needed: password credentials use Basic authentication",
+                "not needed: password credentials use NTLM or Basic authentication",
             );
             Authorization::basic(username, password)
         }
@@ -240,7 +263,7 @@ async fn run_steps(
 
     // Step 2: TLS, offered schemes, authentication.
     let client = EwsClient::new(
-        http,
+        ews_http,
         environment.endpoints.clone(),
         ews_url.clone(),
         environment.sleeper.clone(),
@@ -302,7 +325,6 @@ async fn run_steps(
         }
     }
     let probe = probe.ok()?;
-    let needed = config.credentials.scheme();
     let started = steps.begin(StepId::AuthenticationSchemes);
     let offered_names: Vec<String> = probe.offered.iter().map(AuthScheme::to_string).collect();
     let unsupported: Vec<String> = probe
@@ -325,31 +347,55 @@ async fn run_steps(
             unsupported.join(", ")
         ));
     }
-    if !probe.offered.is_empty() && !probe.offered.contains(&needed) {
+    let Some(scheme) = config.credentials.scheme_for(&probe.offered) else {
+        let usable = config.credentials.usable_schemes();
         steps.finish(
             started,
             StepStatus::Failed,
-            format!("{detail}; {needed} is not offered"),
+            format!("{detail}; none of {usable} is offered"),
             None,
             Some(AUTHENTICATION_DOC.into()),
         );
+        // A password account without NTLM or Basic is the "Basic disabled" case of the verdict.
+        let needed = match &config.credentials {
+            Credentials::Password { .. } => AuthScheme::Basic,
+            Credentials::ClientCredentials { .. } => AuthScheme::Bearer,
+        };
         observations.blocker = Some(Blocker::SchemeNotOffered {
             needed: needed.to_string(),
             offered: offered_names,
         });
         steps.skip(
             StepId::Authentication,
-            &format!("not run: the server does not offer {needed}"),
+            &format!("not run: the server offers none of {usable}"),
         );
         return None;
-    }
+    };
     let status = if probe.offered.is_empty() {
         StepStatus::Warning
     } else {
         StepStatus::Passed
     };
+    let choice = match (&scheme, probe.offered.contains(&AuthScheme::Basic)) {
+        (AuthScheme::Ntlm, true) => {
+            "; using NTLM (preferred: the password never crosses the wire; Basic is the fallback)"
+        }
+        (AuthScheme::Ntlm, false) => "; using NTLM (Basic is not offered)",
+        (AuthScheme::Basic, _) if !probe.offered.is_empty() => {
+            "; using Basic (NTLM is not offered)"
+        }
+        (AuthScheme::Basic, _) => "; using Basic",
+        _ => "; using Bearer",
+    };
+    detail.push_str(choice);
     steps.finish(started, status, detail, None, None);
 
+    let authorization = match (&scheme, &config.credentials) {
+        (AuthScheme::Ntlm, Credentials::Password { username, password }) => {
+            Authorization::ntlm(username, password)
+        }
+        _ => authorization,
+    };
     let client = match client.with_authorization(authorization) {
         Ok(client) => client,
         Err(error) => {
@@ -385,18 +431,19 @@ async fn run_steps(
                 started,
                 StepStatus::Passed,
                 format!(
-                    "authenticated with {needed} as {}; server version {version}",
+                    "authenticated with {scheme} as {}; server version {version}",
                     config.credentials.principal()
                 ),
                 Some(result.response_code.to_string()),
                 None,
             );
+            observations.authenticated_with = Some(scheme.to_string());
         }
         Err(Error::Unauthorized { offered, .. }) => {
             let names: Vec<String> = offered.iter().map(AuthScheme::to_string).collect();
-            let blocker = if !offered.is_empty() && !offered.contains(&needed) {
+            let blocker = if !offered.is_empty() && !offered.contains(&scheme) {
                 Blocker::SchemeNotOffered {
-                    needed: needed.to_string(),
+                    needed: scheme.to_string(),
                     offered: names,
                 }
             } else {
@@ -404,13 +451,12 @@ async fn run_steps(
             };
             let detail = match &blocker {
                 Blocker::SchemeNotOffered { .. } => {
-                    format!("http 401: {needed} authentication is disabled on this server")
+                    format!("http 401: {scheme} authentication is disabled on this server")
                 }
                 _ if observations.app_credentials => {
                     "http 401: Exchange refused the app's token".to_owned()
                 }
-                _ => "http 401: wrong user name or password (or the account is locked or disabled)"
-                    .to_owned(),
+                _ => format!("http 401 with {scheme}: wrong user name or password (or the account is locked or disabled)"),
             };
             steps.finish(
                 started,
@@ -449,11 +495,12 @@ async fn run_steps(
             return None;
         }
         Err(Error::SoapFault { code, message, .. }) => {
+            observations.authenticated_with = Some(scheme.to_string());
             steps.finish(
                 started,
                 StepStatus::Warning,
                 format!(
-                    "authenticated, but Exchange answered with a fault: {}: {message}",
+                    "authenticated with {scheme}, but Exchange answered with a fault: {}: {message}",
                     code.plain_message()
                 ),
                 Some(code.to_string()),

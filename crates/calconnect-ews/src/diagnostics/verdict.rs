@@ -166,6 +166,8 @@ pub struct Observations {
     pub today: NaiveDate,
     /// What stopped the run early.
     pub blocker: Option<Blocker>,
+    /// The scheme that authenticated the service account (`NTLM`, `Basic`, `Bearer`), once it did.
+    pub authenticated_with: Option<String>,
     /// `GetFolder` calendar, impersonating.
     pub calendar_folder: Option<Access>,
     /// `FindItem` calendar view, impersonating.
@@ -206,6 +208,7 @@ pub fn verdict(observations: &Observations) -> Verdict {
         notes: Vec::new(),
     };
     describe_level(&mut verdict, observations);
+    authentication_note(&mut verdict, observations);
     exchange_online_notes(&mut verdict, observations);
     if let Some(blocker) = &observations.blocker {
         blocker_fix(&mut verdict, blocker, observations);
@@ -270,6 +273,18 @@ fn describe_level(verdict: &mut Verdict, observations: &Observations) {
     }
 }
 
+fn authentication_note(verdict: &mut Verdict, observations: &Observations) {
+    match observations.authenticated_with.as_deref() {
+        Some("Basic") if !observations.exchange_online => verdict.notes.push(
+            "The service account authenticated with Basic: the server does not offer NTLM, so the password travels (base64) in every request; Microsoft recommends NTLM on premises".into(),
+        ),
+        Some(scheme) => verdict
+            .notes
+            .push(format!("The service account authenticated with {scheme}")),
+        None => {}
+    }
+}
+
 fn exchange_online_notes(verdict: &mut Verdict, observations: &Observations) {
     if !observations.exchange_online {
         return;
@@ -331,21 +346,20 @@ fn blocker_fix(verdict: &mut Verdict, blocker: &Blocker, observations: &Observat
                 offered.join(", ")
             };
             let basic_disabled = needed == "Basic";
-            let only_ntlm = !offered.is_empty()
-                && offered
-                    .iter()
-                    .all(|scheme| scheme == "NTLM" || scheme == "Negotiate");
-            let summary = if basic_disabled && only_ntlm {
-                format!("Basic authentication is disabled on this server; it offers {offered_text}, which this tool recognises but does not support")
+            let only_negotiate =
+                !offered.is_empty() && offered.iter().all(|scheme| scheme == "Negotiate");
+            let summary = if basic_disabled && only_negotiate {
+                format!("Basic authentication is disabled on this server and NTLM is not offered; it offers {offered_text} (Kerberos), which this tool recognises but does not support")
             } else if basic_disabled {
                 format!(
-                    "Basic authentication is disabled on this server (it offers {offered_text})"
+                    "Basic authentication is disabled on this server and NTLM is not offered either (it offers {offered_text})"
                 )
             } else {
                 format!("The server does not accept {needed} tokens (it offers {offered_text})")
             };
+            // Windows authentication (NTLM) rather than Basic: the password then never crosses the wire.
             let command = basic_disabled.then(|| {
-                "Set-WebServicesVirtualDirectory -Identity \"<server>\\EWS (Default Web Site)\" -BasicAuthentication $true".to_owned()
+                "Set-WebServicesVirtualDirectory -Identity \"<server>\\EWS (Default Web Site)\" -WindowsAuthentication $true".to_owned()
             });
             let doc_url = if observations.exchange_online {
                 BASIC_AUTH_DOC
@@ -527,6 +541,7 @@ mod tests {
             app_credentials: false,
             today: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
             blocker: None,
+            authenticated_with: Some("NTLM".into()),
             calendar_folder: Some(Access::Denied(ResponseCode::ErrorImpersonateUserDenied)),
             calendar_view: Some(Access::Denied(ResponseCode::ErrorImpersonateUserDenied)),
             other_folder: None,

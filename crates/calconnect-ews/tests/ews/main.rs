@@ -1,5 +1,6 @@
 //! Integration tests of calconnect-ews: request bodies against the EWS schema, and the service-account test
 //! against the sandbox's EWS over loopback.
 
+mod ntlm;
 mod schema;
 mod service_account;

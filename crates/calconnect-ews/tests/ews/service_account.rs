@@ -19,7 +19,7 @@ use chrono::{TimeZone, Utc};
 use secrecy::SecretString;
 use url::Url;
 
-async fn sandbox() -> SandboxHandle {
+pub(crate) async fn sandbox() -> SandboxHandle {
     Sandbox::builder()
         .tls(true)
         .bind("127.0.0.1:0".parse().unwrap())
@@ -28,7 +28,7 @@ async fn sandbox() -> SandboxHandle {
         .expect("sandbox starts")
 }
 
-fn environment(sandbox: &SandboxHandle, sleeper: RecordingSleeper) -> Environment {
+pub(crate) fn environment(sandbox: &SandboxHandle, sleeper: RecordingSleeper) -> Environment {
     Environment {
         endpoints: Endpoints::offline(),
         trust: Trust::only(sandbox.ca_pem().expect("tls sandbox has a CA")),
@@ -44,14 +44,18 @@ fn environment(sandbox: &SandboxHandle, sleeper: RecordingSleeper) -> Environmen
     }
 }
 
-fn password(password: &str) -> Credentials {
+pub(crate) fn password(password: &str) -> Credentials {
     Credentials::Password {
         username: demo::SERVICE_ACCOUNT_UPN.into(),
         password: SecretString::from(password.to_owned()),
     }
 }
 
-fn config(sandbox: &SandboxHandle, mailbox: &str, credentials: Credentials) -> TestConfig {
+pub(crate) fn config(
+    sandbox: &SandboxHandle,
+    mailbox: &str,
+    credentials: Credentials,
+) -> TestConfig {
     TestConfig {
         credentials,
         mailbox: mailbox.into(),
@@ -60,7 +64,7 @@ fn config(sandbox: &SandboxHandle, mailbox: &str, credentials: Credentials) -> T
     }
 }
 
-fn status(report: &Report, id: StepId) -> StepStatus {
+pub(crate) fn status(report: &Report, id: StepId) -> StepStatus {
     report
         .step(id)
         .unwrap_or_else(|| panic!("step {id:?} missing:\n{}", report.to_text()))
@@ -71,7 +75,7 @@ fn code(report: &Report, id: StepId) -> Option<String> {
     report.step(id).and_then(|step| step.response_code.clone())
 }
 
-fn assert_no_secret(report: &Report) {
+pub(crate) fn assert_no_secret(report: &Report) {
     for export in [report.to_json(), report.to_text(), format!("{report:?}")] {
         assert!(
             !export.contains(demo::SERVICE_ACCOUNT_PASSWORD),
@@ -535,7 +539,7 @@ fn exchange_online_sandbox_tenant(allowed_app_ids: Vec<String>) -> calconnect_sa
     tenant
 }
 
-fn app_credentials(sandbox: &SandboxHandle) -> Credentials {
+pub(crate) fn app_credentials(sandbox: &SandboxHandle) -> Credentials {
     Credentials::ClientCredentials {
         authority_host: sandbox.base_url(),
         tenant: demo::DOMAIN.into(),

@@ -27,6 +27,7 @@ pub fn routes() -> axum::Router<AppState> {
             get(redirect_probe).post(pox),
         )
         .route("/autodiscover/autodiscover.json/v1.0/{email}", get(json))
+        .layer(axum::Extension(crate::ews::ntlm::NtlmHandshakes::default()))
 }
 
 /// Outlook's HTTP redirect method: an unauthenticated GET is sent to the https POX endpoint.
@@ -35,9 +36,14 @@ async fn redirect_probe(State(state): State<AppState>) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
-async fn pox(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
-    if let Err(reason) = crate::ews::authenticate(&state, &headers) {
-        return crate::ews::unauthorized(&state, &reason);
+async fn pox(
+    State(state): State<AppState>,
+    connection: crate::ews::Connection,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if let Err(refusal) = crate::ews::authenticate(&state, &connection, &headers) {
+        return crate::ews::unauthorized(&state, &refusal);
     }
     let email = crate::ews::request::parse(&body)
         .ok()

@@ -1,5 +1,6 @@
-//! Exchange Web Services (`/EWS/Exchange.asmx`): SOAP 1.1 with Basic (service account password) and Bearer
-//! (Entra token for `https://outlook.office365.com`) authentication, `ExchangeImpersonation` and the three
+//! Exchange Web Services (`/EWS/Exchange.asmx`): SOAP 1.1 with NTLM and Basic (service account password;
+//! Basic can be turned off per tenant) and Bearer (Entra token for `https://outlook.office365.com`)
+//! authentication, `ExchangeImpersonation` with its `X-AnchorMailbox` routing header, and the three
 //! Enterprise Connect access levels of the tenant's service accounts.
 //!
 //! What each level may do (Cronofy's Enterprise Connect setup; "ResponseCode", "GetUserAvailability operation"):
@@ -9,6 +10,8 @@
 //! Unknown mailboxes answer `ErrorNonExistentMailbox` / `ErrorMailRecipientNotFound`. App-only tokens need
 //! the `full_access_as_app` role, as in Exchange Online since ApplicationImpersonation was retired there.
 
+pub(crate) mod connection;
+pub(crate) mod ntlm;
 pub(crate) mod request;
 pub(crate) mod response;
 
@@ -24,6 +27,8 @@ use crate::demo;
 use crate::journal::JournalNote;
 use crate::state::AppState;
 use crate::tenant::{AccessLevel, ShowAs};
+pub(crate) use connection::Connection;
+use ntlm::{NtlmHandshakes, Outcome};
 use request::{Malformed, Operation, SoapRequest};
 use response::{AvailabilityAnswer, BusyAnswer, FolderAnswer, ItemAnswer, Status};
 
@@ -32,12 +37,13 @@ pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/EWS/Exchange.asmx", post(soap).get(service_page))
         .route("/ews/exchange.asmx", post(soap).get(service_page))
+        .layer(axum::Extension(NtlmHandshakes::default()))
 }
 
 /// Who is calling, after authentication.
 #[derive(Debug, Clone)]
 pub(crate) enum Caller {
-    /// A service account authenticated with Basic.
+    /// A service account authenticated with NTLM or Basic.
     ServiceAccount { upn: String },
     /// An app-only token; `full_access` when it carries `full_access_as_app`.
     App { app_id: String, full_access: bool },
@@ -53,11 +59,20 @@ impl Caller {
             Self::App { app_id, .. } | Self::User { app_id, .. } => Some(app_id),
         }
     }
+
+    /// Whether the caller presented an Entra token (Exchange Online's only way in).
+    fn is_token(&self) -> bool {
+        !matches!(self, Self::ServiceAccount { .. })
+    }
 }
 
 /// `GET` on the endpoint: Exchange answers an authenticated browser with the service page.
-async fn service_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match authenticate(&state, &headers) {
+async fn service_page(
+    State(state): State<AppState>,
+    connection: Connection,
+    headers: HeaderMap,
+) -> Response {
+    match authenticate(&state, &connection, &headers) {
         Ok(_) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "text/html")],
@@ -68,8 +83,13 @@ async fn service_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
 }
 
-async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = match authenticate(&state, &headers) {
+async fn soap(
+    State(state): State<AppState>,
+    connection: Connection,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = match authenticate(&state, &connection, &headers) {
         Ok(caller) => caller,
         Err(reason) => return unauthorized(&state, &reason),
     };
@@ -113,8 +133,47 @@ async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
         )));
         return response;
     }
+    let anchor = headers
+        .get("x-anchormailbox")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty());
+    if let (true, Some(target)) = (caller.is_token(), request.impersonate.as_deref()) {
+        if !anchor.is_some_and(|anchor| anchor.eq_ignore_ascii_case(target)) {
+            return missing_anchor(target, anchor);
+        }
+    }
     let body = answer(&state, &caller, &request);
-    xml(StatusCode::OK, response::envelope(&body))
+    let mut response = xml(StatusCode::OK, response::envelope(&body));
+    if let Some(anchor) = anchor {
+        response
+            .extensions_mut()
+            .insert(JournalNote(format!("X-AnchorMailbox {anchor}")));
+    }
+    response
+}
+
+/// Exchange Online's answer to an impersonating token request whose `X-AnchorMailbox` is missing or names
+/// another mailbox.
+///
+/// ASSUMPTION: Microsoft says such requests "must always use" the header and that without it they "can
+/// give 500/503" errors, slowness or timeouts (facts §3.1), without documenting the exact response. We
+/// answer what a careful client survives and can explain: HTTP 500 with a SOAP fault
+/// `ErrorInternalServerError` whose text names the header and the mailbox it must carry. Only token
+/// (Exchange Online) callers are checked: on-premises NTLM/Basic requests are routed without it.
+fn missing_anchor(target: &str, anchor: Option<&str>) -> Response {
+    let found = anchor.map_or_else(|| "none".to_owned(), |anchor| format!("'{anchor}'"));
+    let message = format!(
+        "An internal server error occurred. The operation failed. ExchangeImpersonation requests must carry the X-AnchorMailbox header naming the impersonated mailbox ({target}); found {found}."
+    );
+    let mut response = xml(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        response::fault("ErrorInternalServerError", &message, None),
+    );
+    response.extensions_mut().insert(JournalNote(format!(
+        "500: X-AnchorMailbox {found} for impersonation of {target}"
+    )));
+    response
 }
 
 /// Exchange Online's answer to an app that is not allow-listed once EWS is restricted (2026-10-01).
@@ -149,14 +208,49 @@ fn xml(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// Checks `Authorization`; the error is the reason, to be answered with [`unauthorized`].
-pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, String> {
+/// Why a request is answered with HTTP 401 ([`unauthorized`]).
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// Not (or wrongly) authenticated; the reason goes to the journal.
+    Reason(String),
+    /// NTLM handshake in progress: answer with this CHALLENGE_MESSAGE (base64).
+    NtlmChallenge(String),
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        Self::Reason(reason.to_owned())
+    }
+}
+
+/// Checks `Authorization` (NTLM, Basic, Bearer); a refusal is answered with [`unauthorized`].
+pub(crate) fn authenticate(
+    state: &AppState,
+    connection: &Connection,
+    headers: &HeaderMap,
+) -> Result<Caller, Refusal> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
     let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
+    if scheme.eq_ignore_ascii_case("ntlm") {
+        let Some(peer) = connection.peer else {
+            return Err("ntlm needs a connection (no peer address)".into());
+        };
+        return match connection
+            .handshakes
+            .handle(state.tenant(), peer, credentials, state.now())
+        {
+            Outcome::Challenge(challenge) => Err(Refusal::NtlmChallenge(challenge)),
+            Outcome::Authenticated(upn) => Ok(Caller::ServiceAccount { upn }),
+            Outcome::Refused(reason) => Err(Refusal::Reason(reason)),
+        };
+    }
     if scheme.eq_ignore_ascii_case("basic") {
+        if state.tenant().exchange.basic_auth_disabled {
+            return Err("basic authentication is disabled on this server".into());
+        }
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(credentials.trim())
             .ok()
@@ -192,14 +286,30 @@ pub(crate) fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Call
             Ok(_) => Err("the token carries no EWS permission".into()),
             // Safe to put in the journal note: a TokenRejection describes the token (kind, audience)
             // and must never hold the token itself.
-            Err(rejection) => Err(rejection.to_string()),
+            Err(rejection) => Err(Refusal::Reason(rejection.to_string())),
         };
     }
     Err("no credentials".into())
 }
 
-/// HTTP 401 advertising exactly the two schemes implemented here (no NTLM: its handshake is not emulated).
-pub(crate) fn unauthorized(state: &AppState, reason: &str) -> Response {
+/// HTTP 401: the NTLM challenge of a handshake in progress, or every scheme implemented here (NTLM, Basic
+/// unless the tenant turned it off, Bearer) as IIS lists them.
+pub(crate) fn unauthorized(state: &AppState, refusal: &Refusal) -> Response {
+    let reason = match refusal {
+        Refusal::Reason(reason) => reason,
+        Refusal::NtlmChallenge(challenge) => {
+            let mut response = StatusCode::UNAUTHORIZED.into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("NTLM {challenge}")) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            response
+                .extensions_mut()
+                .insert(JournalNote("401: ntlm challenge".into()));
+            return response;
+        }
+    };
     let host = state
         .base_url()
         .host_str()
@@ -212,8 +322,11 @@ pub(crate) fn unauthorized(state: &AppState, reason: &str) -> Response {
     );
     let mut response = StatusCode::UNAUTHORIZED.into_response();
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&format!(r#"Basic realm="{host}""#)) {
-        headers.append(header::WWW_AUTHENTICATE, value);
+    headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("NTLM"));
+    if !state.tenant().exchange.basic_auth_disabled {
+        if let Ok(value) = HeaderValue::from_str(&format!(r#"Basic realm="{host}""#)) {
+            headers.append(header::WWW_AUTHENTICATE, value);
+        }
     }
     if let Ok(value) = HeaderValue::from_str(&bearer) {
         headers.append(header::WWW_AUTHENTICATE, value);

@@ -1,5 +1,6 @@
 //! The sandbox's EWS answers as Exchange does: every SOAP response body validates against `messages.xsd`
-//! (xmllint), a 401 advertises exactly Basic and Bearer, and each access level gets its documented codes.
+//! (xmllint), a 401 advertises exactly NTLM, Basic (unless turned off) and Bearer, impersonating tokens need
+//! `X-AnchorMailbox`, and each access level gets its documented codes.
 
 use std::process::Command;
 
@@ -211,9 +212,7 @@ async fn availability_only_gets_free_busy_even_when_detailed_is_requested() {
     );
 }
 
-#[tokio::test]
-async fn an_unauthenticated_request_is_challenged_with_exactly_basic_and_bearer() {
-    let sandbox = plain_sandbox().await;
+async fn offered_schemes(sandbox: &SandboxHandle) -> Vec<String> {
     let response = reqwest::Client::new()
         .post(sandbox.ews_url())
         .body(envelope(None, &get_folder("calendar")))
@@ -221,7 +220,7 @@ async fn an_unauthenticated_request_is_challenged_with_exactly_basic_and_bearer(
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
-    let schemes: Vec<String> = response
+    response
         .headers()
         .get_all("www-authenticate")
         .iter()
@@ -234,11 +233,133 @@ async fn an_unauthenticated_request_is_challenged_with_exactly_basic_and_bearer(
                 .unwrap()
                 .to_owned()
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unauthenticated_request_is_challenged_with_exactly_ntlm_basic_and_bearer() {
+    let sandbox = plain_sandbox().await;
     assert_eq!(
-        schemes,
-        vec!["Basic", "Bearer"],
-        "no NTLM: the sandbox does not implement its handshake"
+        offered_schemes(&sandbox).await,
+        vec!["NTLM", "Basic", "Bearer"]
+    );
+}
+
+#[tokio::test]
+async fn with_basic_disabled_only_ntlm_and_bearer_are_offered_and_basic_is_refused() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.exchange.basic_auth_disabled = true;
+    let sandbox = Sandbox::builder()
+        .tenant(tenant)
+        .tls(false)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(offered_schemes(&sandbox).await, vec!["NTLM", "Bearer"]);
+    let response = reqwest::Client::new()
+        .post(sandbox.ews_url())
+        .header("Authorization", basic())
+        .body(envelope(None, &get_folder("calendar")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        401,
+        "right password, but Basic is off"
+    );
+}
+
+async fn app_token(sandbox: &SandboxHandle) -> String {
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(
+            sandbox
+                .base_url()
+                .join("contoso.com/oauth2/v2.0/token")
+                .unwrap(),
+        )
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", demo::EWS_APP_CLIENT_ID),
+            ("client_secret", demo::EWS_APP_CLIENT_SECRET),
+            ("scope", "https://outlook.office365.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"]
+        .as_str()
+        .expect("an app token")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn bearer_impersonation_without_x_anchor_mailbox_gets_an_internal_server_error_fault() {
+    let sandbox = plain_sandbox().await;
+    let token = app_token(&sandbox).await;
+    let send = |anchor: Option<&'static str>| {
+        let mut request = reqwest::Client::new()
+            .post(sandbox.ews_url())
+            .bearer_auth(&token)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(envelope(Some(demo::ADELE), &get_folder("calendar")));
+        if let Some(anchor) = anchor {
+            request = request.header("X-AnchorMailbox", anchor);
+        }
+        request.send()
+    };
+    for anchor in [None, Some(demo::MEGAN)] {
+        let response = send(anchor).await.unwrap();
+        assert_eq!(response.status().as_u16(), 500, "anchor {anchor:?}");
+        let text = response.text().await.unwrap();
+        assert!(
+            text.contains("<s:Fault>")
+                && text.contains("a:ErrorInternalServerError")
+                && text.contains("X-AnchorMailbox")
+                && text.contains(demo::ADELE),
+            "{text}"
+        );
+        // The fault's ResponseCode is one messages.xsd defines; the envelope is well-formed XML.
+        let schema = std::fs::read_to_string(MESSAGES_XSD).unwrap();
+        assert!(schema.contains(r#"<xs:enumeration value="ErrorInternalServerError"/>"#));
+        assert_well_formed("missing_anchor_fault", &text);
+    }
+    let (status, body) = {
+        let response = send(Some(demo::ADELE)).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(">NoError<"), "{body}");
+    let start = body.find("<s:Body>").unwrap() + "<s:Body>".len();
+    assert_valid(
+        "anchored_impersonation",
+        &body[start..body.rfind("</s:Body>").unwrap()],
+    );
+    assert!(sandbox.journal().iter().any(|entry| entry.note.as_deref()
+        == Some("500: X-AnchorMailbox none for impersonation of adele@contoso.com")));
+    assert!(sandbox
+        .journal()
+        .iter()
+        .any(|entry| entry.note.as_deref() == Some("X-AnchorMailbox adele@contoso.com")));
+}
+
+fn assert_well_formed(name: &str, document: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join(format!("{name}.xml"));
+    std::fs::write(&path, document).unwrap();
+    let output = Command::new("xmllint")
+        .arg("--noout")
+        .arg(&path)
+        .output()
+        .expect("xmllint installed");
+    assert!(
+        output.status.success(),
+        "{name} is not well-formed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 
