@@ -96,7 +96,7 @@ mod tests {
         };
         build_app(
             tauri::test::mock_builder(),
-            state::AppState::with_core(config, core, Cloud::Global),
+            state::AppState::with_core(config, core),
         )
         .build(tauri::test::mock_context(tauri::test::noop_assets()))
         .unwrap()

@@ -21,13 +21,13 @@ const SANDBOX_KEYCHAIN_SERVICE: &str = "calconnect-sandbox";
 #[derive(Clone)]
 pub struct SandboxEndpoint {
     pub base_url: Url,
-    pub ca_pem: String,
+    /// The sandbox's CA; `None` for an external sandbox served over plain HTTP on loopback.
+    pub ca_pem: Option<String>,
 }
 
 /// The core built for one set of settings; replaced when Settings are saved.
 struct Session {
     core: Calconnect,
-    cloud: Cloud,
     sandbox_endpoint: Option<SandboxEndpoint>,
     // Kept only to keep the in-process sandbox serving; dropping it stops the server.
     _sandbox: Option<SandboxHandle>,
@@ -59,11 +59,10 @@ impl AppState {
     }
 
     /// A state around an existing core (tests inject one with an in-memory keychain).
-    pub fn with_core(config: AppConfig, core: Calconnect, cloud: Cloud) -> Self {
+    pub fn with_core(config: AppConfig, core: Calconnect) -> Self {
         let state = AppState::new(config);
         *state.session.try_lock().expect("new state is unlocked") = Some(Session {
             core,
-            cloud,
             sandbox_endpoint: None,
             _sandbox: None,
         });
@@ -89,34 +88,22 @@ impl AppState {
 
     /// The core for the active settings, built on first use.
     pub async fn core(&self) -> Result<Calconnect> {
-        let mut session = self.session.lock().await;
-        if let Some(session) = session.as_ref() {
-            return Ok(session.core.clone());
-        }
-        let built = self.build_session(self.active_cloud()?).await?;
-        let core = built.core.clone();
-        *session = Some(built);
-        Ok(core)
+        Ok(self.session().await?.0)
     }
 
     /// The sandbox the current session talks to, if its cloud is the sandbox.
     pub async fn sandbox_endpoint(&self) -> Result<Option<SandboxEndpoint>> {
-        self.core().await?;
-        Ok(self
-            .session
-            .lock()
-            .await
-            .as_ref()
-            .and_then(|session| session.sandbox_endpoint.clone()))
+        Ok(self.session().await?.1)
     }
 
-    /// The cloud the current core talks to, once built.
-    pub async fn session_cloud(&self) -> Option<Cloud> {
-        self.session
-            .lock()
-            .await
-            .as_ref()
-            .map(|session| session.cloud)
+    /// The session's core and sandbox, building the session under the same lock if there is none yet.
+    async fn session(&self) -> Result<(Calconnect, Option<SandboxEndpoint>)> {
+        let mut session = self.session.lock().await;
+        if session.is_none() {
+            *session = Some(self.build_session(self.active_cloud()?).await?);
+        }
+        let current = session.as_ref().expect("built above");
+        Ok((current.core.clone(), current.sandbox_endpoint.clone()))
     }
 
     /// Saves `settings` and, unless the command line fixed the cloud, rebuilds the core for them.
@@ -160,13 +147,14 @@ impl AppState {
         );
         let http = calconnect_identity::http_client(ca_pem.as_deref())
             .map_err(calconnect_core::Error::Identity)?;
-        let sandbox_endpoint = match (&base, &ca_pem) {
-            (Some(base_url), Some(ca_pem)) => Some(SandboxEndpoint {
-                base_url: base_url.clone(),
-                ca_pem: String::from_utf8_lossy(ca_pem).into_owned(),
-            }),
-            _ => None,
-        };
+        // Every sandbox session has an endpoint, with or without a CA, so the Exchange step never
+        // mistakes the sandbox for a real organisation.
+        let sandbox_endpoint = base.as_ref().map(|base_url| SandboxEndpoint {
+            base_url: base_url.clone(),
+            ca_pem: ca_pem
+                .as_ref()
+                .map(|pem| String::from_utf8_lossy(pem).into_owned()),
+        });
         let core = Calconnect::new(Options::new(
             settings.core_config(base.as_ref()),
             accounts,
@@ -176,7 +164,6 @@ impl AppState {
         tracing::info!(cloud = cloud.label(), "core ready");
         Ok(Session {
             core,
-            cloud,
             sandbox_endpoint,
             _sandbox: sandbox,
         })

@@ -159,10 +159,11 @@ async function call(command, args) {
 }
 
 /**
- * A channel on which Rust pushes sign-in events.
- * @param {(event: SignInEvent) => void} onEvent
+ * A channel on which Rust pushes a command's progress events.
+ * @template T
+ * @param {(event: T) => void} onEvent
  */
-function signInChannel(onEvent) {
+function eventChannel(onEvent) {
   const channel = new (tauri().core.Channel)();
   channel.onmessage = onEvent;
   return channel;
@@ -197,7 +198,7 @@ export function disconnect(accountId) {
  * @returns {Promise<BrowserSignIn>}
  */
 export function startBrowserSignIn(access, onEvent) {
-  return call('start_browser_sign_in', { access, onEvent: signInChannel(onEvent) });
+  return call('start_browser_sign_in', { access, onEvent: eventChannel(onEvent) });
 }
 
 /**
@@ -206,7 +207,7 @@ export function startBrowserSignIn(access, onEvent) {
  * @returns {Promise<DeviceCode>}
  */
 export function startDeviceCode(access, onEvent) {
-  return call('start_device_code', { access, onEvent: signInChannel(onEvent) });
+  return call('start_device_code', { access, onEvent: eventChannel(onEvent) });
 }
 
 /** @returns {Promise<boolean>} */
@@ -261,9 +262,7 @@ export function accountDetails(accountId) {
  * @returns {Promise<ExchangeReport>}
  */
 export function testExchangeAccount(request, onEvent) {
-  const channel = new (tauri().core.Channel)();
-  channel.onmessage = onEvent;
-  return /** @type {Promise<ExchangeReport>} */ (call('test_exchange_account', { request, onEvent: channel }));
+  return /** @type {Promise<ExchangeReport>} */ (call('test_exchange_account', { request, onEvent: eventChannel(onEvent) }));
 }
 
 /**

@@ -141,7 +141,9 @@ pub async fn test_exchange_account(
                 .map_err(|_| invalid("The mailbox's domain is not a valid host name."))?;
         }
         config.environment.endpoints = endpoints;
-        config.environment.trust = Trust::only(sandbox.ca_pem.clone());
+        if let Some(ca_pem) = &sandbox.ca_pem {
+            config.environment.trust = Trust::only(ca_pem.clone());
+        }
         config.environment.srv = Arc::new(NoSrvResolver);
     }
 

@@ -3,7 +3,7 @@
  * Settings: which Microsoft cloud, which tenant, and the client IDs of your own app registrations.
  */
 import { h, replaceChildren } from '../dom.js';
-import { getSettings, saveSettings } from '../ipc.js';
+import { accessOptions, getSettings, saveSettings } from '../ipc.js';
 import { errorCard } from '../error-card.js';
 
 /**
@@ -46,8 +46,8 @@ export function render(root, ctx) {
       'div',
       {},
       field('tenant', 'Tenant', view.saved.tenant, 'organizations (any work or school account), common, a tenant ID or a domain such as contoso.com.'),
-      field('fullClientId', 'Client ID of the Full app', view.saved.fullClientId, 'Requests User.Read, Calendars.ReadWrite and offline_access.'),
-      field('freebusyClientId', 'Client ID of the Free/Busy app', view.saved.freebusyClientId, 'Requests Calendars.ReadBasic, User.Read and offline_access.'),
+      field('fullClientId', 'Client ID of the Full app', view.saved.fullClientId, requests('full')),
+      field('freebusyClientId', 'Client ID of the Free/Busy app', view.saved.freebusyClientId, requests('freeBusy')),
     );
     const sandboxNote = h(
       'p',
@@ -106,8 +106,18 @@ export function render(root, ctx) {
     sync();
   };
 
-  getSettings().then(
-    (view) => active && show(view),
+  /** @type {import('../ipc.js').AccessOption[]} */
+  let options = [];
+  /** The permissions an app registration must grant, from the same source as the Choose access step. */
+  const requests = (/** @type {import('../ipc.js').Access} */ access) => {
+    const scopes = options.find((option) => option.access === access)?.scopes.map((entry) => entry.scope) ?? [];
+    return scopes.length ? `Needs the delegated permissions ${scopes.join(', ')}.` : '';
+  };
+  Promise.all([getSettings(), accessOptions()]).then(
+    ([view, accessList]) => {
+      options = accessList;
+      if (active) show(view);
+    },
     (/** @type {import('../ipc.js').IpcError} */ error) => active && replaceChildren(body, errorCard(error)),
   );
   return () => {
