@@ -18,6 +18,10 @@ pub enum Error {
     },
     #[error("identity configuration is invalid")]
     Identity(#[from] calconnect_identity::Error),
+    /// Renewing an account's access token failed for a reason other than a rejected refresh token
+    /// (which is [`Error::NeedsSignInAgain`]): network, throttling, an outage.
+    #[error("token refresh failed")]
+    Refresh(#[source] calconnect_identity::Error),
     #[error("keychain {operation} failed")]
     Vault {
         operation: &'static str,
@@ -95,7 +99,9 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::SignIn { source, .. } | Self::Identity(source) => identity_kind(source.kind()),
+            Self::SignIn { source, .. } | Self::Identity(source) | Self::Refresh(source) => {
+                identity_kind(source.kind())
+            }
             Self::Vault { source, .. } => vault_kind(source),
             Self::Graph(source) => crate::graph_errors::kind(source),
             Self::NeedsSignInAgain { .. } => ErrorKind::NeedsSignInAgain,
@@ -114,6 +120,10 @@ impl Error {
     pub fn user_message(&self) -> String {
         match self {
             Self::SignIn { source, .. } | Self::Identity(source) => source.user_message(),
+            Self::Refresh(source) => format!(
+                "calconnect could not renew the account's access. {}",
+                source.user_message()
+            ),
             Self::Vault { source, .. } => source.user_message(),
             Self::Graph(source) => crate::graph_errors::user_message(source),
             Self::NeedsSignInAgain { .. } => {
@@ -139,13 +149,15 @@ impl Error {
 
     pub fn next_step(&self) -> String {
         match self {
-            Self::SignIn { source, .. } | Self::Identity(source) => source.next_step(),
+            Self::SignIn { source, .. } | Self::Identity(source) | Self::Refresh(source) => {
+                source.next_step()
+            }
             Self::Vault { source, .. } => source.next_step(),
             Self::Graph(source) => crate::graph_errors::next_step(source),
             Self::NeedsSignInAgain { .. } => "Sign in again with the same app; the account's settings are kept.".to_owned(),
             Self::AccountNotFound { .. } => "List the connected accounts and use one of their IDs.".to_owned(),
             Self::ClientIdMissing { app } => format!(
-                "Register a public-client app in Entra ID (see the README) and set `{}_client_id` in the configuration, or pass --client-id.",
+                "Register your app in Microsoft Entra ID and enter its client ID in Settings (desktop) or set `{}_client_id` in config.toml / pass --client-id (CLI); see the README.",
                 app.as_str()
             ),
             Self::ConfigIo { .. } => "Check the file's permissions.".to_owned(),
@@ -166,7 +178,9 @@ impl Error {
 
     fn identity(&self) -> Option<&calconnect_identity::Error> {
         match self {
-            Self::SignIn { source, .. } | Self::Identity(source) => Some(source),
+            Self::SignIn { source, .. } | Self::Identity(source) | Self::Refresh(source) => {
+                Some(source)
+            }
             Self::NeedsSignInAgain { source, .. } => source.as_ref(),
             _ => None,
         }

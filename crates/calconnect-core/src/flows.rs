@@ -19,7 +19,9 @@ use url::Url;
 use crate::accounts::{Account, AccountStatus, AccountStore, UserInfo};
 use crate::config::{Config, Endpoints};
 use crate::error::{Error, Result};
-use crate::token_source::{save_tokens, AccountTokenSource, IdentityFactory, Persistence};
+use crate::token_source::{
+    save_tokens, AccountTokenSource, IdentityFactory, Persistence, RefreshLocks,
+};
 use crate::view::{BusyBlock, CalendarInfo, FreeBusy};
 
 /// How long the browser sign-in waits for the redirect before suggesting the device code.
@@ -76,6 +78,8 @@ struct Inner {
     browser_timeout: Duration,
     // Discovery documents are fetched once per authority and app.
     identities: tokio::sync::Mutex<HashMap<(String, String), IdentityClient>>,
+    // One refresh-and-save at a time per account, across all commands.
+    refresh_locks: RefreshLocks,
 }
 
 /// A finished sign-in: the stored account and, for a Full account, its calendars.
@@ -111,6 +115,7 @@ impl Calconnect {
                 browser: options.browser,
                 browser_timeout: options.browser_timeout,
                 identities: tokio::sync::Mutex::new(HashMap::new()),
+                refresh_locks: RefreshLocks::default(),
             }),
         })
     }
@@ -285,6 +290,7 @@ impl Calconnect {
             account_id: account.id.clone(),
             store: self.inner.store.clone(),
             accounts: self.inner.accounts.clone(),
+            lock: self.inner.refresh_locks.for_account(&account.id),
         };
         Ok(AccountTokenSource::stored(
             self.identity_factory(account)?,
@@ -368,7 +374,7 @@ impl Calconnect {
             let identity = identity.clone();
             Box::pin(async move { Ok(identity) })
         });
-        let source = AccountTokenSource::fresh(factory, tokens.clone(), self.inner.clock.clone());
+        let source = AccountTokenSource::fresh(factory, tokens, self.inner.clock.clone());
         let graph = self.graph(&self.inner.endpoints.graph);
         let (user, calendars) = if access == AccessLevel::Full {
             let (user, calendars) = futures::try_join!(graph.me(&source), graph.calendars(&source))
@@ -388,6 +394,11 @@ impl Calconnect {
             let email = user_email(&user);
             (user, vec![CalendarInfo::free_busy(&email)])
         };
+        // A refresh during the Graph calls (a 401, or a token inside the margin) rotated the refresh token:
+        // store what the source holds now, not the set the sign-in returned.
+        let tokens = source.into_tokens().ok_or_else(|| Error::Task {
+            reason: "the sign-in's token source lost its tokens".into(),
+        })?;
         let now = self.inner.clock.now();
         let email = user_email(&user);
         let account = Account {
@@ -408,8 +419,13 @@ impl Calconnect {
             connected_at: now,
             refresh_token_last_used: now,
         };
-        save_tokens(&self.inner.store, &account.id, &tokens).await?;
-        self.inner.accounts.upsert(account.clone()).await?;
+        {
+            // A signed-in-again account may have commands refreshing its old entry right now.
+            let lock = self.inner.refresh_locks.for_account(&account.id);
+            let _account = lock.lock().await;
+            save_tokens(&self.inner.store, &account.id, &tokens).await?;
+            self.inner.accounts.upsert(account.clone()).await?;
+        }
         tracing::info!(account = %account.id, access = ?account.access, calendars = calendars.len(), "account connected");
         Ok(Connected { account, calendars })
     }

@@ -1,5 +1,6 @@
 //! An account's access tokens for Graph: cached, refreshed shortly before expiry, rotated into the keychain.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use calconnect_graph::{TokenError, TokenProvider};
@@ -7,7 +8,7 @@ use calconnect_identity::{Clock, ErrorKind as IdentityKind, IdentityClient, Toke
 use calconnect_vault::SecretStore;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::{vault_key, AccountStatus, AccountStore};
 use crate::error::{Error, Result};
@@ -22,11 +23,33 @@ const FORCED_REFRESH_DEBOUNCE: chrono::Duration = chrono::Duration::seconds(30);
 pub(crate) type IdentityFactory =
     Arc<dyn Fn() -> BoxFuture<'static, Result<IdentityClient>> + Send + Sync>;
 
+/// Serialises "load tokens → refresh if needed → save" per account across every token source of one
+/// [`crate::Calconnect`]. Each command builds its own source, so the source's own lock is not enough: two
+/// concurrent commands near expiry would both redeem the same refresh token (the second one already rotated
+/// away) and both write the keychain, whose chunked entries can interleave.
+#[derive(Default)]
+pub(crate) struct RefreshLocks {
+    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl RefreshLocks {
+    /// The lock of `account_id`, created on first use.
+    pub(crate) fn for_account(&self, account_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(account_id.to_owned()).or_default().clone()
+    }
+}
+
 /// Where refreshed tokens go.
 pub(crate) struct Persistence {
     pub(crate) account_id: String,
     pub(crate) store: Arc<dyn SecretStore>,
     pub(crate) accounts: Arc<AccountStore>,
+    /// The account's entry in [`RefreshLocks`].
+    pub(crate) lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub(crate) struct AccountTokenSource {
@@ -75,31 +98,80 @@ impl AccountTokenSource {
         }
     }
 
+    /// The tokens as they are now, including any refresh made while the source was in use (the refresh
+    /// token rotates, so this, not the set the source started with, is what must be stored).
+    pub(crate) fn into_tokens(self) -> Option<TokenSet> {
+        self.state.into_inner().tokens
+    }
+
     pub(crate) async fn current(&self, force_refresh: bool) -> Result<SecretString> {
-        // Holding the lock across the refresh makes concurrent callers share one refresh.
+        // Holding the lock across the refresh makes this source's concurrent callers share one refresh.
         let mut state = self.state.lock().await;
-        if state.tokens.is_none() {
-            state.tokens = Some(self.load().await?);
-        }
         let now = self.clock.now();
-        let tokens = state.tokens.as_ref().expect("loaded above");
         let recently_refreshed = state
             .refreshed_at
             .is_some_and(|at| now - at < FORCED_REFRESH_DEBOUNCE);
-        let needs_refresh =
-            tokens.expires_within(now, REFRESH_MARGIN) || (force_refresh && !recently_refreshed);
-        if !needs_refresh {
-            return Ok(tokens.access_token.clone());
+        let force_refresh = force_refresh && !recently_refreshed;
+        if let Some(tokens) = &state.tokens {
+            if !force_refresh && !tokens.expires_within(now, REFRESH_MARGIN) {
+                return Ok(tokens.access_token.clone());
+            }
         }
-        let identity = (self.identity)().await?;
+        let Some(persistence) = &self.persistence else {
+            let tokens = state.tokens.as_ref().ok_or_else(|| Error::Task {
+                reason: "token source has neither tokens nor storage".into(),
+            })?;
+            let refreshed = self.refresh(tokens).await?;
+            return Ok(self.keep(&mut state, refreshed, now));
+        };
+        // Across commands: the keychain entry is read, refreshed and written by one caller at a time, and
+        // read again under the lock so a caller that waited uses what the previous one stored.
+        let _account = persistence.lock.lock().await;
+        let stored = self.load(persistence).await?;
+        let rejected = state.tokens.take();
+        let refreshed_elsewhere = rejected.as_ref().is_some_and(|rejected| {
+            rejected.access_token.expose_secret() != stored.access_token.expose_secret()
+        });
+        let stale = stored.expires_within(now, REFRESH_MARGIN);
+        if !stale && (!force_refresh || refreshed_elsewhere) {
+            let access_token = stored.access_token.clone();
+            state.tokens = Some(stored);
+            return Ok(access_token);
+        }
+        let refreshed = match self.refresh(&stored).await {
+            Ok(refreshed) => refreshed,
+            Err(error) => {
+                state.tokens = Some(stored);
+                return Err(error);
+            }
+        };
+        self.persist(persistence, &refreshed, now).await?;
+        Ok(self.keep(&mut state, refreshed, now))
+    }
+
+    fn keep(
+        &self,
+        state: &mut CachedTokens,
+        refreshed: TokenSet,
+        now: DateTime<Utc>,
+    ) -> SecretString {
+        let access_token = refreshed.access_token.clone();
+        state.tokens = Some(refreshed);
+        state.refreshed_at = Some(now);
+        access_token
+    }
+
+    /// Redeems the refresh token (RFC 6749 §6). A rejected one marks the account as needing sign-in.
+    async fn refresh(&self, tokens: &TokenSet) -> Result<TokenSet> {
+        let identity = (self.identity)().await.map_err(|error| match error {
+            // Discovery at refresh time fails for runtime reasons (network, outage), not configuration.
+            Error::Identity(source) => Error::Refresh(source),
+            other => other,
+        })?;
         match identity.refresh(tokens).await {
             Ok(refreshed) => {
                 tracing::debug!(account = self.account_id(), "access token refreshed");
-                self.persist(&refreshed, now).await?;
-                let access_token = refreshed.access_token.clone();
-                state.tokens = Some(refreshed);
-                state.refreshed_at = Some(now);
-                Ok(access_token)
+                Ok(refreshed)
             }
             Err(error) if error.kind() == IdentityKind::SignInExpired => {
                 tracing::warn!(account = self.account_id(), code = ?error.aad().and_then(|aad| aad.code()), "refresh token rejected; account needs sign-in again");
@@ -116,7 +188,10 @@ impl AccountTokenSource {
                     source: Some(error),
                 })
             }
-            Err(error) => Err(Error::Identity(error)),
+            Err(error) => {
+                tracing::warn!(account = self.account_id(), %error, "access token refresh failed");
+                Err(Error::Refresh(error))
+            }
         }
     }
 
@@ -128,12 +203,7 @@ impl AccountTokenSource {
             })
     }
 
-    async fn load(&self) -> Result<TokenSet> {
-        let Some(persistence) = &self.persistence else {
-            return Err(Error::Task {
-                reason: "token source has neither tokens nor storage".into(),
-            });
-        };
+    async fn load(&self, persistence: &Persistence) -> Result<TokenSet> {
         let store = persistence.store.clone();
         let key = vault_key(&persistence.account_id);
         let secret = tokio::task::spawn_blocking(move || store.load(&key))
@@ -152,10 +222,12 @@ impl AccountTokenSource {
         }
     }
 
-    async fn persist(&self, tokens: &TokenSet, used_at: DateTime<Utc>) -> Result<()> {
-        let Some(persistence) = &self.persistence else {
-            return Ok(());
-        };
+    async fn persist(
+        &self,
+        persistence: &Persistence,
+        tokens: &TokenSet,
+        used_at: DateTime<Utc>,
+    ) -> Result<()> {
         save_tokens(&persistence.store, &persistence.account_id, tokens).await?;
         persistence
             .accounts

@@ -491,18 +491,6 @@ impl BrowserSignIn {
 mod tests {
     use super::*;
 
-    #[test]
-    fn pkce_challenge_matches_rfc_7636_appendix_b() {
-        let verifier =
-            PkceCodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".to_owned());
-        let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
-        assert_eq!(
-            challenge.as_str(),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-        assert_eq!(challenge.method().as_str(), "S256");
-    }
-
     #[tokio::test]
     async fn the_authorize_url_carries_pkce_state_scopes_and_the_loopback_redirect() {
         let authority =

@@ -11,6 +11,9 @@ use url::Url;
 use crate::aadsts::AadError;
 use crate::error::{Error, Result};
 
+/// Pause after a failed `accept()` before trying again.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+
 /// What the authorization server sent back to the redirect URI.
 #[derive(Debug)]
 pub(crate) enum Callback {
@@ -53,11 +56,16 @@ impl LoopbackListener {
     /// state differs is answered with the failure page and fails the sign-in: it was not started here.
     pub(crate) async fn accept_callback(self, expected_state: &str) -> Result<Callback> {
         loop {
-            let (stream, _peer) = self
-                .listener
-                .accept()
-                .await
-                .map_err(|source| Error::LoopbackBind { source })?;
+            let stream = match self.listener.accept().await {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // The listener is bound; a failed accept (EMFILE, ECONNABORTED) concerns one connection
+                    // or a passing shortage, so keep waiting. The pause keeps a lasting error from spinning.
+                    tracing::debug!(%error, "accepting a connection on the loopback listener failed");
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                    continue;
+                }
+            };
             match handle_connection(stream, expected_state).await {
                 Ok(Some(callback)) => return callback,
                 Ok(None) => continue,

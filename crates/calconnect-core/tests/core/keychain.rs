@@ -4,6 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use calconnect_core::Account;
 use calconnect_identity::{AppKind, TokenSet};
 use calconnect_sandbox::demo;
 use calconnect_vault::{KeychainStore, SecretStore};
@@ -101,8 +102,53 @@ fn files_under(directory: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+fn stored_secrets(store: &Arc<dyn SecretStore>, accounts: &[&Account]) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for account in accounts {
+        let tokens =
+            TokenSet::from_vault_secret(&store.load(&account.vault_key()).unwrap().unwrap())
+                .unwrap();
+        secrets.push(tokens.access_token.expose_secret().to_owned());
+        secrets.push(tokens.refresh_token.unwrap().expose_secret().to_owned());
+    }
+    secrets
+}
+
+/// Fails if any of `secrets` is in the captured logs or in any file the program wrote.
+fn assert_nowhere(secrets: &[String], logs: &LogBuffer, directory: &std::path::Path) {
+    let log_text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        log_text.contains("signed in"),
+        "the logs were captured:\n{log_text}"
+    );
+    let written: Vec<(std::path::PathBuf, String)> = files_under(directory)
+        .into_iter()
+        .map(|path| {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            (path, text)
+        })
+        .collect();
+    assert!(!written.is_empty(), "the program wrote its accounts file");
+    for secret in secrets {
+        assert!(secret.len() > 16);
+        assert!(
+            !log_text.contains(secret.as_str()),
+            "a secret value appeared in the logs"
+        );
+        for (path, text) in &written {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret value appeared in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// The PKCE code_verifier stays inside the identity client (nothing outside it can read it), so the
+/// secrets checked are the authorization code from the loopback redirect and every token value.
 #[tokio::test]
-async fn no_token_value_reaches_the_logs_or_any_file_after_a_full_session() {
+async fn no_token_or_code_reaches_the_logs_or_any_file_after_a_full_session_and_its_failures() {
     let logs = LogBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -132,14 +178,21 @@ async fn no_token_value_reaches_the_logs_or_any_file_after_a_full_session() {
         )
         .await
         .unwrap();
-    let mut secrets = Vec::new();
-    for account in [&full.account, &free_busy.account] {
-        let tokens =
-            TokenSet::from_vault_secret(&store.load(&account.vault_key()).unwrap().unwrap())
-                .unwrap();
-        secrets.push(tokens.access_token.expose_secret().to_owned());
-        secrets.push(tokens.refresh_token.unwrap().expose_secret().to_owned());
-    }
+    let mut secrets: Vec<String> = bench
+        .browser
+        .redirects
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|redirect| {
+            redirect
+                .query_pairs()
+                .find(|(key, _)| key == "code")
+                .map(|(_, code)| code.into_owned())
+        })
+        .collect();
+    assert_eq!(secrets.len(), 1, "the browser sign-in's authorization code");
+    secrets.extend(stored_secrets(&store, &[&full.account, &free_busy.account]));
     bench.time.advance(Duration::from_secs(2 * 3600));
     bench.core.calendars(&full.account.id).await.unwrap();
     let now = chrono::Utc::now();
@@ -149,41 +202,38 @@ async fn no_token_value_reaches_the_logs_or_any_file_after_a_full_session() {
         .await
         .unwrap();
     let _ = bench.core.account_details(&full.account.id).await.unwrap();
-    for account in [&full.account, &free_busy.account] {
-        let tokens =
-            TokenSet::from_vault_secret(&store.load(&account.vault_key()).unwrap().unwrap())
-                .unwrap();
-        secrets.push(tokens.access_token.expose_secret().to_owned());
-        secrets.push(tokens.refresh_token.unwrap().expose_secret().to_owned());
-    }
+    secrets.extend(stored_secrets(&store, &[&full.account, &free_busy.account]));
+    assert_nowhere(&secrets, &logs, bench.directory.path());
 
-    let log_text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    assert!(
-        log_text.contains("signed in"),
-        "the logs were captured:\n{log_text}"
+    // Failures: a refresh that cannot reach Entra, then refresh tokens Entra rejects (AADSTS70000).
+    bench.time.advance(Duration::from_secs(2 * 3600));
+    bench.sandbox.faults().drop_connections("token", 10);
+    let unreachable = bench.core.calendars(&full.account.id).await.unwrap_err();
+    bench.sandbox.faults().clear();
+    bench.sandbox.faults().revoke_refresh_tokens();
+    let rejected = bench.core.calendars(&full.account.id).await.unwrap_err();
+    assert_eq!(
+        rejected.kind(),
+        calconnect_core::ErrorKind::NeedsSignInAgain,
+        "{rejected:?}"
     );
-    let written: Vec<(std::path::PathBuf, String)> = files_under(bench.directory.path())
-        .into_iter()
-        .map(|path| {
-            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-            (path, text)
+    let error_text = [&unreachable, &rejected]
+        .iter()
+        .map(|error| {
+            format!(
+                "{error} {error:?} {} {}",
+                error.user_message(),
+                error.next_step()
+            )
         })
-        .collect();
-    assert!(!written.is_empty(), "the program wrote its accounts file");
+        .collect::<String>();
     for secret in &secrets {
-        assert!(secret.len() > 16);
         assert!(
-            !log_text.contains(secret.as_str()),
-            "a token value appeared in the logs"
+            !error_text.contains(secret.as_str()),
+            "a secret value appeared in an error"
         );
-        for (path, text) in &written {
-            assert!(
-                !text.contains(secret.as_str()),
-                "a token value appeared in {}",
-                path.display()
-            );
-        }
     }
+    assert_nowhere(&secrets, &logs, bench.directory.path());
     for account in [&full.account, &free_busy.account] {
         bench.core.disconnect(&account.id).await.unwrap();
     }

@@ -1,11 +1,11 @@
 use std::time::Duration;
 
-use calconnect_core::{AccountStatus, ErrorKind};
-use calconnect_identity::{AppKind, TokenSet};
+use calconnect_core::{AccountStatus, ErrorKind, REFRESH_MARGIN};
+use calconnect_identity::{AppKind, Clock, TokenSet};
 use calconnect_sandbox::demo;
 use secrecy::ExposeSecret;
 
-use crate::support::Bench;
+use crate::support::{Bench, BenchOptions};
 
 fn stored_tokens(bench: &Bench, key: &str) -> TokenSet {
     TokenSet::from_vault_secret(&bench.store.load(key).unwrap().expect("tokens stored")).unwrap()
@@ -216,5 +216,113 @@ async fn an_access_token_graph_rejects_triggers_one_refresh_and_a_retry() {
     assert!(
         statuses.contains(&401),
         "Graph first rejected the token: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_during_the_sign_in_stores_the_rotated_tokens_not_the_redeemed_ones() {
+    // 400 s tokens: outside the 5-minute margin when issued, inside it after Graph's 120 s throttle.
+    let bench = Bench::start_with(BenchOptions {
+        access_token_lifetime: Some(Duration::from_secs(400)),
+        ..BenchOptions::default()
+    })
+    .await;
+    bench.sandbox.faults().throttle("graph.me", 429, 120, 1);
+
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .expect("sign-in succeeds");
+
+    assert_eq!(
+        bench.refreshes(),
+        1,
+        "the sign-in refreshed once:\n{}",
+        bench.journal_text()
+    );
+    let stored = stored_tokens(&bench, &connected.account.vault_key());
+    assert_eq!(
+        stored.expires_at,
+        bench.time.now() + chrono::Duration::seconds(400),
+        "the keychain holds the refreshed set, issued after the throttle"
+    );
+    assert!(!stored.expires_within(bench.time.now(), REFRESH_MARGIN));
+    let tokens_before = bench.routes("token");
+    bench
+        .core
+        .calendars(&connected.account.id)
+        .await
+        .expect("the stored tokens work");
+    assert_eq!(
+        bench.routes("token"),
+        tokens_before,
+        "the stored access token is the fresh one, so no refresh is needed:\n{}",
+        bench.journal_text()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_reads_on_an_expired_token_share_one_refresh_and_leave_a_readable_entry() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .unwrap();
+    let key = connected.account.vault_key();
+    let before = stored_tokens(&bench, &key);
+    let tokens_before = bench.routes("token");
+    bench.time.advance(Duration::from_secs(2 * 3600));
+
+    let (first, second) = tokio::join!(
+        bench.core.calendars(&connected.account.id),
+        bench.core.calendars(&connected.account.id)
+    );
+
+    assert_eq!(first.expect("first read").len(), connected.calendars.len());
+    assert_eq!(
+        second.expect("second read").len(),
+        connected.calendars.len()
+    );
+    assert_eq!(
+        bench.routes("token"),
+        tokens_before + 1,
+        "exactly one refresh:\n{}",
+        bench.journal_text()
+    );
+    let after = stored_tokens(&bench, &key);
+    assert_ne!(
+        after.refresh_token.as_ref().unwrap().expose_secret(),
+        before.refresh_token.as_ref().unwrap().expose_secret()
+    );
+    assert!(!after.expires_within(bench.time.now(), REFRESH_MARGIN));
+}
+
+#[tokio::test]
+async fn a_refresh_that_cannot_reach_entra_is_a_network_error_not_a_configuration_one() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .unwrap();
+    bench.time.advance(Duration::from_secs(2 * 3600));
+    bench.sandbox.faults().drop_connections("token", 10);
+
+    let error = bench
+        .core
+        .calendars(&connected.account.id)
+        .await
+        .unwrap_err();
+
+    assert_eq!(error.kind(), ErrorKind::Network, "{error:?}");
+    assert_eq!(error.to_string(), "token refresh failed");
+    assert!(
+        !error.user_message().contains("configuration"),
+        "{}",
+        error.user_message()
+    );
+    assert_eq!(
+        bench.core.list_accounts().await.unwrap()[0].status,
+        AccountStatus::Connected,
+        "a passing failure does not ask for a new sign-in"
     );
 }

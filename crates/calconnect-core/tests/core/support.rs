@@ -84,6 +84,8 @@ pub struct PersonBrowser {
     person: Person,
     behaviour: Mutex<Behaviour>,
     pub failures: Arc<Mutex<Vec<String>>>,
+    /// Every redirect the person's browser followed (with `code=` when the sign-in succeeded).
+    pub redirects: Arc<Mutex<Vec<Url>>>,
 }
 
 impl PersonBrowser {
@@ -97,6 +99,7 @@ impl BrowserOpener for PersonBrowser {
         let person = self.person.clone();
         let behaviour = self.behaviour.lock().unwrap().clone();
         let failures = self.failures.clone();
+        let redirects = self.redirects.clone();
         let url = url.clone();
         tokio::spawn(async move {
             let outcome = async {
@@ -119,6 +122,7 @@ impl BrowserOpener for PersonBrowser {
                         .collect();
                     location.query_pairs_mut().clear().extend_pairs(pairs);
                 }
+                redirects.lock().unwrap().push(location.clone());
                 person.follow(&location).await.map(|_| ())
             }
             .await;
@@ -144,6 +148,8 @@ pub struct BenchOptions {
     pub store: Option<Arc<dyn SecretStore>>,
     pub tenant: String,
     pub browser_timeout: Duration,
+    /// The sandbox's access token `expires_in` (its default when `None`).
+    pub access_token_lifetime: Option<Duration>,
 }
 
 impl Default for BenchOptions {
@@ -152,6 +158,7 @@ impl Default for BenchOptions {
             store: None,
             tenant: demo::DOMAIN.to_owned(),
             browser_timeout: Duration::from_secs(20),
+            access_token_lifetime: None,
         }
     }
 }
@@ -162,7 +169,11 @@ impl Bench {
     }
 
     pub async fn start_with(options: BenchOptions) -> Self {
-        let sandbox = Arc::new(Sandbox::builder().start().await.expect("sandbox starts"));
+        let mut builder = Sandbox::builder();
+        if let Some(lifetime) = options.access_token_lifetime {
+            builder = builder.access_token_lifetime(lifetime);
+        }
+        let sandbox = Arc::new(builder.start().await.expect("sandbox starts"));
         let person = Person::new(&sandbox).expect("person's browser");
         let time = SharedTime {
             manual: ManualTime::starting_at(Utc::now()),
@@ -177,6 +188,7 @@ impl Bench {
                 consent: Consent::Approve,
             }),
             failures: Arc::default(),
+            redirects: Arc::default(),
         });
         let store: Arc<dyn SecretStore> = options
             .store
@@ -212,6 +224,21 @@ impl Bench {
             time,
             directory,
         }
+    }
+
+    /// Token endpoint requests that redeemed a refresh token (the journal notes the grant type).
+    pub fn refreshes(&self) -> usize {
+        self.sandbox
+            .journal()
+            .iter()
+            .filter(|entry| {
+                entry.route == "token"
+                    && entry
+                        .note
+                        .as_deref()
+                        .is_some_and(|note| note.contains("refresh_token"))
+            })
+            .count()
     }
 
     pub fn routes(&self, route: &str) -> usize {
