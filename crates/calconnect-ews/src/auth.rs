@@ -173,8 +173,7 @@ impl Authorization {
     }
 
     /// NTLMv2 ([`crate::ntlm`]): each request is preceded by a NEGOTIATE/CHALLENGE exchange on the same
-    /// connection, so the [`crate::client::EwsClient`] must use an http client from
-    /// [`crate::tls::connection_bound_http_client`].
+    /// connection, which the [`crate::client::EwsClient`] opens for it ([`crate::connection`]).
     pub fn ntlm(username: &str, password: &SecretString) -> Self {
         Self {
             scheme: AuthScheme::Ntlm,

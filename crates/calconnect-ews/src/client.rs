@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
 use url::Url;
 
 use crate::auth::{offered_schemes, AuthScheme, Authorization, NtlmCredentials};
 use crate::clock::Sleeper;
+use crate::connection::{Connector, Reply};
 use crate::endpoints::{ensure_secure, Endpoints};
 use crate::error::{Error, Result};
 use crate::ntlm::{self, ClientNonce};
@@ -19,10 +21,7 @@ use crate::parse::{ServerVersionInfo, SoapResponse};
 use crate::request_log::{RequestLog, RequestRecord};
 use crate::response_code::ResponseCode;
 use crate::soap::{envelope, ExchangeVersion, Headers};
-use crate::tls::{classify, TlsProblem};
-
-/// NTLM handshakes per request before a 401 counts as refused credentials (see [`EwsClient::call`]).
-const MAX_NTLM_HANDSHAKES: u32 = 3;
+use crate::tls::{classify, failure};
 
 /// How throttling is survived.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +69,10 @@ pub struct Probe {
 /// An EWS endpoint with its credentials.
 #[derive(Clone)]
 pub struct EwsClient {
+    /// Probes and requests with a static `Authorization` header.
     http: reqwest::Client,
+    /// Requests authenticated with NTLM, each on a connection of its own.
+    connector: Connector,
     endpoints: Endpoints,
     url: Url,
     authorization: Option<Authorization>,
@@ -78,9 +80,6 @@ pub struct EwsClient {
     sleeper: Arc<dyn Sleeper>,
     retry: RetryPolicy,
     log: RequestLog,
-    /// One NTLM handshake at a time, so no other request can take the connection between CHALLENGE and
-    /// AUTHENTICATE.
-    handshake: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for EwsClient {
@@ -94,24 +93,25 @@ impl std::fmt::Debug for EwsClient {
 }
 
 impl EwsClient {
-    /// A client for the EWS URL `url` (e.g. `https://mail.contoso.com/EWS/Exchange.asmx`).
+    /// A client for the EWS URL `url` (e.g. `https://mail.contoso.com/EWS/Exchange.asmx`). `http` and
+    /// `connector` must share trust anchors and endpoints ([`crate::tls::http_client`], [`Connector::new`]).
     pub fn new(
         http: reqwest::Client,
-        endpoints: Endpoints,
+        connector: Connector,
         url: Url,
         sleeper: Arc<dyn Sleeper>,
         log: RequestLog,
     ) -> Self {
         Self {
             http,
-            endpoints,
+            endpoints: connector.endpoints().clone(),
+            connector,
             url,
             authorization: None,
             version: ExchangeVersion::default(),
             sleeper,
             retry: RetryPolicy::default(),
             log,
-            handshake: Arc::default(),
         }
     }
 
@@ -180,81 +180,62 @@ impl EwsClient {
             .authorization
             .as_ref()
             .and_then(Authorization::ntlm_credentials);
-        let _handshake = match ntlm {
-            Some(_) => Some(self.handshake.lock().await),
-            None => None,
-        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/xml; charset=utf-8"),
+        );
+        if let Some(mailbox) = impersonate {
+            // Routes the request to the impersonated mailbox's server; EXO requires it with impersonation.
+            headers.insert(
+                "X-AnchorMailbox",
+                HeaderValue::from_str(mailbox).map_err(|_| Error::ClientSetup {
+                    detail: format!("mailbox {mailbox:?} is not a valid header value"),
+                })?,
+            );
+            headers.insert("X-PreferServerAffinity", HeaderValue::from_static("true"));
+        }
         let mut attempt = 0;
-        let mut ntlm_handshakes = 0;
         loop {
             attempt += 1;
-            let started = Instant::now();
-            let mut request = self
-                .http
-                .post(target.clone())
-                .header(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("text/xml; charset=utf-8"),
-                )
-                .body(document.clone());
-            if let Some(mailbox) = impersonate {
-                // Routes the request to the impersonated mailbox's server; EXO requires it with impersonation.
-                request = request
-                    .header("X-AnchorMailbox", mailbox)
-                    .header("X-PreferServerAffinity", "true");
-            }
-            if let Some(credentials) = ntlm {
-                request = request.header(
-                    AUTHORIZATION,
-                    self.ntlm_authorization(&target, name, credentials).await?,
-                );
-            } else if let Some(header) = self
-                .authorization
-                .as_ref()
-                .map(Authorization::header_value)
-                .transpose()?
-                .flatten()
-            {
-                request = request.header(AUTHORIZATION, header);
-            }
+            let (outcome, started) = match ntlm {
+                Some(credentials) => {
+                    self.send_with_ntlm(&target, name, headers.clone(), &document, credentials)
+                        .await?
+                }
+                None => {
+                    let started = Instant::now();
+                    (
+                        self.send(&target, name, headers.clone(), &document).await,
+                        started,
+                    )
+                }
+            };
             let mut record = self.record(name, "POST", started);
-            let response = match request.send().await {
-                Ok(response) => response,
+            let reply = match outcome {
+                Ok(reply) => reply,
                 Err(error) => {
-                    let error = self.transport_error(name, error);
-                    record.duration_ms = elapsed_ms(started);
                     record.note = Some(error.to_string());
                     self.log.push(record);
                     return Err(error);
                 }
             };
-            let status = response.status();
+            let status = reply.status;
             record.status = Some(status.as_u16());
-            if status == reqwest::StatusCode::UNAUTHORIZED {
-                let offered = offered_schemes(response.headers());
-                record.duration_ms = elapsed_ms(started);
-                ntlm_handshakes += 1;
-                if ntlm.is_some() && ntlm_handshakes < MAX_NTLM_HANDSHAKES {
-                    // hyper returns a drained connection to the pool asynchronously; should a new
-                    // connection have won the checkout, the server saw an AUTHENTICATE without its
-                    // CHALLENGE. Fresh handshakes tell that apart from refused credentials.
-                    attempt -= 1;
-                    record.note = Some("ntlm refused; redoing the handshake".into());
-                    self.log.push(record);
-                    let _ = response.bytes().await;
-                    continue;
-                }
+            record.duration_ms = elapsed_ms(started);
+            if status == StatusCode::UNAUTHORIZED {
+                // With NTLM the AUTHENTICATE went out on the connection that received the CHALLENGE, so a
+                // 401 here is a refusal of the credentials, not a lost handshake.
                 self.log.push(record);
                 return Err(Error::Unauthorized {
                     url: self.url.to_string(),
-                    offered,
+                    offered: offered_schemes(&reply.headers),
                 });
             }
-            if status == reqwest::StatusCode::FORBIDDEN {
+            if status == StatusCode::FORBIDDEN {
                 // Exchange Online answers 403 to apps outside its EWS allow list (from 2026-10-01); keep the
                 // start of the body so the report shows what the server said.
-                let body = response.text().await.unwrap_or_default();
-                record.duration_ms = elapsed_ms(started);
+                let body = String::from_utf8_lossy(&reply.body);
                 record.note = Some("forbidden (http 403)".into());
                 self.log.push(record);
                 return Err(Error::Forbidden {
@@ -263,18 +244,13 @@ impl EwsClient {
                     detail: excerpt(&body),
                 });
             }
-            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-                record.duration_ms = elapsed_ms(started);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
                 record.note = Some("server busy (http 503)".into());
                 self.log.push(record);
                 self.back_off(name, attempt, None).await?;
                 continue;
             }
-            let text = response
-                .text()
-                .await
-                .map_err(|error| self.transport_error(name, error))?;
-            record.duration_ms = elapsed_ms(started);
+            let text = String::from_utf8_lossy(&reply.body);
             let parsed = match SoapResponse::parse(&text) {
                 Ok(parsed) => parsed,
                 Err(detail) => {
@@ -345,56 +321,102 @@ impl EwsClient {
         }
     }
 
-    /// Runs NEGOTIATE → CHALLENGE (HTTP 401 `WWW-Authenticate: NTLM <base64>`) and returns the
-    /// AUTHENTICATE header to send, on the same connection, with the real request (MS-NLMP, RFC 4559).
-    async fn ntlm_authorization(
+    /// Sends the SOAP document through the pooled client with the static `Authorization` header, if any.
+    async fn send(
         &self,
         target: &Url,
         operation: &str,
-        credentials: &NtlmCredentials,
-    ) -> Result<HeaderValue> {
-        let started = Instant::now();
-        let base64 = base64::engine::general_purpose::STANDARD;
-        let negotiate = format!("NTLM {}", base64.encode(ntlm::negotiate_message()));
-        // No body: IIS answers the NEGOTIATE before reading one, so the SOAP document is sent only once.
-        let outcome = self
+        mut headers: HeaderMap,
+        document: &str,
+    ) -> Result<Reply> {
+        if let Some(header) = self
+            .authorization
+            .as_ref()
+            .map(Authorization::header_value)
+            .transpose()?
+            .flatten()
+        {
+            headers.insert(AUTHORIZATION, header);
+        }
+        let response = self
             .http
             .post(target.clone())
-            .header(AUTHORIZATION, negotiate)
-            .body(Vec::new())
+            .headers(headers)
+            .body(document.to_owned())
             .send()
-            .await;
+            .await
+            .map_err(|error| self.transport_error(operation, error))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| self.transport_error(operation, error))?;
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends the SOAP document authenticated with NTLM on a connection of its own: NEGOTIATE, the
+    /// CHALLENGE in an HTTP 401 (`WWW-Authenticate: NTLM <base64>`), then AUTHENTICATE with the document
+    /// (MS-NLMP, RFC 4559). Returns the outcome of that last request and when it started; failures
+    /// before it are logged with the NEGOTIATE request and returned as `Err`.
+    async fn send_with_ntlm(
+        &self,
+        target: &Url,
+        operation: &str,
+        mut headers: HeaderMap,
+        document: &str,
+        credentials: &NtlmCredentials,
+    ) -> Result<(Result<Reply>, Instant)> {
+        let started = Instant::now();
+        let base64 = base64::engine::general_purpose::STANDARD;
         let mut record = self.record(&format!("{operation} (NTLM negotiate)"), "POST", started);
-        let response = match outcome {
-            Ok(response) => response,
+        let negotiate = async {
+            let mut connection = self.connector.open(target, &self.url, operation).await?;
+            let mut negotiate_headers = HeaderMap::new();
+            negotiate_headers.insert(
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!(
+                    "NTLM {}",
+                    base64.encode(ntlm::negotiate_message())
+                ))
+                .map_err(|_| Error::ClientSetup {
+                    detail: "ntlm negotiate message is not a valid header".into(),
+                })?,
+            );
+            // No body: IIS answers the NEGOTIATE before reading one, so the SOAP document is sent only once.
+            let reply = connection
+                .post(target, negotiate_headers, Vec::new(), &self.url, operation)
+                .await?;
+            Ok::<_, Error>((connection, reply))
+        };
+        let (mut connection, reply) = match negotiate.await {
+            Ok(negotiated) => negotiated,
             Err(error) => {
-                let error = self.transport_error(operation, error);
+                record.duration_ms = elapsed_ms(started);
                 record.note = Some(error.to_string());
                 self.log.push(record);
                 return Err(error);
             }
         };
-        let status = response.status();
-        let headers = response.headers().clone();
-        // Drained so hyper hands the connection back to the pool for the AUTHENTICATE request; the yield
-        // lets its pool-return task run before the next checkout.
-        let _ = response.bytes().await;
-        tokio::task::yield_now().await;
-        record.status = Some(status.as_u16());
+        record.status = Some(reply.status.as_u16());
         record.duration_ms = elapsed_ms(started);
-        let Some(token) = ntlm_challenge(&headers) else {
+        let Some(token) = ntlm_challenge(&reply.headers) else {
             record.note = Some("no ntlm challenge in the answer".into());
             self.log.push(record);
-            return Err(if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(if reply.status == StatusCode::UNAUTHORIZED {
                 Error::Unauthorized {
                     url: self.url.to_string(),
-                    offered: offered_schemes(&headers),
+                    offered: offered_schemes(&reply.headers),
                 }
             } else {
                 Error::Status {
                     operation: operation.into(),
                     url: self.url.to_string(),
-                    status: status.as_u16(),
+                    status: reply.status.as_u16(),
                 }
             });
         };
@@ -420,7 +442,18 @@ impl EwsClient {
                 detail: "ntlm authenticate message is not a valid header".into(),
             })?;
         value.set_sensitive(true);
-        Ok(value)
+        headers.insert(AUTHORIZATION, value);
+        let started = Instant::now();
+        let outcome = connection
+            .post(
+                target,
+                headers,
+                document.as_bytes().to_vec(),
+                &self.url,
+                operation,
+            )
+            .await;
+        Ok((outcome, started))
     }
 
     async fn back_off(&self, operation: &str, attempt: u32, hint_ms: Option<u64>) -> Result<()> {
@@ -461,38 +494,13 @@ impl EwsClient {
 
 /// Classifies a reqwest failure: certificate problem, timeout, or other transport failure.
 pub(crate) fn transport_error(url: &Url, operation: &str, error: reqwest::Error) -> Error {
-    let host = url.host_str().unwrap_or_default();
-    if let Some(problem) = classify(&error, host) {
-        return Error::Tls {
-            url: url.to_string(),
-            problem,
-        };
-    }
-    if error.is_timeout() {
+    if error.is_timeout() && classify(&error, url.host_str().unwrap_or_default()).is_none() {
         return Error::Timeout {
             operation: operation.into(),
             url: url.to_string(),
         };
     }
-    let mut detail = error.to_string();
-    let mut current = std::error::Error::source(&error);
-    while let Some(layer) = current {
-        detail.push_str(": ");
-        detail.push_str(&layer.to_string());
-        current = layer.source();
-    }
-    // rustls reports some certificate failures only as text through hyper's io errors.
-    if let Some(problem) = TlsProblem::from_text(&detail, host) {
-        return Error::Tls {
-            url: url.to_string(),
-            problem,
-        };
-    }
-    Error::Transport {
-        operation: operation.into(),
-        url: url.to_string(),
-        detail,
-    }
+    failure(url, operation, &error)
 }
 
 /// The token of a `WWW-Authenticate: NTLM <base64>` challenge.

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
+use url::Url;
 
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
@@ -53,23 +54,6 @@ pub fn http_client(
         })
 }
 
-/// Like [`http_client`], but keeps one HTTP/1.1 connection per host, as NTLM needs: it authenticates the
-/// connection, so the AUTHENTICATE message must follow the CHALLENGE on the same one (IIS refuses NTLM
-/// over HTTP/2 anyway).
-pub fn connection_bound_http_client(
-    trust: &Trust,
-    request_timeout: Duration,
-    endpoints: &Endpoints,
-) -> Result<reqwest::Client> {
-    builder(trust, request_timeout, endpoints)?
-        .http1_only()
-        .pool_max_idle_per_host(1)
-        .build()
-        .map_err(|error| Error::ClientSetup {
-            detail: error.to_string(),
-        })
-}
-
 fn builder(
     trust: &Trust,
     request_timeout: Duration,
@@ -96,6 +80,37 @@ fn builder(
         }
     }
     Ok(builder)
+}
+
+/// Names a failed connection or request to `url`: the certificate problem when rustls refused one, else
+/// the error chain, flattened.
+pub(crate) fn failure(url: &Url, operation: &str, error: &(dyn StdError + 'static)) -> Error {
+    let host = url.host_str().unwrap_or_default();
+    if let Some(problem) = classify(error, host) {
+        return Error::Tls {
+            url: url.to_string(),
+            problem,
+        };
+    }
+    let mut detail = error.to_string();
+    let mut current = error.source();
+    while let Some(layer) = current {
+        detail.push_str(": ");
+        detail.push_str(&layer.to_string());
+        current = layer.source();
+    }
+    // rustls reports some certificate failures only as text through hyper's io errors.
+    if let Some(problem) = TlsProblem::from_text(&detail, host) {
+        return Error::Tls {
+            url: url.to_string(),
+            problem,
+        };
+    }
+    Error::Transport {
+        operation: operation.into(),
+        url: url.to_string(),
+        detail,
+    }
 }
 
 /// Why a server certificate was refused.
@@ -147,8 +162,9 @@ impl fmt::Display for TlsProblem {
     }
 }
 
-/// Finds the rustls certificate error inside a reqwest error chain, if that is what failed.
-pub fn classify(error: &reqwest::Error, host: &str) -> Option<TlsProblem> {
+/// Finds the rustls certificate error inside an error chain (reqwest's, hyper's or tokio-rustls'), if that
+/// is what failed.
+pub fn classify(error: &(dyn StdError + 'static), host: &str) -> Option<TlsProblem> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(layer) = current {
         if let Some(rustls_error) = layer.downcast_ref::<rustls::Error>() {

@@ -12,6 +12,7 @@ use super::verdict::{verdict, Access, AccessLevel, Blocker, Observations};
 use crate::auth::{authorize, AuthScheme, Authorization, Credentials};
 use crate::autodiscover::{Autodiscover, CandidateOutcome, AUTODISCOVER_DOC};
 use crate::client::{elapsed_ms, EwsClient, OperationResult};
+use crate::connection::Connector;
 use crate::endpoints::ensure_secure;
 use crate::error::Error;
 use crate::operations::{
@@ -19,7 +20,7 @@ use crate::operations::{
 };
 use crate::request_log::RequestLog;
 use crate::response_code::ResponseCode;
-use crate::tls::{connection_bound_http_client, http_client, TLS_DOC};
+use crate::tls::{http_client, TLS_DOC};
 
 const AUTHENTICATION_DOC: &str =
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/authentication-and-ews-in-exchange";
@@ -136,8 +137,8 @@ async fn run_steps(
         }
     };
 
-    // EWS itself goes over one HTTP/1.1 connection per host: NTLM authenticates connections.
-    let ews_http = match connection_bound_http_client(
+    // NTLM authenticates connections: EWS requests with it open their own, with the same trust and routes.
+    let connector = match Connector::new(
         &environment.trust,
         environment.request_timeout,
         &environment.endpoints,
@@ -263,8 +264,8 @@ async fn run_steps(
 
     // Step 2: TLS, offered schemes, authentication.
     let client = EwsClient::new(
-        ews_http,
-        environment.endpoints.clone(),
+        http.clone(),
+        connector,
         ews_url.clone(),
         environment.sleeper.clone(),
         log,

@@ -1,0 +1,301 @@
+//! One HTTP/1.1 connection opened and driven by the client itself, for NTLM: it authenticates the
+//! connection, not the request, so the NEGOTIATE request, the CHALLENGE (HTTP 401) and the AUTHENTICATE
+//! request must share one TCP/TLS connection ([MS-NTHT], RFC 4559). A pooling client cannot promise
+//! that; a [`Connection`] can, since nothing else ever sends on it.
+//!
+//! The trust anchors, the ring provider and the [`Endpoints`] are those of the rest of the run, so a
+//! certificate refused here is refused (and explained) exactly as by [`crate::tls::http_client`].
+
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
+use url::Url;
+
+use crate::endpoints::Endpoints;
+use crate::error::{Error, Result};
+use crate::tls::{failure, Trust};
+
+const USER_AGENT_VALUE: &str = concat!("calconnect-ews/", env!("CARGO_PKG_VERSION"));
+
+/// Opens [`Connection`]s where [`Endpoints`] send a URL, trusting what [`Trust`] says.
+#[derive(Clone)]
+pub struct Connector {
+    tls: TlsConnector,
+    endpoints: Endpoints,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Connector")
+            .field("endpoints", &self.endpoints)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// A connector with the run's trust anchors, routes and host overrides; `request_timeout` bounds the
+    /// connection setup and each request (as [`crate::tls::http_client`]'s timeout does).
+    pub fn new(trust: &Trust, request_timeout: Duration, endpoints: &Endpoints) -> Result<Self> {
+        Ok(Self {
+            tls: TlsConnector::from(Arc::new(client_config(trust)?)),
+            endpoints: endpoints.clone(),
+            timeout: request_timeout,
+        })
+    }
+
+    /// Where requests go (shared with the pooled client of the run).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Connects to `target` (already routed by [`Endpoints::target`]): TCP to the host, or to the address
+    /// [`Endpoints::resolve`] gives for it, then TLS with SNI and the certificate checked against the
+    /// host for `https`. `url` (the logical URL) and `operation` name the failure.
+    pub(crate) async fn open(
+        &self,
+        target: &Url,
+        url: &Url,
+        operation: &str,
+    ) -> Result<Connection> {
+        match tokio::time::timeout(self.timeout, self.establish(target, url, operation)).await {
+            Ok(connection) => connection,
+            Err(_) => Err(Error::Timeout {
+                operation: operation.into(),
+                url: url.to_string(),
+            }),
+        }
+    }
+
+    async fn establish(&self, target: &Url, url: &Url, operation: &str) -> Result<Connection> {
+        let fail = |error: &(dyn StdError + 'static)| failure(url, operation, error);
+        let host = target.host().ok_or_else(|| Error::Transport {
+            operation: operation.into(),
+            url: url.to_string(),
+            detail: format!("{target} names no host"),
+        })?;
+        let port = target.port_or_known_default().unwrap_or(443);
+        let tcp = match self.resolved(target) {
+            // As with DNS, the port is the URL's (see Endpoints::resolve).
+            Some(address) => TcpStream::connect(SocketAddr::new(address.ip(), port)).await,
+            None => match &host {
+                url::Host::Domain(domain) => TcpStream::connect((*domain, port)).await,
+                url::Host::Ipv4(address) => TcpStream::connect((*address, port)).await,
+                url::Host::Ipv6(address) => TcpStream::connect((*address, port)).await,
+            },
+        }
+        .map_err(|error| fail(&error))?;
+        // Small requests, one after another: waiting for the previous ACK only adds latency.
+        let _ = tcp.set_nodelay(true);
+        let (sender, driver) = if target.scheme() == "https" {
+            let name = match host {
+                url::Host::Domain(domain) => ServerName::try_from(domain.to_owned()),
+                url::Host::Ipv4(address) => Ok(ServerName::from(std::net::IpAddr::V4(address))),
+                url::Host::Ipv6(address) => Ok(ServerName::from(std::net::IpAddr::V6(address))),
+            }
+            .map_err(|error| fail(&error))?;
+            let tls = self
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|error| fail(&error))?;
+            let (sender, connection) = http1::handshake(TokioIo::new(tls))
+                .await
+                .map_err(|error| fail(&error))?;
+            (sender, tokio::spawn(drive(connection)))
+        } else {
+            let (sender, connection) = http1::handshake(TokioIo::new(tcp))
+                .await
+                .map_err(|error| fail(&error))?;
+            (sender, tokio::spawn(drive(connection)))
+        };
+        Ok(Connection {
+            sender,
+            driver,
+            authority: authority(target),
+            timeout: self.timeout,
+        })
+    }
+
+    fn resolved(&self, target: &Url) -> Option<SocketAddr> {
+        let host = target.host_str()?;
+        self.endpoints
+            .resolved()
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|(_, address)| *address)
+    }
+}
+
+/// Runs the connection until its [`SendRequest`] is gone or the peer closes it.
+async fn drive<T>(connection: http1::Connection<T, Full<Bytes>>)
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    if let Err(error) = connection.await {
+        tracing::debug!(%error, "ews connection ended with an error");
+    }
+}
+
+/// A response read to its end.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// One open HTTP/1.1 connection; requests on it go out one at a time, in order.
+pub(crate) struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    driver: JoinHandle<()>,
+    /// `Host` of every request: the target's host and non-default port.
+    authority: String,
+    timeout: Duration,
+}
+
+impl Connection {
+    /// POSTs `body` to `target` with `headers` and reads the whole response, within the request timeout.
+    pub(crate) async fn post(
+        &mut self,
+        target: &Url,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        url: &Url,
+        operation: &str,
+    ) -> Result<Reply> {
+        // Origin form: the request line carries only path and query (RFC 9112 3.2.1).
+        let path = match target.query() {
+            Some(query) => format!("{}?{query}", target.path()),
+            None => target.path().to_owned(),
+        };
+        let uri = path.parse::<Uri>().map_err(|error| Error::Transport {
+            operation: operation.into(),
+            url: url.to_string(),
+            detail: format!("request target {path}: {error}"),
+        })?;
+        let length = body.len();
+        let mut request = Request::new(Full::new(Bytes::from(body)));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        let request_headers = request.headers_mut();
+        if let Ok(host) = HeaderValue::from_str(&self.authority) {
+            request_headers.insert(HOST, host);
+        }
+        request_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        // Also for an empty body, for which hyper writes none: IIS wants a length on every POST (else 411).
+        request_headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+        request_headers.extend(headers);
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(error)) => Err(failure(url, operation, &error)),
+            Err(_) => Err(Error::Timeout {
+                operation: operation.into(),
+                url: url.to_string(),
+            }),
+        }
+    }
+
+    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> hyper::Result<Reply> {
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let (parts, incoming) = response.into_parts();
+        // Read to the end: only then may the next request go out on this connection.
+        let body = incoming.collect().await?.to_bytes();
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Closes the connection at once, also when a timeout abandoned a request half-way.
+        self.driver.abort();
+    }
+}
+
+/// `host[:port]` as the `Host` header wants it (IPv6 literals in brackets, default port left out).
+fn authority(target: &Url) -> String {
+    let host = match target.host() {
+        Some(url::Host::Ipv6(address)) => format!("[{address}]"),
+        Some(host) => host.to_string(),
+        None => String::new(),
+    };
+    match target.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    }
+}
+
+/// rustls with the ring provider, the Mozilla roots when [`Trust::builtin_roots`] and every extra PEM root,
+/// offering only HTTP/1.1 (IIS refuses NTLM over HTTP/2).
+fn client_config(trust: &Trust) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    if trust.builtin_roots {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    }
+    for pem in &trust.extra_roots_pem {
+        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let certificate = certificate.map_err(|error| Error::ClientSetup {
+                detail: format!("trust anchor pem: {error}"),
+            })?;
+            roots.add(certificate).map_err(|error| Error::ClientSetup {
+                detail: format!("trust anchor: {error}"),
+            })?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| Error::ClientSetup {
+            detail: format!("tls: {error}"),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_header_keeps_non_default_ports_and_brackets_ipv6() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert_eq!(
+            authority(&url("https://mail.contoso.com/EWS/Exchange.asmx")),
+            "mail.contoso.com"
+        );
+        assert_eq!(authority(&url("http://127.0.0.1:8080/x")), "127.0.0.1:8080");
+        assert_eq!(authority(&url("https://[::1]:4431/x")), "[::1]:4431");
+    }
+
+    #[test]
+    fn a_trust_anchor_that_is_not_a_certificate_is_a_setup_error() {
+        let trust =
+            Trust::only("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+        assert!(matches!(
+            Connector::new(&trust, Duration::from_secs(1), &Endpoints::direct()),
+            Err(Error::ClientSetup { .. })
+        ));
+    }
+}
