@@ -49,21 +49,12 @@ impl Settings {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io = |source| Error::SettingsIo {
-            path: path.to_owned(),
-            source,
-        };
         let text = toml::to_string_pretty(self).map_err(|error| Error::SettingsInvalid {
             path: path.to_owned(),
             reason: error.to_string(),
         })?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        // Temp file + rename, so a crash never leaves half a file.
-        let temporary = path.with_extension("toml.tmp");
-        std::fs::write(&temporary, text).map_err(io)?;
-        std::fs::rename(&temporary, path).map_err(io)
+        calconnect_core::accounts::write_atomically(path, text.as_bytes())?;
+        Ok(())
     }
 
     /// Trims what a person typed; an empty tenant means the default.

@@ -177,7 +177,8 @@ impl AccountStore {
 }
 
 /// Writes through a temporary sibling and a rename, so a crash never leaves a half-written file.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Also used by the desktop app for its settings file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let io_error = |source| Error::ConfigIo {
         path: path.to_owned(),
         source,
