@@ -2,16 +2,14 @@
 //! finishes, then the verdict.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use calconnect_ews::auth::Credentials;
-use calconnect_ews::autodiscover::NoSrvResolver;
+use calconnect_ews::cloud::ExchangeCloud;
 use calconnect_ews::diagnostics::{
-    self, AccessLevel, Report, Reporter, Step, StepId, StepStatus, TestConfig,
+    self, AccessLevel, Environment, Report, Reporter, Step, StepId, StepStatus, TestConfig,
 };
-use calconnect_ews::endpoints::Endpoints;
-use calconnect_ews::tls::Trust;
+use calconnect_identity::Cloud;
 use calconnect_sandbox::SandboxHandle;
 use secrecy::SecretString;
 
@@ -28,9 +26,11 @@ pub enum Outcome {
     FellShort,
 }
 
-/// Runs the test. With a sandbox, its EWS and Autodiscover stand in for the mailbox's domain.
+/// Runs the test; app credentials get their token from `cloud` (`--cloud`, worldwide when absent). With a
+/// sandbox, its identity platform, EWS and Autodiscover stand in for the cloud and the mailbox's domain.
 pub async fn run(
     args: ExchangeTestArgs,
+    cloud: Option<Cloud>,
     sandbox: Option<&SandboxHandle>,
     json_output: bool,
 ) -> anyhow::Result<Outcome> {
@@ -47,10 +47,7 @@ pub async fn run(
             password: secret,
         },
         (None, Some(client_id)) => Credentials::ClientCredentials {
-            authority_host: match sandbox {
-                Some(sandbox) => sandbox.base_url(),
-                None => url::Url::parse("https://login.microsoftonline.com/")?,
-            },
+            cloud: exchange_cloud(cloud, sandbox),
             tenant: args.tenant_id.clone().unwrap_or_default(),
             client_id: client_id.clone(),
             client_secret: secret,
@@ -63,7 +60,8 @@ pub async fn run(
     let mut config = TestConfig::new(credentials, args.mailbox.clone());
     config.ews_url = args.ews_url.clone();
     if let Some(sandbox) = sandbox {
-        point_at_sandbox(&mut config, sandbox, &args.mailbox)?;
+        config.environment =
+            Environment::sandbox(&sandbox.base_url(), sandbox.ca_pem(), &args.mailbox)?;
     }
 
     let reporter = LiveReporter { quiet: json_output };
@@ -94,26 +92,16 @@ pub async fn run(
     })
 }
 
-/// The sandbox plays the organisation: the mailbox's domain and its `autodiscover.` host are routed to it,
-/// so Autodiscover runs for real; nothing else is reachable.
-fn point_at_sandbox(
-    config: &mut TestConfig,
-    sandbox: &SandboxHandle,
-    mailbox: &str,
-) -> anyhow::Result<()> {
-    let domain = mailbox
-        .rsplit_once('@')
-        .map(|(_, domain)| domain)
-        .context("the mailbox must be an email address")?;
-    let base = sandbox.base_url();
-    let mut endpoints = Endpoints::offline();
-    for host in [domain.to_owned(), format!("autodiscover.{domain}")] {
-        endpoints = endpoints.route(&format!("https://{host}/"), base.as_str())?;
+/// The cloud of `--cloud`; the sandbox plays the worldwide one.
+fn exchange_cloud(cloud: Option<Cloud>, sandbox: Option<&SandboxHandle>) -> ExchangeCloud {
+    if let Some(sandbox) = sandbox {
+        return ExchangeCloud::emulator(sandbox.base_url());
     }
-    config.environment.endpoints = endpoints;
-    config.environment.trust = Trust::only(sandbox.ca_pem().context("the sandbox serves https")?);
-    config.environment.srv = Arc::new(NoSrvResolver);
-    Ok(())
+    match cloud.unwrap_or(Cloud::Global) {
+        Cloud::Global => ExchangeCloud::global(),
+        Cloud::UsGovernment => ExchangeCloud::us_government(),
+        Cloud::China => ExchangeCloud::china(),
+    }
 }
 
 /// Takes the password or client secret without ever accepting it as an argument (visible to `ps`).

@@ -1,7 +1,8 @@
 //! Authentication to EWS: the schemes a server offers (`WWW-Authenticate`), NTLM (preferred) and Basic for
 //! on-premises Exchange ("Authentication and EWS in Exchange": NTLM on premises only, Basic not
 //! recommended), and Bearer tokens from the client-credentials grant for Exchange Online
-//! ("Authenticate an EWS application by using OAuth", scope `https://outlook.office365.com/.default`).
+//! ("Authenticate an EWS application by using OAuth", scope `{resource}/.default` of the tenant's
+//! [`ExchangeCloud`]).
 //!
 //! Negotiate (Kerberos) is recognised when offered but not spoken by this tool.
 
@@ -13,11 +14,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use url::Url;
 
+use crate::cloud::ExchangeCloud;
 use crate::endpoints::{ensure_secure, parse};
 use crate::error::{Error, Result};
-
-/// The scope of app-only EWS tokens.
-pub const EXCHANGE_ONLINE_SCOPE: &str = "https://outlook.office365.com/.default";
 
 /// What the admin typed in.
 #[derive(Debug, Clone)]
@@ -31,8 +30,8 @@ pub enum Credentials {
     },
     /// An Entra app registration with a client secret: client-credentials OAuth for Exchange Online.
     ClientCredentials {
-        /// Identity platform host, e.g. `https://login.microsoftonline.com/`.
-        authority_host: Url,
+        /// The cloud: identity platform host (token URL) and Exchange resource (scope).
+        cloud: ExchangeCloud,
         /// Tenant id or verified domain.
         tenant: String,
         /// Application (client) id.
@@ -238,12 +237,12 @@ pub async fn authorize(
             Ok(Authorization::basic(username, password))
         }
         Credentials::ClientCredentials {
-            authority_host,
+            cloud,
             tenant,
             client_id,
             client_secret,
         } => {
-            let logical = token_url(authority_host, tenant)?;
+            let logical = token_url(cloud.authority_host(), tenant)?;
             ensure_secure(&logical)?;
             let target = token_target(&logical)?;
             let token_url = TokenUrl::from_url(target);
@@ -254,7 +253,7 @@ pub async fn authorize(
                 .set_auth_type(AuthType::RequestBody);
             let response = client
                 .exchange_client_credentials()
-                .add_scope(Scope::new(EXCHANGE_ONLINE_SCOPE.to_owned()))
+                .add_scope(Scope::new(cloud.scope()))
                 .request_async(http)
                 .await
                 .map_err(|error| Error::TokenRequest {
@@ -289,8 +288,9 @@ fn describe_token_error<RE: std::error::Error + 'static>(
             }
             detail
         }
+        // serde's message may quote the body (an access token): keep only the JSON path that failed.
         oauth2::RequestTokenError::Parse(source, _) => {
-            format!("unreadable token response: {source}")
+            format!("unreadable token response at `{}`", source.path())
         }
         oauth2::RequestTokenError::Other(text) => text.clone(),
     }

@@ -6,6 +6,15 @@
 //! `autodiscover.{domain}` and at Exchange Online; POX (`/autodiscover/autodiscover.xml`) at `{domain}` and
 //! `autodiscover.{domain}`; the unauthenticated HTTP redirect probe; and the `_autodiscover._tcp` SRV record.
 //! POX answers with `redirectAddr` / `redirectUrl` are followed, https only, at most [`MAX_HOPS`] times.
+//!
+//! Credentials follow Outlook's rule ("Autodiscover for Exchange": only send credentials to HTTPS endpoints
+//! with valid certificates; ask the user before following a redirect to another host): every POX request
+//! goes out without `Authorization`, and a password is sent as Basic only when `https://{domain}/` or
+//! `https://autodiscover.{domain}/` itself (TLS verified, no redirect to another origin) challenges for it.
+//! The HTTP redirect probe's target (forgeable on the network path), SRV targets (unauthenticated DNS) and
+//! any host a redirect or `redirectUrl` leads to never receive it: such a candidate reports the URL it points
+//! to ([`CandidateOutcome::Unconfirmed`]) for the admin to confirm. App tokens are never sent: Autodiscover
+//! v2 (JSON) needs none.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +25,7 @@ use quick_xml::escape::escape;
 use serde::Serialize;
 use url::Url;
 
-use crate::auth::Authorization;
+use crate::auth::{offered_schemes, AuthScheme, Authorization, Credentials};
 use crate::client::{elapsed_ms, transport_error};
 use crate::endpoints::{ensure_secure, is_loopback, Endpoints};
 use crate::parse::XmlElement;
@@ -130,8 +139,53 @@ pub enum CandidateOutcome {
         /// Why.
         reason: String,
     },
+    /// It leads to a host the credentials are not sent to (a redirect, the HTTP probe's target or an SRV
+    /// target), which asked for them: the admin must confirm the host and enter the EWS URL.
+    Unconfirmed {
+        /// The Autodiscover URL it points to.
+        url: String,
+    },
     /// Another candidate answered first; this one was cancelled.
     Abandoned,
+}
+
+impl CandidateOutcome {
+    /// The Autodiscover URL of an [`CandidateOutcome::Unconfirmed`] outcome.
+    pub fn unconfirmed_url(&self) -> Option<&str> {
+        match self {
+            Self::Unconfirmed { url } => Some(url),
+            _ => None,
+        }
+    }
+}
+
+/// Why a candidate returned no EWS URL.
+#[derive(Debug)]
+enum Miss {
+    Failed(String),
+    /// The host at this URL asked for credentials it may not be given.
+    Unconfirmed(Url),
+}
+
+impl From<String> for Miss {
+    fn from(reason: String) -> Self {
+        Self::Failed(reason)
+    }
+}
+
+impl From<&str> for Miss {
+    fn from(reason: &str) -> Self {
+        Self::Failed(reason.to_owned())
+    }
+}
+
+/// One HTTP answer, as far as Autodiscover reads it.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    /// The schemes of a 401's `WWW-Authenticate`.
+    offered: Vec<AuthScheme>,
+    body: String,
 }
 
 /// One candidate's attempt.
@@ -188,8 +242,16 @@ impl Autodiscover {
         }
     }
 
-    /// Finds the EWS URL for `email`, sending `authorization` only to https POX endpoints.
-    pub async fn discover(&self, email: &str, authorization: Option<&Authorization>) -> Discovery {
+    /// Finds the EWS URL for `email`. A password of `credentials` is sent (as Basic) only when the POX
+    /// endpoint of the mailbox's own domain or `autodiscover.` host challenges for it; app credentials are
+    /// never sent (see the module documentation).
+    pub async fn discover(&self, email: &str, credentials: &Credentials) -> Discovery {
+        let basic = match credentials {
+            Credentials::Password { username, password } => {
+                Some(Authorization::basic(username, password))
+            }
+            Credentials::ClientCredentials { .. } => None,
+        };
         let domain = email
             .rsplit('@')
             .next()
@@ -225,12 +287,15 @@ impl Autodiscover {
         let started = Instant::now();
         let mut running = FuturesUnordered::new();
         for (index, (kind, url)) in candidates.iter().enumerate() {
-            let attempt = self.candidate(*kind, url.clone(), email.to_owned(), authorization);
+            let attempt = self.candidate(*kind, url.clone(), email.to_owned(), basic.as_ref());
             let timeout = self.candidate_timeout;
             running.push(async move {
                 let result = match tokio::time::timeout(timeout, attempt).await {
                     Ok(result) => result,
-                    Err(_) => Err(format!("no answer within {} s", timeout.as_secs_f32())),
+                    Err(_) => Err(Miss::Failed(format!(
+                        "no answer within {} s",
+                        timeout.as_secs_f32()
+                    ))),
                 };
                 (index, result)
             });
@@ -250,9 +315,18 @@ impl Autodiscover {
                     found = Some((candidates[index].0, ews_url));
                     break;
                 }
-                Err(reason) => {
+                Err(Miss::Failed(reason)) => {
                     tracing::debug!(candidate = candidates[index].0.label(), %reason, "autodiscover candidate failed");
                     outcomes[index] = Some((CandidateOutcome::Failed { reason }, duration));
+                }
+                Err(Miss::Unconfirmed(url)) => {
+                    tracing::debug!(candidate = candidates[index].0.label(), %url, "autodiscover candidate leads to a host credentials are not sent to");
+                    outcomes[index] = Some((
+                        CandidateOutcome::Unconfirmed {
+                            url: url.to_string(),
+                        },
+                        duration,
+                    ));
                 }
             }
         }
@@ -286,16 +360,17 @@ impl Autodiscover {
         kind: CandidateKind,
         url: String,
         email: String,
-        authorization: Option<&Authorization>,
-    ) -> Result<Url, String> {
+        basic: Option<&Authorization>,
+    ) -> Result<Url, Miss> {
         let url_or_error =
             || Url::parse(&url).map_err(|error| format!("invalid url {url}: {error}"));
         match kind {
             CandidateKind::JsonDomain | CandidateKind::JsonExchangeOnline => {
-                self.json(url_or_error()?).await
+                Ok(self.json(url_or_error()?).await?)
             }
+            // The mailbox's own hosts, reached directly: the only ones that may be given the password.
             CandidateKind::PoxDomain | CandidateKind::PoxAutodiscoverDomain => {
-                self.pox(url_or_error()?, email, authorization).await
+                self.pox(url_or_error()?, email, basic, true).await
             }
             CandidateKind::HttpRedirect => {
                 let probe = url_or_error()?;
@@ -306,13 +381,14 @@ impl Autodiscover {
                     .join(&location)
                     .map_err(|error| format!("bad Location {location}: {error}"))?;
                 require_https(&redirected)?;
-                self.pox(redirected, email, authorization).await
+                // Plain http can be rewritten on the way: its target never gets the password.
+                self.pox(redirected, email, basic, false).await
             }
             CandidateKind::Srv => {
                 let records = self.srv.lookup(&url).await?;
                 let targets = crate::srv::ssl_targets(&records);
                 if targets.is_empty() {
-                    return Err(format!("{url} has no SSL (port 443) target"));
+                    return Err(format!("{url} has no SSL (port 443) target").into());
                 }
                 // In preference order; the next target is tried only when one fails.
                 let mut failures = Vec::new();
@@ -321,19 +397,26 @@ impl Autodiscover {
                     let pox_url =
                         Url::parse(&format!("https://{target}/autodiscover/autodiscover.xml"))
                             .map_err(|error| format!("bad SRV target {target}: {error}"))?;
-                    match self.pox(pox_url, email.clone(), authorization).await {
+                    // DNS answers are unauthenticated: an SRV target never gets the password.
+                    match self.pox(pox_url, email.clone(), basic, false).await {
                         Ok(ews_url) => return Ok(ews_url),
-                        Err(reason) => failures.push(format!("{target}: {reason}")),
+                        Err(Miss::Unconfirmed(url)) => return Err(Miss::Unconfirmed(url)),
+                        Err(Miss::Failed(reason)) => failures.push(format!("{target}: {reason}")),
                     }
                 }
-                Err(failures.join("; "))
+                Err(Miss::Failed(failures.join("; ")))
             }
         }
     }
 
     async fn json(&self, mut url: Url) -> Result<Url, String> {
         for _ in 0..MAX_HOPS {
-            let (status, location, body) = self
+            let Answer {
+                status,
+                location,
+                body,
+                ..
+            } = self
                 .send("Autodiscover JSON", reqwest::Method::GET, &url, None, None)
                 .await?;
             match status {
@@ -362,19 +445,30 @@ impl Autodiscover {
         Err(format!("more than {MAX_HOPS} redirects"))
     }
 
+    /// POX at `url`, following redirects. The run's password (`basic`) is sent only when `url` is one of
+    /// the mailbox's own hosts (`own_host`), and only after a Basic challenge from that https origin; any
+    /// other origin asking for it makes the candidate [`Miss::Unconfirmed`].
     async fn pox(
         &self,
         mut url: Url,
         mut email: String,
-        authorization: Option<&Authorization>,
-    ) -> Result<Url, String> {
+        basic: Option<&Authorization>,
+        own_host: bool,
+    ) -> Result<Url, Miss> {
+        // Same scheme, host and port as the first request: a redirect within it exposes nothing new.
+        let home = own_host.then(|| url.origin());
+        let mut authorization: Option<&Authorization> = None;
         for _ in 0..MAX_HOPS {
             ensure_secure(&url).map_err(|error| error.to_string())?;
+            let trusted = url.scheme() == "https" && home.as_ref() == Some(&url.origin());
+            if !trusted {
+                authorization = None;
+            }
             let body = format!(
                 r#"<?xml version="1.0" encoding="utf-8"?><Autodiscover xmlns="{POX_REQUEST_SCHEMA}"><Request><EMailAddress>{}</EMailAddress><AcceptableResponseSchema>{POX_RESPONSE_SCHEMA}</AcceptableResponseSchema></Request></Autodiscover>"#,
                 escape(email.as_str())
             );
-            let (status, location, text) = self
+            let answer = self
                 .send(
                     "Autodiscover POX",
                     reqwest::Method::POST,
@@ -383,20 +477,38 @@ impl Autodiscover {
                     authorization,
                 )
                 .await?;
-            match status {
+            match answer.status {
                 200 => {}
                 301 | 302 | 307 | 308 => {
-                    let location = location.ok_or("redirect without Location")?;
+                    let location = answer.location.ok_or("redirect without Location")?;
                     url = url
                         .join(&location)
                         .map_err(|error| format!("bad Location {location}: {error}"))?;
                     require_https(&url)?;
                     continue;
                 }
-                401 => return Err("http 401: the credentials were refused".into()),
-                other => return Err(format!("http {other}")),
+                401 if authorization.is_some() => {
+                    return Err("http 401: the credentials were refused".into())
+                }
+                401 => {
+                    match basic {
+                        Some(basic) if trusted => {
+                            if answer.offered.contains(&AuthScheme::Basic) {
+                                authorization = Some(basic);
+                                continue;
+                            }
+                            return Err(Miss::Failed(not_offered(&answer.offered)));
+                        }
+                        Some(_) => return Err(Miss::Unconfirmed(url)),
+                        None => return Err(
+                            "http 401: this endpoint wants credentials, which are not sent to it"
+                                .into(),
+                        ),
+                    }
+                }
+                other => return Err(format!("http {other}").into()),
             }
-            let root = XmlElement::parse(&text)
+            let root = XmlElement::parse(&answer.body)
                 .map_err(|error| format!("unreadable POX answer: {error}"))?;
             let response = root
                 .child("Response")
@@ -406,7 +518,8 @@ impl Autodiscover {
                     "Autodiscover error {}: {}",
                     error.child_text("ErrorCode").unwrap_or("?"),
                     error.child_text("Message").unwrap_or_default()
-                ));
+                )
+                .into());
             }
             let account = response
                 .child("Account")
@@ -448,14 +561,14 @@ impl Autodiscover {
                 }
             }
         }
-        Err(format!("more than {MAX_HOPS} redirects"))
+        Err(format!("more than {MAX_HOPS} redirects").into())
     }
 
     async fn get(&self, operation: &str, url: &Url) -> Result<(u16, Option<String>), String> {
-        let (status, location, _) = self
+        let answer = self
             .send(operation, reqwest::Method::GET, url, None, None)
             .await?;
-        Ok((status, location))
+        Ok((answer.status, answer.location))
     }
 
     async fn send(
@@ -465,7 +578,7 @@ impl Autodiscover {
         url: &Url,
         body: Option<String>,
         authorization: Option<&Authorization>,
-    ) -> Result<(u16, Option<String>, String), String> {
+    ) -> Result<Answer, String> {
         let target = self
             .endpoints
             .target(url)
@@ -477,13 +590,14 @@ impl Autodiscover {
                 .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
                 .body(body);
         }
-        // NTLM is not used for Autodiscover: its candidates race on a shared pool, and NTLM needs one
-        // connection per handshake. Such a request goes unauthenticated (a 401 fails only this candidate).
+        // Only Basic reaches here (see `pox`): NTLM needs one connection per handshake, which the racing
+        // candidates' shared pool cannot give.
         let header = authorization
             .map(Authorization::header_value)
             .transpose()
             .map_err(|error| error.to_string())?
             .flatten();
+        let authenticated = header.is_some();
         if let Some(header) = header {
             request = request.header(reqwest::header::AUTHORIZATION, header);
         }
@@ -494,7 +608,7 @@ impl Autodiscover {
             status: None,
             response_code: None,
             duration_ms: 0,
-            note: None,
+            note: authenticated.then(|| "sent with Basic credentials".to_owned()),
         };
         let result = async {
             let response = request.send().await?;
@@ -504,16 +618,22 @@ impl Autodiscover {
                 .get(reqwest::header::LOCATION)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
-            let text = response.text().await?;
-            Ok::<_, reqwest::Error>((status, location, text))
+            let offered = offered_schemes(response.headers());
+            let body = response.text().await?;
+            Ok::<_, reqwest::Error>(Answer {
+                status,
+                location,
+                offered,
+                body,
+            })
         }
         .await;
         record.duration_ms = elapsed_ms(started);
         match result {
-            Ok((status, location, text)) => {
-                record.status = Some(status);
+            Ok(answer) => {
+                record.status = Some(answer.status);
                 self.log.push(record);
-                Ok((status, location, text))
+                Ok(answer)
             }
             Err(error) => {
                 let error = transport_error(url, operation, error).to_string();
@@ -522,6 +642,27 @@ impl Autodiscover {
                 Err(error)
             }
         }
+    }
+}
+
+/// Why a challenge from the mailbox's own host could not be answered with a password over Basic.
+fn not_offered(offered: &[AuthScheme]) -> String {
+    let names: Vec<String> = offered.iter().map(AuthScheme::to_string).collect();
+    if offered
+        .iter()
+        .any(|scheme| matches!(scheme, AuthScheme::Ntlm | AuthScheme::Negotiate))
+    {
+        format!(
+            "http 401: Autodiscover here needs NTLM (offered: {}); this test sends only Basic to Autodiscover, so enter the EWS URL",
+            names.join(", ")
+        )
+    } else if names.is_empty() {
+        "http 401 without a WWW-Authenticate challenge".to_owned()
+    } else {
+        format!(
+            "http 401: Basic is not offered (offered: {})",
+            names.join(", ")
+        )
     }
 }
 

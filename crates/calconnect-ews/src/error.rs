@@ -137,6 +137,12 @@ pub enum Error {
         /// OAuth `error` and the first line of `error_description` (never the secret).
         detail: String,
     },
+    /// The mailbox is not an email address (its domain is needed to route Autodiscover).
+    #[error("the mailbox {mailbox} is not an email address")]
+    InvalidMailbox {
+        /// What was given.
+        mailbox: String,
+    },
     /// Autodiscover found no EWS URL.
     #[error("autodiscover found no ews url for {domain}: {detail}")]
     AutodiscoverFailed {

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod autodiscover;
 pub mod client;
 pub mod clock;
+pub mod cloud;
 pub mod connection;
 pub mod diagnostics;
 pub mod endpoints;

@@ -5,19 +5,18 @@
 //! never sent back: the report holds no secret (calconnect-ews guarantees it), so it can be shown and saved.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use calconnect_ews::auth::Credentials;
-use calconnect_ews::autodiscover::NoSrvResolver;
-use calconnect_ews::diagnostics::{self, Report, Reporter, Step, StepId, TestConfig};
-use calconnect_ews::endpoints::Endpoints;
-use calconnect_ews::tls::Trust;
+use calconnect_ews::cloud::ExchangeCloud;
+use calconnect_ews::diagnostics::{self, Environment, Report, Reporter, Step, StepId, TestConfig};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 
+use crate::config::Cloud;
 use crate::ipc::error::{ErrorCode, IpcError};
-use crate::state::AppState;
+use crate::state::{AppState, SandboxEndpoint};
 
 /// The last report, kept for export (one test at a time, like the form).
 #[derive(Default)]
@@ -112,10 +111,7 @@ pub async fn test_exchange_account(
             client_id,
             client_secret,
         } => Credentials::ClientCredentials {
-            authority_host: match &sandbox {
-                Some(sandbox) => sandbox.base_url.clone(),
-                None => url::Url::parse("https://login.microsoftonline.com/").expect("valid URL"),
-            },
+            cloud: exchange_cloud(state.active_cloud()?, sandbox.as_ref()),
             tenant: tenant_id.trim().to_owned(),
             client_id: client_id.trim().to_owned(),
             client_secret,
@@ -130,26 +126,24 @@ pub async fn test_exchange_account(
     };
     if let Some(sandbox) = &sandbox {
         // The sandbox plays the organisation: the mailbox's domain and its autodiscover host lead to it.
-        let domain = mailbox
-            .rsplit_once('@')
-            .map(|(_, domain)| domain)
-            .unwrap_or_default();
-        let mut endpoints = Endpoints::offline();
-        for host in [domain.to_owned(), format!("autodiscover.{domain}")] {
-            endpoints = endpoints
-                .route(&format!("https://{host}/"), sandbox.base_url.as_str())
+        config.environment =
+            Environment::sandbox(&sandbox.base_url, sandbox.ca_pem.as_deref(), &mailbox)
                 .map_err(|_| invalid("The mailbox's domain is not a valid host name."))?;
-        }
-        config.environment.endpoints = endpoints;
-        if let Some(ca_pem) = &sandbox.ca_pem {
-            config.environment.trust = Trust::only(ca_pem.clone());
-        }
-        config.environment.srv = Arc::new(NoSrvResolver);
     }
 
     let report = diagnostics::run(&config, &ChannelReporter(on_event)).await;
     *exchange.last_report.lock().expect("report lock") = Some(report.clone());
     Ok(report)
+}
+
+/// The Exchange Online cloud of the active settings; the sandbox issues worldwide Exchange tokens.
+fn exchange_cloud(cloud: Cloud, sandbox: Option<&SandboxEndpoint>) -> ExchangeCloud {
+    match (cloud, sandbox) {
+        (_, Some(sandbox)) => ExchangeCloud::emulator(sandbox.base_url.clone()),
+        (Cloud::UsGovernment, None) => ExchangeCloud::us_government(),
+        (Cloud::China, None) => ExchangeCloud::china(),
+        (Cloud::Global | Cloud::Sandbox, None) => ExchangeCloud::global(),
+    }
 }
 
 /// The formats the report can be saved in.

@@ -6,10 +6,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::Credentials;
-use crate::autodiscover::SrvResolver;
+use crate::autodiscover::{NoSrvResolver, SrvResolver};
 use crate::client::RetryPolicy;
 use crate::clock::{Clock, Sleeper, SystemClock, TokioSleeper};
 use crate::endpoints::Endpoints;
+use crate::error::{Error, Result};
 use crate::tls::Trust;
 
 /// What the admin entered.
@@ -73,6 +74,34 @@ impl Default for Environment {
     }
 }
 
+impl Environment {
+    /// An emulator (the sandbox at `base`) plays the organisation of `mailbox`: its domain and
+    /// `autodiscover.` host are routed to `base`, so Autodiscover runs for real; nothing else is reachable,
+    /// no DNS is queried, and the emulator's CA (when it serves https) is the only trust anchor.
+    pub fn sandbox(base: &Url, ca_pem: Option<&str>, mailbox: &str) -> Result<Self> {
+        let domain = mailbox
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.trim())
+            .filter(|domain| !domain.is_empty())
+            .ok_or_else(|| Error::InvalidMailbox {
+                mailbox: mailbox.to_owned(),
+            })?;
+        let mut endpoints = Endpoints::offline();
+        for host in [domain.to_owned(), format!("autodiscover.{domain}")] {
+            endpoints = endpoints.route(&format!("https://{host}/"), base.as_str())?;
+        }
+        let mut environment = Self {
+            endpoints,
+            srv: Arc::new(NoSrvResolver),
+            ..Self::default()
+        };
+        if let Some(ca_pem) = ca_pem {
+            environment.trust = Trust::only(ca_pem);
+        }
+        Ok(environment)
+    }
+}
+
 impl std::fmt::Debug for Environment {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
@@ -82,5 +111,41 @@ impl std::fmt::Debug for Environment {
             .field("request_timeout", &self.request_timeout)
             .field("candidate_timeout", &self.candidate_timeout)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sandbox_environment_routes_the_mailbox_domain_and_its_autodiscover_host_only() {
+        let base = Url::parse("https://127.0.0.1:4431/").unwrap();
+        let environment = Environment::sandbox(&base, Some("PEM"), "adele@contoso.com").unwrap();
+        let target = |url: &str| environment.endpoints.target(&Url::parse(url).unwrap());
+        assert_eq!(
+            target("https://contoso.com/autodiscover/autodiscover.xml")
+                .unwrap()
+                .as_str(),
+            "https://127.0.0.1:4431/autodiscover/autodiscover.xml"
+        );
+        assert_eq!(
+            target("https://autodiscover.contoso.com/autodiscover/autodiscover.xml")
+                .unwrap()
+                .as_str(),
+            "https://127.0.0.1:4431/autodiscover/autodiscover.xml"
+        );
+        assert!(target("https://outlook.office365.com/EWS/Exchange.asmx").is_err());
+        assert_eq!(environment.trust.extra_roots_pem, vec!["PEM".to_owned()]);
+        assert!(!environment.trust.builtin_roots);
+    }
+
+    #[test]
+    fn a_mailbox_without_a_domain_is_refused() {
+        let base = Url::parse("http://127.0.0.1:4431/").unwrap();
+        assert!(matches!(
+            Environment::sandbox(&base, None, "adele"),
+            Err(Error::InvalidMailbox { .. })
+        ));
     }
 }

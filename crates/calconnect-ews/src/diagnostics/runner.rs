@@ -168,7 +168,7 @@ async fn run_steps(
             );
             Authorization::basic(username, password)
         }
-        Credentials::ClientCredentials { .. } => {
+        Credentials::ClientCredentials { cloud, .. } => {
             let started = steps.begin(StepId::Token);
             let token_route = |url: &Url| environment.endpoints.target(url);
             match authorize(&config.credentials, &http, token_route).await {
@@ -176,8 +176,7 @@ async fn run_steps(
                     steps.finish(
                         started,
                         StepStatus::Passed,
-                        "received an app-only token for https://outlook.office365.com/.default"
-                            .into(),
+                        format!("received an app-only token for {}", cloud.scope()),
                         None,
                         None,
                     );
@@ -216,8 +215,9 @@ async fn run_steps(
                 log.clone(),
                 environment.candidate_timeout,
             );
+            // Autodiscover decides itself whom the password may reach; a token is never sent there.
             let discovery = autodiscover
-                .discover(&config.mailbox, Some(&authorization))
+                .discover(&config.mailbox, &config.credentials)
                 .await;
             let summary = discovery
                 .attempts
@@ -226,6 +226,9 @@ async fn run_steps(
                     let outcome = match &attempt.outcome {
                         CandidateOutcome::Found { ews_url } => format!("found {ews_url}"),
                         CandidateOutcome::Failed { reason } => format!("failed: {reason}"),
+                        CandidateOutcome::Unconfirmed { url } => {
+                            format!("points to {url}, which asks for the password")
+                        }
                         CandidateOutcome::Abandoned => {
                             "abandoned (another candidate answered first)".into()
                         }
@@ -246,14 +249,30 @@ async fn run_steps(
                     url
                 }
                 _ => {
+                    let unconfirmed = discovery
+                        .attempts
+                        .iter()
+                        .find_map(|attempt| attempt.outcome.unconfirmed_url());
+                    let (detail, blocker) = match unconfirmed {
+                        Some(url) => {
+                            let detail = format!(
+                                "Autodiscover points to {url}; calconnect does not send the service account's password to a host it was redirected to — confirm it and enter the EWS URL. {summary}"
+                            );
+                            (detail.clone(), detail)
+                        }
+                        None => (
+                            format!("no candidate returned an EWS URL. {summary}"),
+                            summary,
+                        ),
+                    };
                     steps.finish(
                         started,
                         StepStatus::Failed,
-                        format!("no candidate returned an EWS URL. {summary}"),
+                        detail,
                         None,
                         Some(AUTODISCOVER_DOC.into()),
                     );
-                    observations.blocker = Some(Blocker::Autodiscover(summary));
+                    observations.blocker = Some(Blocker::Autodiscover(blocker));
                     return None;
                 }
             }

@@ -306,7 +306,7 @@ fn blocker_fix(verdict: &mut Verdict, blocker: &Blocker, observations: &Observat
         Blocker::Autodiscover(detail) => (
             format!("Autodiscover found no EWS URL: {detail}"),
             Fix {
-                problem: "no Autodiscover endpoint answered".into(),
+                problem: "Autodiscover gave no EWS URL this test may use".into(),
                 reaches: None,
                 command: None,
                 doc_url: crate::autodiscover::AUTODISCOVER_DOC.into(),

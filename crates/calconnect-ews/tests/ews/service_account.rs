@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use calconnect_ews::auth::Credentials;
 use calconnect_ews::autodiscover::{SrvRecord, StaticSrvResolver};
 use calconnect_ews::clock::{FixedClock, RecordingSleeper};
+use calconnect_ews::cloud::ExchangeCloud;
 use calconnect_ews::diagnostics::{
     run, AccessLevel, Environment, Report, SilentReporter, StepEvent, StepId, StepStatus,
     TestConfig,
@@ -387,7 +388,7 @@ async fn autodiscover_races_candidates_so_a_dead_host_does_not_stall_the_test() 
 }
 
 #[tokio::test]
-async fn autodiscover_follows_the_http_redirect_probe_when_only_it_answers() {
+async fn the_http_redirect_probe_target_is_reported_for_confirmation_and_never_gets_the_password() {
     let sandbox = sandbox().await;
     let plain = Sandbox::builder()
         .tls(false)
@@ -401,7 +402,8 @@ async fn autodiscover_follows_the_http_redirect_probe_when_only_it_answers() {
         password(demo::SERVICE_ACCOUNT_PASSWORD),
     );
     config.ews_url = None;
-    // Only the unauthenticated http probe reaches a server; it redirects to the sandbox's own https POX.
+    // Only the unauthenticated http probe reaches a server; it redirects to that server's POX, which asks
+    // for credentials. Plain http can be rewritten on the way, so its target is not trusted with them.
     config.environment.endpoints = Endpoints::offline()
         .route(
             "http://autodiscover.contoso.com/",
@@ -414,12 +416,30 @@ async fn autodiscover_follows_the_http_redirect_probe_when_only_it_answers() {
     let detail = &report.step(StepId::Autodiscover).unwrap().detail;
     assert_eq!(
         status(&report, StepId::Autodiscover),
-        StepStatus::Passed,
+        StepStatus::Failed,
         "{}",
         report.to_text()
     );
-    assert!(detail.contains("via HTTP redirect probe"), "{detail}");
-    assert_eq!(report.access_level(), AccessLevel::FreeBusy);
+    assert!(
+        detail.starts_with(&format!(
+            "Autodiscover points to {}; calconnect does not send the service account's password",
+            plain.autodiscover_url()
+        )),
+        "{detail}"
+    );
+    let pox: Vec<_> = plain
+        .journal()
+        .into_iter()
+        .filter(|entry| entry.route == "autodiscover" && entry.method == "POST")
+        .collect();
+    assert_eq!(pox.len(), 1, "{pox:?}");
+    assert_eq!(pox[0].status, 401);
+    assert_eq!(
+        pox[0].note.as_deref(),
+        Some("401: no credentials"),
+        "the redirect target got no Authorization header"
+    );
+    assert_eq!(status(&report, StepId::Authentication), StepStatus::Skipped);
 }
 
 #[tokio::test]
@@ -444,7 +464,7 @@ async fn an_untrusted_certificate_gets_a_clear_tls_verdict() {
 async fn exchange_online_app_credentials_use_a_bearer_token_and_mention_the_ews_retirement() {
     let sandbox = sandbox().await;
     let credentials = Credentials::ClientCredentials {
-        authority_host: sandbox.base_url(),
+        cloud: ExchangeCloud::emulator(sandbox.base_url()),
         tenant: demo::DOMAIN.into(),
         client_id: demo::EWS_APP_CLIENT_ID.into(),
         client_secret: SecretString::from(demo::EWS_APP_CLIENT_SECRET),
@@ -541,7 +561,7 @@ fn exchange_online_sandbox_tenant(allowed_app_ids: Vec<String>) -> calconnect_sa
 
 pub(crate) fn app_credentials(sandbox: &SandboxHandle) -> Credentials {
     Credentials::ClientCredentials {
-        authority_host: sandbox.base_url(),
+        cloud: ExchangeCloud::emulator(sandbox.base_url()),
         tenant: demo::DOMAIN.into(),
         client_id: demo::EWS_APP_CLIENT_ID.into(),
         client_secret: SecretString::from(demo::EWS_APP_CLIENT_SECRET),
@@ -652,7 +672,8 @@ async fn a_certificate_for_another_name_gets_a_name_mismatch_verdict_naming_both
 }
 
 #[tokio::test]
-async fn autodiscover_uses_the_best_ssl_target_of_the_srv_record_when_only_it_answers() {
+async fn autodiscover_reports_the_best_ssl_target_of_the_srv_record_without_sending_it_the_password(
+) {
     let sandbox = sandbox().await;
     let mut config = config(
         &sandbox,
@@ -686,11 +707,22 @@ async fn autodiscover_uses_the_best_ssl_target_of_the_srv_record_when_only_it_an
     let detail = &report.step(StepId::Autodiscover).unwrap().detail;
     assert_eq!(
         status(&report, StepId::Autodiscover),
-        StepStatus::Passed,
+        StepStatus::Failed,
         "{}",
         report.to_text()
     );
-    assert!(detail.contains("via SRV record"), "{detail}");
+    // DNS is unauthenticated: the target is named for the admin to confirm, not given the password.
+    assert!(
+        detail.starts_with(
+            "Autodiscover points to https://mail.contoso.com/autodiscover/autodiscover.xml; "
+        ),
+        "{detail}"
+    );
+    assert!(sandbox
+        .journal()
+        .iter()
+        .filter(|entry| entry.route == "autodiscover")
+        .all(|entry| entry.note.as_deref() == Some("401: no credentials")));
     assert!(
         !report
             .steps
