@@ -27,7 +27,7 @@ use url::Url;
 
 use crate::auth::{offered_schemes, AuthScheme, Authorization, Credentials};
 use crate::client::{elapsed_ms, transport_error};
-use crate::endpoints::{ensure_secure, is_loopback, Endpoints};
+use crate::endpoints::{ensure_secure, Endpoints};
 use crate::parse::XmlElement;
 use crate::request_log::{RequestLog, RequestRecord};
 
@@ -666,10 +666,7 @@ fn not_offered(offered: &[AuthScheme]) -> String {
     }
 }
 
+/// The crate's one rule for secure URLs, worded for a redirect Autodiscover was about to follow.
 fn require_https(url: &Url) -> Result<(), String> {
-    if url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url)) {
-        Ok(())
-    } else {
-        Err(format!("refusing to follow a non-https redirect to {url}"))
-    }
+    ensure_secure(url).map_err(|_| format!("refusing to follow a non-https redirect to {url}"))
 }
