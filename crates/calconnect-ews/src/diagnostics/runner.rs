@@ -117,33 +117,23 @@ async fn run_steps(
     log: RequestLog,
 ) -> Option<()> {
     let environment = &config.environment;
-    let http = match http_client(
+    // NTLM authenticates connections, so EWS requests with it open their own through the connector, with
+    // the same trust and routes as the shared client. Either failing to set up is a TLS-configuration stop.
+    let clients = http_client(
         &environment.trust,
         environment.request_timeout,
         &environment.endpoints,
-    ) {
-        Ok(http) => http,
-        Err(error) => {
-            let started = steps.begin(StepId::Tls);
-            steps.finish(
-                started,
-                StepStatus::Failed,
-                error.to_string(),
-                None,
-                Some(TLS_DOC.into()),
-            );
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-            return None;
-        }
-    };
-
-    // NTLM authenticates connections: EWS requests with it open their own, with the same trust and routes.
-    let connector = match Connector::new(
-        &environment.trust,
-        environment.request_timeout,
-        &environment.endpoints,
-    ) {
-        Ok(http) => http,
+    )
+    .and_then(|http| {
+        let connector = Connector::new(
+            &environment.trust,
+            environment.request_timeout,
+            &environment.endpoints,
+        )?;
+        Ok((http, connector))
+    });
+    let (http, connector) = match clients {
+        Ok(clients) => clients,
         Err(error) => {
             let started = steps.begin(StepId::Tls);
             steps.finish(
