@@ -1,7 +1,7 @@
 //! What the window promises beyond the journeys: it is usable at 800×600, and it follows the system's
 //! dark theme.
 
-use calconnect_e2e::{app_binary, screenshot_dir, AppSession};
+use calconnect_e2e::{app_binary, screenshot_dir, AppSession, ENTER, TAB};
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(45);
@@ -98,5 +98,61 @@ async fn a_dark_system_theme_gives_a_dark_window() -> anyhow::Result<()> {
     session
         .screenshot(&screenshot_dir().join("16-welcome-dark.png"))
         .await?;
+    session.close().await
+}
+
+#[tokio::test]
+async fn the_wizard_can_be_driven_from_the_keyboard_with_a_visible_focus() -> anyhow::Result<()> {
+    let (session, _data) = launch(&[]).await?;
+    // Tab until the primary "Connect an account" button has the focus, as a keyboard user would.
+    let mut reached = false;
+    for _ in 0..20 {
+        session.press_keys(&[TAB]).await?;
+        let focused = session
+            .execute(
+                "return document.activeElement && document.activeElement.dataset.testid;",
+                vec![],
+            )
+            .await?;
+        if focused == "connect" {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches the Connect button");
+    let outline = session
+        .execute(
+            "const style = getComputedStyle(document.activeElement); return [style.outlineStyle, parseFloat(style.outlineWidth)];",
+            vec![],
+        )
+        .await?;
+    assert_ne!(
+        outline[0], "none",
+        "the focused button shows a focus ring: {outline}"
+    );
+    assert!(
+        outline[1].as_f64().is_some_and(|width| width >= 2.0),
+        "the focus ring is clearly visible: {outline}"
+    );
+    session
+        .screenshot(&screenshot_dir().join("17-keyboard-focus.png"))
+        .await?;
+
+    session.press_keys(&[ENTER]).await?;
+    let step = session
+        .wait_for_text("main#step h1", LONG, |text| {
+            text == "Choose what calconnect may see"
+        })
+        .await?;
+    let current = session
+        .execute(
+            "return document.getElementById('step').dataset.step;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        current, "access",
+        "Enter on the focused button moves to the next step ({step})"
+    );
     session.close().await
 }

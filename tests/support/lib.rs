@@ -6,7 +6,7 @@
 
 mod webdriver;
 
-pub use webdriver::{AppSession, Element};
+pub use webdriver::{AppSession, Element, ENTER, TAB};
 
 use std::path::PathBuf;
 

@@ -7,6 +7,11 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// WebDriver's key value for Tab.
+pub const TAB: &str = "\u{E004}";
+/// WebDriver's key value for Enter.
+pub const ENTER: &str = "\u{E007}";
+
 /// The W3C key under which an element reference is returned.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -269,6 +274,27 @@ impl AppSession {
             reqwest::Method::POST,
             &format!("/element/{}/value", element.id),
             Some(json!({ "text": text })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Presses keys as a person at the keyboard would (W3C "Perform Actions"); `keys` are WebDriver key
+    /// values such as [`TAB`] and [`ENTER`].
+    pub async fn press_keys(&self, keys: &[&str]) -> Result<()> {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|key| {
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] })),
         )
         .await
         .map(drop)
