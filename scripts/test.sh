@@ -28,6 +28,9 @@ else
     runner=(cargo test --workspace --no-fail-fast)
 fi
 
+say "MSAL for Python against the sandbox"
+"$ROOT/scripts/msal-tests.sh"
+
 say "Rust tests in a private D-Bus session with GNOME Keyring, on a virtual display"
 rm -rf "$ROOT/artifacts/screenshots"
 # xvfb-run gives the app windows a display; with-keyring.sh gives the keychain tests a real Secret Service.
