@@ -27,6 +27,37 @@ pub struct Person {
     base_url: Url,
 }
 
+/// How a finished sign-in reaches the app.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// A 302 to the redirect URI (`response_mode` `query` or `fragment`).
+    Redirect(Url),
+    /// A page that POSTs these fields to `action`, the redirect URI (`response_mode=form_post`).
+    FormPost {
+        action: Url,
+        fields: Vec<(String, String)>,
+    },
+}
+
+impl Delivery {
+    /// A parameter of the answer (`code`, `state`, `error`, ...) from the query, fragment or form.
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Redirect(location) => location
+                .query_pairs()
+                .chain(url::form_urlencoded::parse(
+                    location.fragment().unwrap_or_default().as_bytes(),
+                ))
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned()),
+            Self::FormPost { fields, .. } => fields
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone()),
+        }
+    }
+}
+
 /// A form found on a page.
 #[derive(Debug, Default)]
 struct Form {
@@ -64,20 +95,45 @@ impl Person {
 
     /// Opens `authorize_url`, signs in as `user_email`, answers the consent page, and returns the
     /// `Location` the sandbox redirects to (the app's redirect URI with `code` or `error`). Not followed.
+    /// For `response_mode=form_post` use [`Person::authorize`].
     pub async fn sign_in(
         &self,
         authorize_url: &Url,
         user_email: &str,
         consent: Consent,
     ) -> Result<Url> {
+        match self.authorize(authorize_url, user_email, consent).await? {
+            Delivery::Redirect(location) => Ok(location),
+            Delivery::FormPost { action, .. } => Err(Error::UnexpectedPage {
+                url: redact_url(&action),
+                reason: "the answer is a form_post page, not a redirect".to_owned(),
+            }),
+        }
+    }
+
+    /// Like [`Person::sign_in`], for every response mode: the redirect (`query`, `fragment`) or the
+    /// form the `form_post` page would submit. Not delivered: see [`Person::deliver`].
+    pub async fn authorize(
+        &self,
+        authorize_url: &Url,
+        user_email: &str,
+        consent: Consent,
+    ) -> Result<Delivery> {
         let mut response = self.get(authorize_url).await?;
         for _ in 0..MAX_PAGES {
             let page_url = response.url().clone();
             if response.status().is_redirection() {
-                return redirect_location(&response);
+                return redirect_location(&response).map(Delivery::Redirect);
             }
             let html = self.text(response).await?;
             let form = parse_form(&html).ok_or_else(|| unexpected(&page_url, &html))?;
+            if html.contains("id=\"form-post\"") {
+                let action = self.url(&form.action)?;
+                return Ok(Delivery::FormPost {
+                    action,
+                    fields: form.hidden,
+                });
+            }
             if form.has_login && html.contains("id=\"error\"") {
                 return Err(unexpected(&page_url, &html));
             }
@@ -87,6 +143,23 @@ impl Person {
             url: authorize_url.to_string(),
             reason: "too many pages".to_owned(),
         })
+    }
+
+    /// Delivers a sign-in's answer to the app as a browser does: GETs the redirect, or POSTs the form.
+    pub async fn deliver(&self, delivery: &Delivery) -> Result<reqwest::Response> {
+        match delivery {
+            Delivery::Redirect(location) => self.get(location).await,
+            Delivery::FormPost { action, fields } => self
+                .client
+                .post(action.clone())
+                .form(fields)
+                .send()
+                .await
+                .map_err(|source| Error::Http {
+                    url: redact_url(action),
+                    source,
+                }),
+        }
     }
 
     /// Opens `/devicelogin`, types `user_code`, signs in as `user_email` and answers the consent page.

@@ -27,8 +27,8 @@ pub struct Interaction {
     pub state: Option<String>,
     pub scopes: Vec<Scope>,
     pub code_challenge: Option<CodeChallenge>,
-    /// `response_mode=fragment` instead of the default `query`.
-    pub fragment_response: bool,
+    /// How the result goes back to the redirect URI (`response_mode`).
+    pub response_mode: ResponseMode,
     /// `prompt=consent`: show the consent page even if consent exists.
     pub force_consent: bool,
     pub login_hint: Option<String>,
@@ -38,6 +38,29 @@ pub struct Interaction {
     /// `{tenant}` segment of the authority used, so the code is redeemed on a compatible authority.
     pub tenant_segment: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// `response_mode` of an authorization request ("Microsoft identity platform and OAuth 2.0 authorization
+/// code flow": `query` is the default for `code`, `fragment` and `form_post` are the alternatives).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    Fragment,
+    /// An HTML page that POSTs the parameters to the redirect URI (OAuth 2.0 Form Post Response Mode).
+    FormPost,
+}
+
+impl ResponseMode {
+    /// Parses the `response_mode` parameter; `None` for values Entra does not accept.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "query" => Some(Self::Query),
+            "fragment" => Some(Self::Fragment),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
 }
 
 /// What a user granted to a client: the basis of codes and refresh tokens.

@@ -22,7 +22,7 @@ use crate::identity::page::{self, Carry};
 use crate::journal::JournalNote;
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::store::{AuthorizationCode, CodeChallenge, Grant, Interaction};
+use crate::store::{AuthorizationCode, CodeChallenge, Grant, Interaction, ResponseMode};
 use crate::tenant::AppRegistration;
 
 /// Whether `requested` matches the registered redirect URI `registered`.
@@ -69,6 +69,16 @@ fn redirect_mismatch(requested: &str, app: &AppRegistration) -> AadError {
     )
 }
 
+/// Delivers `parameters` to the redirect URI as `mode` says: in its query or fragment (a 302), or as an
+/// auto-submitting form (`form_post`).
+fn deliver(redirect_uri: &str, parameters: &[(&str, &str)], mode: ResponseMode) -> Response {
+    match mode {
+        ResponseMode::FormPost => page::form_post(redirect_uri, parameters),
+        ResponseMode::Query => redirect_to(redirect_uri, parameters, false),
+        ResponseMode::Fragment => redirect_to(redirect_uri, parameters, true),
+    }
+}
+
 /// Appends `parameters` to the redirect URI (query response mode) or its fragment.
 fn redirect_to(redirect_uri: &str, parameters: &[(&str, &str)], fragment: bool) -> Response {
     let mut url = match Url::parse(redirect_uri) {
@@ -105,10 +115,10 @@ fn redirect_error(state: &AppState, interaction: &Interaction, error: &AadError)
     if interaction.state.is_some() {
         parameters.push(("state", &state));
     }
-    let mut response = redirect_to(
+    let mut response = deliver(
         &interaction.redirect_uri,
         &parameters,
-        interaction.fragment_response,
+        interaction.response_mode,
     );
     response.extensions_mut().insert(error.note());
     response
@@ -146,14 +156,15 @@ pub async fn authorize(
     {
         return error_page(&state, &redirect_mismatch(redirect_uri, app));
     }
-    let response_mode = parameter("response_mode").unwrap_or("query");
+    let requested_mode = parameter("response_mode").unwrap_or("query");
+    let response_mode = ResponseMode::parse(requested_mode);
     let mut interaction = Interaction {
         client_id: app.client_id.clone(),
         redirect_uri: redirect_uri.to_owned(),
         state: query.get("state").cloned(),
         scopes: Vec::new(),
         code_challenge: None,
-        fragment_response: response_mode == "fragment",
+        response_mode: response_mode.unwrap_or_default(),
         force_consent: false,
         login_hint: parameter("login_hint").map(str::to_owned),
         nonce: parameter("nonce").map(str::to_owned),
@@ -161,11 +172,13 @@ pub async fn authorize(
         tenant_segment: segment.clone(),
         created_at: state.now(),
     };
-    if !matches!(response_mode, "query" | "fragment") {
+    if response_mode.is_none() {
         let error = AadError::new(
             "invalid_request",
             9002313,
-            format!("Invalid request. The sandbox supports response_mode 'query' and 'fragment', not '{response_mode}'."),
+            // The exact AADSTS text for an unknown response_mode is undocumented; 9002313 is Entra's
+            // generic "malformed request".
+            format!("Invalid request. Request is malformed or invalid. The provided value for the input parameter 'response_mode' is not valid: '{requested_mode}'."),
         );
         return redirect_error(&state, &interaction, &error);
     }
@@ -432,10 +445,10 @@ fn issue_code(state: &AppState, flow: &str, interaction: &Interaction, user_id: 
     if interaction.state.is_some() {
         parameters.push(("state", &state_value));
     }
-    let mut response = redirect_to(
+    let mut response = deliver(
         &interaction.redirect_uri,
         &parameters,
-        interaction.fragment_response,
+        interaction.response_mode,
     );
     response
         .extensions_mut()

@@ -66,6 +66,9 @@ pub fn delegation_missing_error(app: &AppRegistration) -> AadError {
             app.client_id, app.name
         ),
     )
+    // Facts §0 (microsoft-graph-docs#12893, #6311): consent missing or revoked, fixable by an
+    // interactive sign-in; not by itself "admin consent required" (that is 90094 / 900941).
+    .with_suberror("consent_required")
 }
 
 /// AADSTS65004.

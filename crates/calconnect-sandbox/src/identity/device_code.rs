@@ -42,14 +42,8 @@ fn issue(state: &AppState, segment: &str, form: &FormBody) -> Result<Response, A
     let app = tenant
         .app(client_id)
         .ok_or_else(|| unknown_client(client_id, &tenant.display_name))?;
-    if !app.allow_public_client_flows {
-        return Err(AadError::new(
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        )
-        .with_status(StatusCode::UNAUTHORIZED));
-    }
+    // "Allow public client flows" off does not stop `/devicecode`: Entra answers it and refuses the
+    // token *poll* with AADSTS7000218 (facts §0: Azure/azure-cli#22251, ADAL-python#175), see `token.rs`.
     let scope = form
         .get("scope")
         .ok_or_else(|| missing_parameter("scope"))?;

@@ -18,6 +18,9 @@ pub struct AadError {
     pub code: u32,
     /// Text after `AADSTS{code}: `.
     pub message: String,
+    /// Entra's `suberror` (`consent_required`, `basic_action`, `bad_token`, ...), where Entra sends one
+    /// (facts §0: AADSTS65001 comes as `invalid_grant` + `suberror: consent_required`).
+    pub suberror: Option<&'static str>,
 }
 
 impl AadError {
@@ -28,7 +31,14 @@ impl AadError {
             error,
             code,
             message: message.into(),
+            suberror: None,
         }
+    }
+
+    /// Same error with Entra's `suberror`.
+    pub fn with_suberror(mut self, suberror: &'static str) -> Self {
+        self.suberror = Some(suberror);
+        self
     }
 
     /// Same error with another HTTP status.
@@ -57,7 +67,7 @@ impl AadError {
     /// The JSON body: `error`, `error_description` (AADSTS code first, then trace/correlation/timestamp lines),
     /// `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`.
     pub fn body(&self, diagnostics: &Diagnostics) -> serde_json::Value {
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "error": self.error,
             "error_description": self.description(diagnostics),
             "error_codes": [self.code],
@@ -65,7 +75,11 @@ impl AadError {
             "trace_id": diagnostics.trace_id,
             "correlation_id": diagnostics.correlation_id,
             "error_uri": format!("https://login.microsoftonline.com/error?code={}", self.code),
-        })
+        });
+        if let Some(suberror) = self.suberror {
+            body["suberror"] = serde_json::Value::from(suberror);
+        }
+        body
     }
 
     /// Note for the journal.

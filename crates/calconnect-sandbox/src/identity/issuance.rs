@@ -92,12 +92,14 @@ struct IdClaims<'a> {
 }
 
 /// Issues tokens for `grant`, scoped to `requested` (a subset of the grant's scopes), and renders the response.
-/// A refresh token is issued when the grant includes `offline_access`.
+/// A refresh token is issued when the grant includes `offline_access`; `client_info` when the client
+/// asked for it with `client_info=1`.
 pub fn token_response(
     state: &AppState,
     grant: &Grant,
     requested: &[Scope],
     grant_type: &str,
+    with_client_info: bool,
 ) -> Result<Response, AadError> {
     let tenant = state.tenant();
     let user = tenant.user_by_id(grant.user_id).ok_or_else(|| {
@@ -147,6 +149,9 @@ pub fn token_response(
     }
     if grant.scopes.iter().any(|scope| scope.is_oidc("openid")) {
         body["id_token"] = serde_json::Value::String(id_token(state, grant, user)?);
+    }
+    if with_client_info {
+        body["client_info"] = serde_json::Value::String(client_info(user.id, tenant.id));
     }
     let mut response = axum::Json(body).into_response();
     let headers = response.headers_mut();
@@ -237,6 +242,13 @@ fn id_token(state: &AppState, grant: &Grant, user: &User) -> Result<String, AadE
         .signing_key()
         .sign(&claims)
         .map_err(|_| AadError::new("server_error", 90000, "The token could not be signed."))
+}
+
+/// The `client_info` field: base64url without padding of `{"uid":"<user oid>","utid":"<tenant id>"}`,
+/// the home account MSAL keys its cache by (`home_account_id` = `uid.utid`).
+pub fn client_info(user_id: Uuid, tenant_id: Uuid) -> String {
+    let json = serde_json::json!({"uid": user_id.to_string(), "utid": tenant_id.to_string()});
+    URL_SAFE_NO_PAD.encode(json.to_string())
 }
 
 /// `sub` is pairwise: stable per user and app, different across apps (ID token claims reference).

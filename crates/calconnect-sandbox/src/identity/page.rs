@@ -7,7 +7,9 @@
 //! - `otc`: the user code typed on `/devicelogin`;
 //! - `decision`: `accept` or `cancel` on consent pages, `return` on the admin-approval page.
 //!
-//! Pages contain no script; the style sheet is inline so the pages render without further requests.
+//! Pages contain no script, except the one line that auto-submits a `form_post` response (which works
+//! without it too: its button posts the same form); the style sheet is inline so the pages render
+//! without further requests.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -198,4 +200,33 @@ pub fn device_code_done(tenant: &Tenant, heading: &str, message: &str) -> Respon
         escape(message)
     );
     Html(document(heading, tenant, &body)).into_response()
+}
+
+/// The `response_mode=form_post` answer: a page whose form POSTs `fields` to the redirect URI.
+///
+/// Entra answers with an HTML document whose `<form method="POST" action="{redirect_uri}">` carries
+/// `code` and `state` (or `error`, `error_description`, `state`) as hidden inputs and submits itself on
+/// load (OAuth 2.0 Form Post Response Mode, §2; "Microsoft identity platform and OAuth 2.0 authorization
+/// code flow": "form_post executes a POST containing the code to your redirect URI"). The submit button
+/// makes it work without JavaScript.
+pub fn form_post(redirect_uri: &str, fields: &[(&str, &str)]) -> Response {
+    let inputs: String = fields
+        .iter()
+        .map(|(name, value)| hidden(name, value))
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Working...</title></head>\
+         <body><form method=\"POST\" name=\"hiddenform\" id=\"form-post\" action=\"{action}\">{inputs}\
+         <noscript><p>Script is disabled. Click Submit to continue.</p></noscript>\
+         <button type=\"submit\">Submit</button></form>\
+         <script>document.getElementById(\"form-post\").submit();</script></body></html>",
+        action = escape(redirect_uri),
+    );
+    let mut response = Html(html).into_response();
+    // The page carries a code: never cache it.
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store, no-cache"),
+    );
+    response
 }

@@ -203,7 +203,13 @@ fn authorization_code(
         }
     }
     let scopes = narrow(app, &record.grant.scopes, requested)?;
-    token_response(state, &record.grant, &scopes, "authorization_code")
+    token_response(
+        state,
+        &record.grant,
+        &scopes,
+        "authorization_code",
+        wants_client_info(form),
+    )
 }
 
 /// RFC 7636 §4.6: `BASE64URL(SHA256(verifier)) == challenge` for S256, equality for plain; the verifier
@@ -277,7 +283,13 @@ fn refresh_token(
     }
     let scopes = narrow(app, &record.grant.scopes, requested)?;
     // Entra rotates: the response carries a new refresh token, and the presented one stays valid.
-    token_response(state, &record.grant, &scopes, "refresh_token")
+    token_response(
+        state,
+        &record.grant,
+        &scopes,
+        "refresh_token",
+        wants_client_info(form),
+    )
 }
 
 fn device_code(
@@ -306,10 +318,11 @@ fn device_code(
             return Err(bad_code());
         }
         if record.expires_at <= now {
+            // Facts §0 (Azure/azure-cli#22251): an expired device code is reported as AADSTS70020.
             return Err(AadError::new(
                 "expired_token",
-                70019,
-                "Verification code expired. The device code has expired; start the device code flow again.",
+                70020,
+                "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
             ));
         }
         if record.redeemed {
@@ -355,7 +368,19 @@ fn device_code(
             }
         }
     };
-    token_response(state, &grant, &grant.scopes, "device_code")
+    token_response(
+        state,
+        &grant,
+        &grant.scopes,
+        "device_code",
+        wants_client_info(form),
+    )
+}
+
+/// `client_info=1`: MSAL asks for the `client_info` field, from which it builds the account id
+/// `uid.utid` (MSAL's protocol: `client_info` is base64url of `{"uid":…,"utid":…}`).
+fn wants_client_info(form: &FormBody) -> bool {
+    form.get("client_info") == Some("1")
 }
 
 fn client_credentials(

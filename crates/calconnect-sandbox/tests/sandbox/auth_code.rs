@@ -1,5 +1,7 @@
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use calconnect_sandbox::demo;
-use calconnect_sandbox::person::Consent;
+use calconnect_sandbox::person::{Consent, Delivery};
 
 use crate::support::{
     aadsts, post_token, query_value, s256, sign_in_tokens, world, Authorize, World,
@@ -334,4 +336,205 @@ async fn json_token_request_fails_as_a_missing_grant_type() {
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(aadsts(&body), 900144);
+}
+
+#[tokio::test]
+async fn client_info_is_returned_only_when_asked_for_and_names_the_home_account() {
+    let world = world().await;
+    let challenge = s256(VERIFIER);
+    let authorize = Authorize {
+        challenge: Some((&challenge, Some("S256"))),
+        ..Authorize::full()
+    };
+    let code = code_for(&world, &authorize, demo::ADELE).await;
+    let (status, body) = post_token(
+        &world,
+        &[
+            ("client_id", authorize.client_id),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", authorize.redirect_uri),
+            ("code_verifier", VERIFIER),
+            ("client_info", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let encoded = body["client_info"]
+        .as_str()
+        .expect("client_info is a string");
+    assert!(!encoded.contains('='), "base64url without padding");
+    let decoded: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(encoded).expect("base64url"))
+            .expect("client_info is JSON");
+    let adele = world.sandbox.tenant().user_by_email(demo::ADELE).unwrap();
+    assert_eq!(decoded["uid"], adele.id.to_string());
+    assert_eq!(decoded["utid"], demo::TENANT_ID);
+
+    let (status, refreshed) = post_token(
+        &world,
+        &[
+            ("client_id", authorize.client_id),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", body["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert!(
+        refreshed.get("client_info").is_none(),
+        "no client_info without client_info=1"
+    );
+}
+
+#[tokio::test]
+async fn token_scope_names_graph_scopes_and_requested_oidc_scopes_but_not_offline_access() {
+    let world = world().await;
+    let body = sign_in_tokens(
+        &world,
+        demo::FULL_APP_CLIENT_ID,
+        "openid profile email offline_access User.Read Calendars.ReadWrite",
+        demo::ADELE,
+    )
+    .await;
+    let scopes: Vec<&str> = body["scope"].as_str().unwrap().split(' ').collect();
+    for expected in [
+        "User.Read",
+        "Calendars.ReadWrite",
+        "openid",
+        "profile",
+        "email",
+    ] {
+        assert!(scopes.contains(&expected), "{expected} in {scopes:?}");
+    }
+    assert!(!scopes.contains(&"offline_access"), "{scopes:?}");
+    assert!(body["id_token"].is_string(), "openid yields an id_token");
+}
+
+fn form_post_authorize(challenge: &str) -> Authorize<'_> {
+    Authorize {
+        challenge: Some((challenge, Some("S256"))),
+        extra: vec![("response_mode", "form_post")],
+        ..Authorize::full()
+    }
+}
+
+#[tokio::test]
+async fn form_post_posts_code_and_state_to_the_redirect_uri_and_the_code_redeems() {
+    let world = world().await;
+    let challenge = s256(VERIFIER);
+    let authorize = form_post_authorize(&challenge);
+    let delivery = world
+        .person
+        .authorize(&authorize.url(&world), demo::ADELE, Consent::Approve)
+        .await
+        .expect("sign-in completes");
+    let Delivery::FormPost { action, fields } = &delivery else {
+        panic!("form_post answers with a form, not {delivery:?}");
+    };
+    assert_eq!(
+        action.as_str(),
+        "http://localhost:53682/",
+        "posted to the redirect URI"
+    );
+    let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["code", "state"]);
+    assert_eq!(delivery.parameter("state").as_deref(), Some("state-123"));
+    let code = delivery.parameter("code").expect("a code");
+    let (status, body) = redeem(&world, &authorize, &code, Some(VERIFIER)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn form_post_page_works_without_script_and_carries_errors_the_same_way() {
+    let world = world().await;
+    let challenge = s256(VERIFIER);
+    let authorize = form_post_authorize(&challenge);
+    let page = world
+        .http
+        .get(authorize.url(&world))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<form"), "the sign-in page comes first");
+    let delivery = world
+        .person
+        .authorize(&authorize.url(&world), demo::ADELE, Consent::Decline)
+        .await
+        .expect("declining completes");
+    assert_eq!(
+        delivery.parameter("error").as_deref(),
+        Some("access_denied")
+    );
+    assert!(delivery
+        .parameter("error_description")
+        .is_some_and(|text| text.starts_with("AADSTS65004:")));
+    assert_eq!(delivery.parameter("state").as_deref(), Some("state-123"));
+    assert!(delivery.parameter("code").is_none());
+}
+
+#[tokio::test]
+async fn form_post_html_is_a_post_form_with_a_submit_button() {
+    let world = world().await;
+    let challenge = s256(VERIFIER);
+    let authorize = form_post_authorize(&challenge);
+    // Consent once so the next sign-in goes straight to the answer page.
+    let _ = world
+        .person
+        .authorize(&authorize.url(&world), demo::ADELE, Consent::Approve)
+        .await
+        .unwrap();
+    let sign_in = world
+        .http
+        .get(authorize.url(&world))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let flow = sign_in
+        .split("name=\"flow\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-in form carries its flow");
+    let answer = world
+        .http
+        .post(
+            world
+                .sandbox
+                .base_url()
+                .join("organizations/login")
+                .unwrap(),
+        )
+        .form(&[("flow", flow), ("login", demo::ADELE)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(
+        answer.headers()["cache-control"].to_str().unwrap(),
+        "no-store, no-cache"
+    );
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("method=\"POST\""), "{html}");
+    assert!(html.contains("action=\"http://localhost:53682\""), "{html}");
+    assert!(html.contains("<button type=\"submit\">"), "{html}");
+    assert!(html.contains("name=\"code\""), "{html}");
+}
+
+#[tokio::test]
+async fn an_unknown_response_mode_is_refused() {
+    let world = world().await;
+    let authorize = Authorize {
+        extra: vec![("response_mode", "web_message")],
+        ..Authorize::full()
+    };
+    let response = world.http.get(authorize.url(&world)).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.contains("error=invalid_request"), "{location}");
 }

@@ -104,8 +104,14 @@ async fn expired_device_code_reports_expired_token() {
     let world = world().await;
     let (_, started) = start(&world, demo::FULL_APP_CLIENT_ID).await;
     world.sandbox.advance_time(Duration::from_secs(901));
-    let (_, body) = poll(&world, started["device_code"].as_str().unwrap()).await;
+    let (status, body) = poll(&world, started["device_code"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"], "expired_token");
+    assert_eq!(
+        aadsts(&body),
+        70020,
+        "an expired device code is AADSTS70020"
+    );
     let error = world
         .person
         .enter_device_code(
@@ -126,9 +132,19 @@ async fn unknown_device_code_reports_bad_verification_code() {
 }
 
 #[tokio::test]
-async fn app_without_public_client_flows_gets_aadsts7000218() {
-    let world = world().await;
-    let (status, body) = start(&world, demo::EWS_APP_CLIENT_ID).await;
+async fn public_client_flows_off_lets_devicecode_start_and_refuses_the_poll_with_aadsts7000218() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    let full = tenant
+        .apps
+        .iter_mut()
+        .find(|app| app.client_id == demo::FULL_APP_CLIENT_ID)
+        .expect("the Full app is registered");
+    full.allow_public_client_flows = false;
+    let world =
+        crate::support::world_with(calconnect_sandbox::Sandbox::builder().tenant(tenant)).await;
+    let (status, started) = start(&world, demo::FULL_APP_CLIENT_ID).await;
+    assert_eq!(status, 200, "/devicecode itself succeeds: {started}");
+    let (status, body) = poll(&world, started["device_code"].as_str().unwrap()).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "invalid_client");
     assert_eq!(aadsts(&body), 7000218);
@@ -168,4 +184,8 @@ async fn admin_consent_required_device_poll_reports_aadsts65001() {
     let (_, body) = poll(&world, started["device_code"].as_str().unwrap()).await;
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(aadsts(&body), 65001);
+    assert_eq!(
+        body["suberror"], "consent_required",
+        "AADSTS65001 carries suberror consent_required"
+    );
 }
