@@ -22,10 +22,18 @@ pub const ALEX: &str = "alex@contoso.com";
 pub const FULL_APP_CLIENT_ID: &str = "0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9";
 /// Public client asking for `Calendars.ReadBasic User.Read offline_access` ("calconnect Free/Busy").
 pub const FREEBUSY_APP_CLIENT_ID: &str = "1c2d3e4f-5061-4728-93a4-b5c6d7e8f90a";
-/// Confidential client with the Exchange app role `full_access_as_app` (client credentials grant for EWS).
+/// Confidential client for app-only EWS (client credentials); in the Exchange Online demo it reaches the
+/// mailboxes of [`SERVICE_SCOPE`] through RBAC for Applications.
 pub const EWS_APP_CLIENT_ID: &str = "2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b";
 /// Client secret of [`EWS_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
 pub const EWS_APP_CLIENT_SECRET: &str = "demo-ews-app-secret~not-a-real-secret";
+/// Confidential client holding `full_access_as_app` but missing from `EwsAllowedAppIDs` (Exchange Online demo).
+pub const EWS_UNLISTED_APP_CLIENT_ID: &str = "3e4f5061-7283-494a-b5c6-d7e8f90a1b2c";
+/// Client secret of [`EWS_UNLISTED_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
+pub const EWS_UNLISTED_APP_CLIENT_SECRET: &str = "demo-unlisted-ews-secret~not-a-real-secret";
+/// The management scope (`Department -eq 'Retail'`: adele) of the demo's impersonation and RBAC for
+/// Applications assignments.
+pub const SERVICE_SCOPE: &str = "calconnect pilot mailboxes";
 
 /// The loopback redirect URI registered for the public clients (port ignored, RFC 8252 §7.3).
 pub const REDIRECT_URI: &str = "http://localhost";

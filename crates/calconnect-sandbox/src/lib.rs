@@ -51,7 +51,7 @@ pub use fault::{Fault, FaultControl};
 pub use journal::JournalEntry;
 pub use server::{SandboxBuilder, SandboxHandle};
 pub use state::{AccessClaims, AppState, TokenRejection};
-pub use tenant::{AccessLevel, Tenant};
+pub use tenant::Tenant;
 
 /// Entry point: `Sandbox::builder()...start().await`.
 #[derive(Debug)]

@@ -42,9 +42,34 @@ struct Arguments {
     /// Write the CA certificate (PEM) to this path so clients can trust the sandbox.
     #[arg(long, value_name = "PATH")]
     ca_out: Option<PathBuf>,
-    /// Print the demo tenant as TOML and exit (a starting point for --tenant-file).
+    /// Print the demo tenant (the --demo flavour) as TOML, each scenario commented, and exit (a starting
+    /// point for --tenant-file).
     #[arg(long)]
     print_demo: bool,
+    /// Which demo tenant to serve without --tenant-file: Exchange 2019 on premises (service account:
+    /// impersonation, delegate folder permissions, Default free/busy) or Exchange Online (app-only EWS
+    /// scoped by RBAC for Applications, an app missing from EwsAllowedAppIDs).
+    #[arg(long, value_enum, default_value_t = DemoFlavour::OnPremises)]
+    demo: DemoFlavour,
+    /// Also issue the server certificate for this host name (repeatable), for clients that reach the
+    /// sandbox through a proxy or a test resolver under that name.
+    #[arg(long = "hostname", value_name = "NAME")]
+    hostnames: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DemoFlavour {
+    OnPremises,
+    ExchangeOnline,
+}
+
+impl DemoFlavour {
+    fn tenant(self) -> Tenant {
+        match self {
+            Self::OnPremises => Tenant::demo(),
+            Self::ExchangeOnline => Tenant::demo_exchange_online(),
+        }
+    }
 }
 
 #[tokio::main]
@@ -57,12 +82,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let arguments = Arguments::parse();
     if arguments.print_demo {
-        print!("{}", Tenant::demo().to_toml()?);
+        print!("{}", arguments.demo.tenant().to_annotated_toml()?);
         return Ok(());
     }
     let tenant = match &arguments.tenant_file {
         Some(path) => Tenant::from_file(path)?,
-        None => Tenant::demo(),
+        None => arguments.demo.tenant(),
     };
     let mut builder = Sandbox::builder()
         .tenant(tenant)
@@ -70,6 +95,9 @@ async fn main() -> anyhow::Result<()> {
         .bind(SocketAddr::new(arguments.bind, arguments.port));
     if let Some(directory) = &arguments.state_dir {
         builder = builder.state_dir(directory);
+    }
+    for name in &arguments.hostnames {
+        builder = builder.hostname(name);
     }
     let sandbox = builder.start().await?;
     println!("calconnect sandbox listening on {}", sandbox.base_url());

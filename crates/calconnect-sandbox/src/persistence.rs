@@ -39,6 +39,8 @@ const SIGNING_KEY: &str = "signing-key.pem";
 const CA: &str = "ca.pem";
 const SERVER_CHAIN: &str = "server.pem";
 const SERVER_KEY: &str = "server-key.pem";
+/// The extra host names the server certificate was issued for (one a line).
+const HOSTNAMES: &str = "hostnames.txt";
 const STATE: &str = "state.json";
 const FORMAT_VERSION: u32 = 1;
 
@@ -184,22 +186,32 @@ impl StateDir {
     }
 
     /// The saved CA and server certificate, or a generated one (saved for next time).
-    pub fn certificate_authority(&self) -> Result<CertificateAuthority> {
+    pub fn certificate_authority(
+        &self,
+        extra_hostnames: &[String],
+    ) -> Result<CertificateAuthority> {
         let saved = (
             self.read_text(CA)?,
             self.read_text(SERVER_CHAIN)?,
             self.read_text(SERVER_KEY)?,
         );
+        let saved_names = self.read_text(HOSTNAMES)?.unwrap_or_default();
+        let wanted_names = extra_hostnames.join("\n");
         if let (Some(ca), Some(chain), Some(key)) = saved {
-            return CertificateAuthority::from_pem(ca, chain, SecretString::from(key));
+            if saved_names.trim() == wanted_names.trim() {
+                return CertificateAuthority::from_pem(ca, chain, SecretString::from(key));
+            }
+            // The CA key is never kept, so other names mean a new CA: clients must trust it again.
+            tracing::info!("--hostname changed: issuing a new sandbox CA and server certificate");
         }
-        let authority = CertificateAuthority::generate()?;
+        let authority = CertificateAuthority::generate(extra_hostnames)?;
         // The key and chain first: a `ca.pem` on disk always belongs to a complete set.
         self.write(
             SERVER_KEY,
             authority.server_key_pem().expose_secret().as_bytes(),
         )?;
         self.write(SERVER_CHAIN, authority.server_chain_pem().as_bytes())?;
+        self.write(HOSTNAMES, wanted_names.as_bytes())?;
         self.write(CA, authority.pem().as_bytes())?;
         Ok(authority)
     }

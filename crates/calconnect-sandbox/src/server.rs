@@ -35,6 +35,7 @@ pub struct SandboxBuilder {
     preferred_port: Option<u16>,
     state_dir: Option<PathBuf>,
     lifetimes: Lifetimes,
+    hostnames: Vec<String>,
 }
 
 impl Default for SandboxBuilder {
@@ -46,6 +47,7 @@ impl Default for SandboxBuilder {
             preferred_port: None,
             state_dir: None,
             lifetimes: Lifetimes::default(),
+            hostnames: Vec::new(),
         }
     }
 }
@@ -84,6 +86,13 @@ impl SandboxBuilder {
     /// remembered and preferred), refresh tokens always do.
     pub fn state_dir(mut self, directory: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(directory.into());
+        self
+    }
+
+    /// Adds a host name to the server certificate (`--hostname`), for clients that reach the sandbox under
+    /// a name only a proxy or a test resolver knows. Requests are still served on the bound address.
+    pub fn hostname(mut self, name: impl Into<String>) -> Self {
+        self.hostnames.push(name.into());
         self
     }
 
@@ -174,9 +183,10 @@ impl SandboxBuilder {
         let handle = axum_server::Handle::new();
         let (certificate_authority, server_task) = if self.tls {
             let authority = match &state_dir {
-                Some(state_dir) => state_dir.certificate_authority()?,
-                None => CertificateAuthority::generate()?,
+                Some(state_dir) => state_dir.certificate_authority(&self.hostnames)?,
+                None => CertificateAuthority::generate(&self.hostnames)?,
             };
+            state.set_server_certificate_hash(&authority.server_certificate_hash());
             let config =
                 axum_server::tls_rustls::RustlsConfig::from_config(authority.server_config());
             let server = axum_server::from_tcp_rustls(listener, config)

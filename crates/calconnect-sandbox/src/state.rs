@@ -2,7 +2,7 @@
 //!
 //! Route modules (identity, Graph, EWS, Autodiscover) receive an [`AppState`] through axum's `State`.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -61,6 +61,8 @@ struct Inner {
     journal: Journal,
     clock: Clock,
     state_dir: Option<Arc<StateDir>>,
+    /// NTLM's expected `MsvAvChannelBindings` for this server's TLS certificate (unset over HTTP).
+    channel_binding: OnceLock<[u8; 16]>,
 }
 
 /// Claims of an access token this sandbox issued (a subset of Entra's access token claims).
@@ -193,8 +195,22 @@ impl AppState {
                     Clock::with_offset(snapshot.clock_offset())
                 }),
                 state_dir,
+                channel_binding: OnceLock::new(),
             }),
         }
+    }
+
+    /// Records the TLS server certificate's RFC 5929 hash, from which NTLM's channel binding follows.
+    pub(crate) fn set_server_certificate_hash(&self, hash: &[u8]) {
+        let _ = self
+            .inner
+            .channel_binding
+            .set(crate::ews::ntlm::channel_binding(hash));
+    }
+
+    /// The `MsvAvChannelBindings` a client on this server's TLS connections must send; `None` over HTTP.
+    pub fn channel_binding(&self) -> Option<[u8; 16]> {
+        self.inner.channel_binding.get().copied()
     }
 
     /// Saves consents, refresh-token grants, the clock offset and the port to the state directory if

@@ -36,8 +36,9 @@ impl std::fmt::Debug for CertificateAuthority {
 }
 
 impl CertificateAuthority {
-    /// Generates a CA and a leaf certificate for `127.0.0.1`, `localhost` and `::1`.
-    pub fn generate() -> Result<Self> {
+    /// Generates a CA and a leaf certificate for `127.0.0.1`, `localhost`, `::1` and `extra_hostnames`
+    /// (`--hostname`: names only a proxy or a test resolver knows).
+    pub fn generate(extra_hostnames: &[String]) -> Result<Self> {
         let certificate_error = |error: rcgen::Error| Error::Certificate(error.to_string());
         let ca_key = KeyPair::generate().map_err(certificate_error)?;
         let mut ca_params = CertificateParams::default();
@@ -49,12 +50,13 @@ impl CertificateAuthority {
         let ca_certificate = ca_params.self_signed(&ca_key).map_err(certificate_error)?;
 
         let leaf_key = KeyPair::generate().map_err(certificate_error)?;
-        let mut leaf_params = CertificateParams::new(vec![
+        let mut names = vec![
             "127.0.0.1".to_owned(),
             "localhost".to_owned(),
             "::1".to_owned(),
-        ])
-        .map_err(certificate_error)?;
+        ];
+        names.extend(extra_hostnames.iter().cloned());
+        let mut leaf_params = CertificateParams::new(names).map_err(certificate_error)?;
         leaf_params.distinguished_name = distinguished_name("calconnect sandbox");
         leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         leaf_params.key_usages = vec![
@@ -108,6 +110,17 @@ impl CertificateAuthority {
             server_key_pem,
             server_config: Arc::new(server_config),
         })
+    }
+
+    /// The RFC 5929 `tls-server-end-point` hash of the server certificate: SHA-256, as the certificate is
+    /// signed with ECDSA P-256 / SHA-256 (RFC 5929 §4.1: the signature's hash, SHA-256 for MD5 or SHA-1).
+    pub fn server_certificate_hash(&self) -> Vec<u8> {
+        use sha2::Digest as _;
+        CertificateDer::pem_slice_iter(self.server_chain_pem.as_bytes())
+            .next()
+            .and_then(std::result::Result::ok)
+            .map(|leaf| sha2::Sha256::digest(leaf.as_ref()).to_vec())
+            .unwrap_or_default()
     }
 
     /// PEM of the CA certificate, the trust anchor for clients.

@@ -7,6 +7,13 @@
 //! connection is verified like a domain controller does (MS-NLMP 3.3.2): NTOWFv2 from the stored password
 //! and the user and domain names as sent, then NTProofStr over the server challenge and the client's blob.
 //! NTLMv1 responses are refused, as with `LmCompatibilityLevel` 5.
+//!
+//! Extended Protection for Authentication: the client's NTLMv2 blob may carry `MsvAvChannelBindings`, the
+//! MD5 of a `gss_channel_bindings_struct` (RFC 2744 §3.11, all addresses empty) whose application data is
+//! `tls-server-end-point:` followed by the RFC 5929 hash of the server certificate (MS-NLMP 3.1.5.2.2).
+//! With the virtual directory at `Require` a missing or wrong binding gets 401 even with the right
+//! password; at `Accept` only a wrong one does; `Off` ignores it (facts §0, "Exchange Extended Protection",
+//! learn.microsoft.com/exchange/plan-and-deploy/post-installation-tasks/security-best-practices/exchange-extended-protection).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,7 +25,7 @@ use md4::{Digest, Md4};
 use md5::Md5;
 
 use crate::demo;
-use crate::tenant::Tenant;
+use crate::tenant::{ExtendedProtection, Tenant};
 
 const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 
@@ -68,6 +75,26 @@ pub enum Outcome {
     Refused(String),
 }
 
+/// What the server expects of a channel binding on this connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelBindingPolicy {
+    pub extended_protection: ExtendedProtection,
+    /// The MD5 of the connection's `gss_channel_bindings_struct`; `None` over plain HTTP.
+    pub expected: Option<[u8; 16]>,
+}
+
+/// `MsvAvChannelBindings` for a TLS server certificate hash (RFC 5929 `tls-server-end-point`).
+pub fn channel_binding(certificate_hash: &[u8]) -> [u8; 16] {
+    let mut application_data = b"tls-server-end-point:".to_vec();
+    application_data.extend_from_slice(certificate_hash);
+    // initiator_addrtype, initiator_address (empty), acceptor_addrtype, acceptor_address (empty),
+    // application_data: each length-prefixed, little-endian (MS-NLMP 3.1.5.2.2, RFC 2744 §3.11).
+    let mut structure = [0u8; 16].to_vec();
+    structure.extend_from_slice(&(application_data.len() as u32).to_le_bytes());
+    structure.extend_from_slice(&application_data);
+    Md5::digest(&structure).into()
+}
+
 impl NtlmHandshakes {
     /// Handles one `Authorization: NTLM <token>` arriving on the connection from `peer`.
     pub fn handle(
@@ -76,6 +103,7 @@ impl NtlmHandshakes {
         peer: SocketAddr,
         token: &str,
         now: DateTime<Utc>,
+        binding: ChannelBindingPolicy,
     ) -> Outcome {
         use base64::Engine;
         let Ok(message) = base64::engine::general_purpose::STANDARD.decode(token.trim()) else {
@@ -99,7 +127,7 @@ impl NtlmHandshakes {
                         "ntlm authenticate message without a challenge on this connection".into(),
                     );
                 };
-                verify(tenant, &message, &pending.server_challenge)
+                verify(tenant, &message, &pending.server_challenge, binding)
             }
             _ => Outcome::Refused("unexpected ntlm message type".into()),
         }
@@ -193,7 +221,12 @@ fn challenge_message(client_flags: u32, server_challenge: [u8; 8], now: DateTime
 }
 
 /// Verifies an AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3) against the tenant's service accounts.
-fn verify(tenant: &Tenant, message: &[u8], server_challenge: &[u8; 8]) -> Outcome {
+fn verify(
+    tenant: &Tenant,
+    message: &[u8],
+    server_challenge: &[u8; 8],
+    binding: ChannelBindingPolicy,
+) -> Outcome {
     let Some(flags) = read_u32(message, 60) else {
         return Outcome::Refused("truncated ntlm authenticate message".into());
     };
@@ -228,10 +261,44 @@ fn verify(tenant: &Tenant, message: &[u8], server_challenge: &[u8; 8]) -> Outcom
         .zip(proof)
         .fold(0u8, |acc, (a, b)| acc | (a ^ b))
         == 0;
-    if matches {
-        Outcome::Authenticated(account.upn.clone())
-    } else {
-        Outcome::Refused(format!("ntlm: wrong password for {upn}"))
+    if !matches {
+        return Outcome::Refused(format!("ntlm: wrong password for {upn}"));
+    }
+    // The binding is checked after the proof: it sits inside the blob the proof covers, so a client
+    // cannot change it without knowing the password.
+    if let Err(reason) = check_channel_binding(blob, binding) {
+        return Outcome::Refused(format!("ntlm: extended protection: {reason} for {upn}"));
+    }
+    Outcome::Authenticated(account.upn.clone())
+}
+
+/// `MsvAvChannelBindings` (AvId 10) in an NTLMv2 client blob: `RespType, HiRespType, Reserved1(2),
+/// Reserved2(4), TimeStamp(8), ChallengeFromClient(8), Reserved3(4)`, then the AV pairs (MS-NLMP 2.2.2.7).
+fn client_channel_binding(blob: &[u8]) -> Option<[u8; 16]> {
+    let mut at = 28;
+    // Bounded by the blob: every pair moves `at` forward by at least four bytes.
+    while let (Some(id), Some(length)) = (read_u16(blob, at), read_u16(blob, at + 2)) {
+        let value = blob.get(at + 4..at + 4 + usize::from(length))?;
+        match id {
+            0 => return None,
+            10 => return value.try_into().ok(),
+            _ => at += 4 + usize::from(length),
+        }
+    }
+    None
+}
+
+fn check_channel_binding(blob: &[u8], policy: ChannelBindingPolicy) -> Result<(), &'static str> {
+    // An all-zero binding means "none" (MS-NLMP: clients that cannot bind send zeros).
+    let sent = client_channel_binding(blob).filter(|binding| binding.iter().any(|byte| *byte != 0));
+    match (policy.extended_protection, sent, policy.expected) {
+        (ExtendedProtection::Off, _, _) => Ok(()),
+        (_, Some(sent), Some(expected)) if sent == expected => Ok(()),
+        (_, Some(_), _) => Err("the channel binding does not match this TLS connection"),
+        (ExtendedProtection::Accept, None, _) => Ok(()),
+        (ExtendedProtection::Require, None, Some(_)) => Err("no channel binding was sent"),
+        // ASSUMPTION: Require over plain HTTP has nothing to bind to; IIS refuses it.
+        (ExtendedProtection::Require, None, None) => Err("Require needs TLS"),
     }
 }
 
@@ -318,6 +385,53 @@ mod tests {
         assert_eq!(hex, "0c868a403bfd7a93a3001ef22ef02e3f");
     }
 
+    fn blob_with_binding(binding: Option<[u8; 16]>) -> Vec<u8> {
+        let mut blob = vec![1, 1, 0, 0, 0, 0, 0, 0];
+        blob.extend_from_slice(&[0; 20]);
+        if let Some(binding) = binding {
+            blob.extend_from_slice(&10u16.to_le_bytes());
+            blob.extend_from_slice(&16u16.to_le_bytes());
+            blob.extend_from_slice(&binding);
+        }
+        blob.extend_from_slice(&[0; 4]);
+        blob
+    }
+
+    #[test]
+    fn extended_protection_checks_the_binding_as_each_setting_says() {
+        let expected = channel_binding(&[7; 32]);
+        let policy = |extended_protection| ChannelBindingPolicy {
+            extended_protection,
+            expected: Some(expected),
+        };
+        let right = blob_with_binding(Some(expected));
+        let wrong = blob_with_binding(Some([1; 16]));
+        let none = blob_with_binding(None);
+        let zeros = blob_with_binding(Some([0; 16]));
+        assert!(check_channel_binding(&right, policy(ExtendedProtection::Require)).is_ok());
+        assert!(check_channel_binding(&none, policy(ExtendedProtection::Require)).is_err());
+        assert!(check_channel_binding(&zeros, policy(ExtendedProtection::Require)).is_err());
+        assert!(check_channel_binding(&wrong, policy(ExtendedProtection::Accept)).is_err());
+        assert!(check_channel_binding(&none, policy(ExtendedProtection::Accept)).is_ok());
+        assert!(check_channel_binding(&wrong, policy(ExtendedProtection::Off)).is_ok());
+        assert!(
+            client_channel_binding(&[1, 1, 0]).is_none(),
+            "truncated blobs are fine"
+        );
+    }
+
+    #[test]
+    fn the_channel_binding_is_the_md5_of_the_rfc_2744_structure() {
+        // Hand-computed: MD5(16 zero bytes ‖ len ‖ "tls-server-end-point:" ‖ hash).
+        let hash = [0xAB; 32];
+        let mut structure = vec![0u8; 16];
+        structure.extend_from_slice(&53u32.to_le_bytes());
+        structure.extend_from_slice(b"tls-server-end-point:");
+        structure.extend_from_slice(&hash);
+        let expected: [u8; 16] = Md5::digest(&structure).into();
+        assert_eq!(channel_binding(&hash), expected);
+    }
+
     #[test]
     fn the_challenge_names_the_netbios_and_dns_domains() {
         let message = challenge_message(NEGOTIATE_UNICODE, [7; 8], Utc::now());
@@ -357,6 +471,10 @@ mod tests {
             "127.0.0.1:5000".parse().unwrap(),
             &token,
             Utc::now(),
+            ChannelBindingPolicy {
+                extended_protection: ExtendedProtection::Accept,
+                expected: None,
+            },
         );
         assert!(matches!(outcome, Outcome::Refused(_)), "{outcome:?}");
     }

@@ -110,25 +110,126 @@ fn open(start: &BytesStart<'_>, namespace: String) -> Result<Node, String> {
     })
 }
 
+/// A folder a request names: a distinguished folder (optionally in another mailbox) or a `FolderId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FolderRef {
+    Distinguished { id: String, mailbox: Option<String> },
+    Id(String),
+}
+
+/// How much of each folder or item the client asked for (`BaseShape` and `AdditionalProperties`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// `IdOnly`, `Default` or `AllProperties`.
+    pub base: String,
+    /// `FieldURI` values of `AdditionalProperties` (`folder:EffectiveRights`, ...).
+    pub additional: Vec<String>,
+}
+
+impl Shape {
+    fn read(node: Option<&Node>) -> Self {
+        let Some(node) = node else {
+            return Self::default();
+        };
+        let mut uris = Vec::new();
+        node.descendants("FieldURI", &mut uris);
+        Self {
+            base: node
+                .child("BaseShape")
+                .map(|base| base.text.trim().to_owned())
+                .unwrap_or_default(),
+            additional: uris
+                .into_iter()
+                .filter_map(|uri| uri.attribute("FieldURI").map(str::to_owned))
+                .collect(),
+        }
+    }
+
+    /// Whether the property `uri` (e.g. `folder:EffectiveRights`) is part of the answer.
+    pub fn includes(&self, uri: &str) -> bool {
+        self.base == "AllProperties" || self.additional.iter().any(|wanted| wanted == uri)
+    }
+
+    /// Whether only ids were asked for.
+    pub fn id_only(&self) -> bool {
+        self.base == "IdOnly" && self.additional.is_empty()
+    }
+}
+
+/// The view of a `FindItem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemView {
+    /// `CalendarView`: occurrences expanded in a window.
+    Calendar {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        max_entries: Option<usize>,
+    },
+    /// `IndexedPageItemView` (or no view): the folder's items, a page at a time.
+    Indexed {
+        max_entries: Option<usize>,
+        offset: usize,
+    },
+}
+
+/// `FreeBusyViewOptions/RequestedView` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RequestedView {
+    MergedOnly,
+    FreeBusy,
+    FreeBusyMerged,
+    Detailed,
+    DetailedMerged,
+}
+
+impl RequestedView {
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text.trim() {
+            "MergedOnly" => Self::MergedOnly,
+            "FreeBusy" => Self::FreeBusy,
+            "FreeBusyMerged" => Self::FreeBusyMerged,
+            "Detailed" => Self::Detailed,
+            "DetailedMerged" => Self::DetailedMerged,
+            _ => return None,
+        })
+    }
+
+    /// Whether the merged string is part of this view.
+    pub fn merged(self) -> bool {
+        matches!(
+            self,
+            Self::MergedOnly | Self::FreeBusyMerged | Self::DetailedMerged
+        )
+    }
+
+    /// Whether event details are asked for.
+    pub fn detailed(self) -> bool {
+        matches!(self, Self::Detailed | Self::DetailedMerged)
+    }
+}
+
 /// The operation in a request body.
 #[derive(Debug, Clone)]
 pub enum Operation {
     GetFolder {
-        /// (distinguished folder id, delegate mailbox) per requested folder.
-        folders: Vec<(String, Option<String>)>,
+        folders: Vec<FolderRef>,
+        shape: Shape,
     },
     FindItem {
-        folder: String,
-        mailbox: Option<String>,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-        max_entries: Option<usize>,
+        parent: FolderRef,
+        view: ItemView,
+        shape: Shape,
+    },
+    GetItem {
+        ids: Vec<String>,
+        shape: Shape,
     },
     GetUserAvailability {
         mailboxes: Vec<String>,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-        detailed: bool,
+        view: RequestedView,
+        interval_minutes: i64,
     },
 }
 
@@ -138,6 +239,7 @@ impl Operation {
         match self {
             Self::GetFolder { .. } => "GetFolder",
             Self::FindItem { .. } => "FindItem",
+            Self::GetItem { .. } => "GetItem",
             Self::GetUserAvailability { .. } => "GetUserAvailability",
         }
     }
@@ -195,31 +297,60 @@ impl SoapRequest {
         }
         let operation = match operation.name.as_str() {
             "GetFolder" => {
-                let mut ids = Vec::new();
-                operation.descendants("DistinguishedFolderId", &mut ids);
+                let ids = operation
+                    .child("FolderIds")
+                    .ok_or_else(|| Malformed("GetFolder without FolderIds".into()))?;
                 Operation::GetFolder {
-                    folders: ids.into_iter().map(distinguished).collect(),
+                    folders: ids.children.iter().map(folder_ref).collect(),
+                    shape: Shape::read(operation.child("FolderShape")),
                 }
             }
             "FindItem" => {
-                let view = operation
-                    .child("CalendarView")
-                    .ok_or_else(|| Malformed("FindItem without CalendarView".into()))?;
                 let parent = operation
                     .child("ParentFolderIds")
-                    .and_then(|parent| parent.child("DistinguishedFolderId"))
-                    .ok_or_else(|| {
-                        Malformed("FindItem without a distinguished parent folder".into())
-                    })?;
-                let (folder, mailbox) = distinguished(parent);
+                    .and_then(|parent| parent.children.first())
+                    .ok_or_else(|| Malformed("FindItem without ParentFolderIds".into()))?;
+                let max = |node: &Node| {
+                    node.attribute("MaxEntriesReturned")
+                        .and_then(|value| value.parse().ok())
+                };
+                let view = if let Some(view) = operation.child("CalendarView") {
+                    ItemView::Calendar {
+                        start: date_time(view.attribute("StartDate"))?,
+                        end: date_time(view.attribute("EndDate"))?,
+                        max_entries: max(view),
+                    }
+                } else if let Some(view) = operation.child("IndexedPageItemView") {
+                    ItemView::Indexed {
+                        max_entries: max(view),
+                        offset: view
+                            .attribute("Offset")
+                            .and_then(|value| value.parse().ok())
+                            .unwrap_or(0),
+                    }
+                } else {
+                    ItemView::Indexed {
+                        max_entries: None,
+                        offset: 0,
+                    }
+                };
                 Operation::FindItem {
-                    folder,
-                    mailbox,
-                    start: date_time(view.attribute("StartDate"))?,
-                    end: date_time(view.attribute("EndDate"))?,
-                    max_entries: view
-                        .attribute("MaxEntriesReturned")
-                        .and_then(|value| value.parse().ok()),
+                    parent: folder_ref(parent),
+                    view,
+                    shape: Shape::read(operation.child("ItemShape")),
+                }
+            }
+            "GetItem" => {
+                let ids = operation
+                    .child("ItemIds")
+                    .ok_or_else(|| Malformed("GetItem without ItemIds".into()))?;
+                Operation::GetItem {
+                    ids: ids
+                        .children
+                        .iter()
+                        .map(|id| id.attribute("Id").unwrap_or_default().to_owned())
+                        .collect(),
+                    shape: Shape::read(operation.child("ItemShape")),
                 }
             }
             "GetUserAvailabilityRequest" => {
@@ -230,18 +361,35 @@ impl SoapRequest {
                     .filter_map(|item| item.child("Email").and_then(|email| email.child("Address")))
                     .map(|address| address.text.trim().to_owned())
                     .collect();
-                let window = operation.descendant("TimeWindow").ok_or_else(|| {
-                    Malformed("GetUserAvailabilityRequest without TimeWindow".into())
-                })?;
+                let options = operation.child("FreeBusyViewOptions");
+                let window = options
+                    .and_then(|options| options.child("TimeWindow"))
+                    .or_else(|| operation.descendant("TimeWindow"))
+                    .ok_or_else(|| {
+                        Malformed("GetUserAvailabilityRequest without TimeWindow".into())
+                    })?;
                 let text = |name: &str| window.child(name).map(|node| node.text.as_str());
-                let view = operation
-                    .descendant("RequestedView")
-                    .map_or("Detailed", |node| node.text.trim());
+                let view = match options.and_then(|options| options.child("RequestedView")) {
+                    None => RequestedView::Detailed,
+                    Some(node) => RequestedView::parse(&node.text).ok_or_else(|| {
+                        Malformed(format!("invalid RequestedView {}", node.text.trim()))
+                    })?,
+                };
+                let interval_minutes = options
+                    .and_then(|options| options.child("MergedFreeBusyIntervalInMinutes"))
+                    .map(|node| {
+                        node.text.trim().parse::<i64>().map_err(|_| {
+                            Malformed("invalid MergedFreeBusyIntervalInMinutes".into())
+                        })
+                    })
+                    .transpose()?
+                    .unwrap_or(30);
                 Operation::GetUserAvailability {
                     mailboxes,
                     start: date_time(text("StartTime"))?,
                     end: date_time(text("EndTime"))?,
-                    detailed: view.starts_with("Detailed"),
+                    view,
+                    interval_minutes,
                 }
             }
             other => return Err(Malformed(format!("the sandbox does not implement {other}"))),
@@ -254,13 +402,17 @@ impl SoapRequest {
     }
 }
 
-fn distinguished(node: &Node) -> (String, Option<String>) {
+fn folder_ref(node: &Node) -> FolderRef {
     let id = node.attribute("Id").unwrap_or_default().to_owned();
+    if node.name == "FolderId" {
+        return FolderRef::Id(id);
+    }
     let mailbox = node
         .child("Mailbox")
         .and_then(|mailbox| mailbox.child("EmailAddress"))
-        .map(|email| email.text.trim().to_owned());
-    (id, mailbox)
+        .map(|email| email.text.trim().to_owned())
+        .filter(|email| !email.is_empty());
+    FolderRef::Distinguished { id, mailbox }
 }
 
 /// xs:dateTime with `Z`, an offset, or none (read as UTC: requests use a UTC time zone).

@@ -4,25 +4,53 @@
 //!
 //! Every body element declares its own `m:`/`t:` namespaces so it validates against `messages.xsd` alone.
 
-use chrono::{DateTime, Utc};
 use quick_xml::escape::escape;
+
+use crate::state::AppState;
 
 const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const MESSAGES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 const TYPES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
 const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
 
-/// Exchange Server 2019 CU12 as `ServerVersionInfo` reports it.
-const SERVER_VERSION: &str = r#"<h:ServerVersionInfo MajorVersion="15" MinorVersion="2" MajorBuildNumber="1118" MinorBuildNumber="7" Version="V2017_07_11" xmlns:h="http://schemas.microsoft.com/exchange/services/2006/types"/>"#;
+/// `ServerVersionInfo` of the tenant's deployment (Exchange 2019 CU14 on premises by default).
+pub fn server_version_info(state: &AppState) -> String {
+    let version = state.tenant().exchange.version();
+    format!(
+        r#"<h:ServerVersionInfo MajorVersion="{}" MinorVersion="{}" MajorBuildNumber="{}" MinorBuildNumber="{}" Version="{}" xmlns:h="{TYPES_NS}"/>"#,
+        version.major,
+        version.minor,
+        version.build,
+        version.revision,
+        version.schema_name()
+    )
+}
+
+/// A request-level error, answered as an HTTP 500 SOAP fault.
+#[derive(Debug, Clone)]
+pub struct RequestFault {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl RequestFault {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
 
 pub fn namespaces() -> String {
     format!(r#"xmlns:m="{MESSAGES_NS}" xmlns:t="{TYPES_NS}""#)
 }
 
-/// A whole envelope around `body`.
-pub fn envelope(body: &str) -> String {
+/// A whole envelope around `body`, with the deployment's `ServerVersionInfo` header.
+pub fn envelope(state: &AppState, body: &str) -> String {
     format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{SOAP_NS}"><s:Header>{SERVER_VERSION}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
+        r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{SOAP_NS}"><s:Header>{}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#,
+        server_version_info(state)
     )
 }
 
@@ -42,7 +70,7 @@ impl Status {
     }
 
     /// Opening tag attributes and leading children of a `ResponseMessageType`.
-    fn open(&self, element: &str) -> String {
+    pub(crate) fn open(&self, element: &str) -> String {
         match self {
             Self::Success => format!(
                 r#"<m:{element} ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>"#
@@ -53,129 +81,6 @@ impl Status {
             ),
         }
     }
-}
-
-/// One folder in a `GetFolder` answer.
-pub struct FolderAnswer {
-    pub status: Status,
-    pub id: String,
-    pub calendar: bool,
-}
-
-pub fn get_folder(answers: &[FolderAnswer]) -> String {
-    let mut messages = String::new();
-    for answer in answers {
-        messages.push_str(&answer.status.open("GetFolderResponseMessage"));
-        if matches!(answer.status, Status::Success) {
-            let element = if answer.calendar {
-                "CalendarFolder"
-            } else {
-                "Folder"
-            };
-            messages.push_str(&format!(
-                r#"<m:Folders><t:{element}><t:FolderId Id="{id}" ChangeKey="AQAAABYAAAA"/></t:{element}></m:Folders>"#,
-                id = escape(answer.id.as_str())
-            ));
-        }
-        messages.push_str("</m:GetFolderResponseMessage>");
-    }
-    format!(
-        r#"<m:GetFolderResponse {}><m:ResponseMessages>{messages}</m:ResponseMessages></m:GetFolderResponse>"#,
-        namespaces()
-    )
-}
-
-/// One occurrence in a `FindItem` calendar view.
-pub struct ItemAnswer {
-    pub id: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub free_busy: &'static str,
-}
-
-pub fn find_item(status: &Status, items: &[ItemAnswer]) -> String {
-    let mut message = status.open("FindItemResponseMessage");
-    if matches!(status, Status::Success) {
-        message.push_str(&format!(
-            r#"<m:RootFolder TotalItemsInView="{}" IncludesLastItemInRange="true"><t:Items>"#,
-            items.len()
-        ));
-        for item in items {
-            message.push_str(&format!(
-                r#"<t:CalendarItem><t:ItemId Id="{}" ChangeKey="DwAAABYAAAA"/><t:Start>{}</t:Start><t:End>{}</t:End><t:LegacyFreeBusyStatus>{}</t:LegacyFreeBusyStatus></t:CalendarItem>"#,
-                escape(item.id.as_str()),
-                utc(item.start),
-                utc(item.end),
-                item.free_busy
-            ));
-        }
-        message.push_str("</t:Items></m:RootFolder>");
-    }
-    message.push_str("</m:FindItemResponseMessage>");
-    format!(
-        r#"<m:FindItemResponse {}><m:ResponseMessages>{message}</m:ResponseMessages></m:FindItemResponse>"#,
-        namespaces()
-    )
-}
-
-/// One busy period in a free/busy view.
-pub struct BusyAnswer {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub busy_type: &'static str,
-    /// `Some((subject, location, is_private, is_recurring))` in the Detailed view.
-    pub details: Option<(String, String, bool, bool)>,
-}
-
-/// One `FreeBusyResponse`.
-pub struct AvailabilityAnswer {
-    pub status: Status,
-    pub view_type: &'static str,
-    pub events: Vec<BusyAnswer>,
-}
-
-pub fn get_user_availability(answers: &[AvailabilityAnswer]) -> String {
-    let mut responses = String::new();
-    for answer in answers {
-        responses.push_str("<m:FreeBusyResponse>");
-        responses.push_str(&answer.status.open("ResponseMessage"));
-        responses.push_str("</m:ResponseMessage>");
-        if matches!(answer.status, Status::Success) {
-            responses.push_str(&format!(
-                "<m:FreeBusyView><t:FreeBusyViewType>{}</t:FreeBusyViewType><t:CalendarEventArray>",
-                answer.view_type
-            ));
-            for event in &answer.events {
-                responses.push_str(&format!(
-                    "<t:CalendarEvent><t:StartTime>{}</t:StartTime><t:EndTime>{}</t:EndTime><t:BusyType>{}</t:BusyType>",
-                    local(event.start),
-                    local(event.end),
-                    event.busy_type
-                ));
-                if let Some((subject, location, is_private, is_recurring)) = &event.details {
-                    let subject_location = if *is_private {
-                        String::new()
-                    } else {
-                        format!(
-                            "<t:Subject>{}</t:Subject><t:Location>{}</t:Location>",
-                            escape(subject.as_str()),
-                            escape(location.as_str())
-                        )
-                    };
-                    responses.push_str(&format!(
-                        "<t:CalendarEventDetails>{subject_location}<t:IsMeeting>false</t:IsMeeting><t:IsRecurring>{is_recurring}</t:IsRecurring><t:IsException>false</t:IsException><t:IsReminderSet>false</t:IsReminderSet><t:IsPrivate>{is_private}</t:IsPrivate></t:CalendarEventDetails>"
-                    ));
-                }
-                responses.push_str("</t:CalendarEvent>");
-            }
-            responses.push_str("</t:CalendarEventArray></m:FreeBusyView>");
-        }
-        responses.push_str("</m:FreeBusyResponse>");
-    }
-    format!(
-        r#"<m:GetUserAvailabilityResponse {}><m:FreeBusyResponseArray>{responses}</m:FreeBusyResponseArray></m:GetUserAvailabilityResponse>"#,
-        namespaces()
-    )
 }
 
 /// A SOAP fault as Exchange sends it: `faultcode` in the types namespace, `detail` with an errors-namespace
@@ -192,19 +97,10 @@ pub fn fault(code: &str, message: &str, back_off_millis: Option<u64>) -> String 
     )
 }
 
-fn utc(instant: DateTime<Utc>) -> String {
-    instant.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// Availability times are in the requester's time zone without an offset; requests here ask for UTC.
-fn local(instant: DateTime<Utc>) -> String {
-    instant.format("%Y-%m-%dT%H:%M:%S").to_string()
-}
-
 /// HTTP 200 throttling ("EWS throttling in Exchange", table 4): the operation's response message is
 /// `ErrorInternalServerError`, and its `MessageXml` names the inner `ErrorServerBusy` with the back-off,
 /// spelled as Exchange spells inner errors (`InnerErrorResponseCode`, `InnerErrorMessageText`).
-pub fn busy_response_message(operation: &str, back_off_millis: u64) -> String {
+pub fn busy_response_message(state: &AppState, operation: &str, back_off_millis: u64) -> String {
     let message = r#"<m:MessageText>An internal server error occurred. The operation failed.</m:MessageText><m:ResponseCode>ErrorInternalServerError</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>"#;
     let inner = format!(
         r#"<m:MessageXml><t:Value Name="InnerErrorMessageText">The server cannot service this request right now. Try again later.</t:Value><t:Value Name="InnerErrorResponseCode">ErrorServerBusy</t:Value><t:Value Name="InnerErrorDescriptiveLinkKey">0</t:Value><t:Value Name="BackOffMilliseconds">{back_off_millis}</t:Value></m:MessageXml>"#
@@ -220,5 +116,5 @@ pub fn busy_response_message(operation: &str, back_off_millis: u64) -> String {
             namespaces()
         )
     };
-    envelope(&body)
+    envelope(state, &body)
 }

@@ -73,7 +73,13 @@ pub async fn get_schedule(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, GraphError> {
-    caller.require_any(SCHEDULE_SCOPES)?;
+    // `[graph] get_schedule_requires = "Calendars.Read"`: the concept page's reading, under which a
+    // Calendars.ReadBasic token is refused (facts §0: Microsoft's pages disagree).
+    let accepted: &[&str] = match state.tenant().graph.get_schedule_requires.as_deref() {
+        Some(required) if required.eq_ignore_ascii_case("Calendars.Read") => &SCHEDULE_SCOPES[1..],
+        _ => SCHEDULE_SCOPES,
+    };
+    caller.require_any(accepted)?;
     let request: ScheduleRequest = serde_json::from_slice(&body).map_err(|error| {
         GraphError::bad_request(
             "BadRequest",

@@ -1,6 +1,6 @@
 //! The sandbox's EWS answers as Exchange does: every SOAP response body validates against `messages.xsd`
-//! (xmllint), a 401 advertises exactly NTLM, Basic (unless turned off) and Bearer, impersonating tokens need
-//! `X-AnchorMailbox`, and each access level gets its documented codes.
+//! (xmllint), a 401 advertises exactly the virtual directory's methods, impersonating tokens need
+//! `X-AnchorMailbox`, and impersonation, delegate access and free/busy each follow Exchange's primitives.
 
 use std::process::Command;
 
@@ -43,31 +43,64 @@ fn envelope(impersonate: Option<&str>, body: &str) -> String {
     )
 }
 
-fn get_folder(folder: &str) -> String {
+pub(crate) fn get_folder(folder: &str) -> String {
     format!(
         r#"<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="{folder}"/></m:FolderIds></m:GetFolder>"#
     )
 }
 
-fn find_item(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+/// GetFolder of another mailbox's folder without impersonation: delegate access.
+pub(crate) fn get_folder_of(folder: &str, mailbox: &str) -> String {
     format!(
-        r#"<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/></t:AdditionalProperties></m:ItemShape><m:CalendarView MaxEntriesReturned="100" StartDate="{}" EndDate="{}"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>"#,
+        r#"<m:GetFolder><m:FolderShape><t:BaseShape>AllProperties</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="{folder}"><t:Mailbox><t:EmailAddress>{mailbox}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId></m:FolderIds></m:GetFolder>"#
+    )
+}
+
+fn find_item(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+    find_item_in(start, end, None)
+}
+
+pub(crate) fn find_item_in(
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    mailbox: Option<&str>,
+) -> String {
+    let parent = match mailbox {
+        Some(mailbox) => format!(
+            r#"<t:DistinguishedFolderId Id="calendar"><t:Mailbox><t:EmailAddress>{mailbox}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId>"#
+        ),
+        None => r#"<t:DistinguishedFolderId Id="calendar"/>"#.to_owned(),
+    };
+    format!(
+        r#"<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape></m:ItemShape><m:CalendarView MaxEntriesReturned="100" StartDate="{}" EndDate="{}"/><m:ParentFolderIds>{parent}</m:ParentFolderIds></m:FindItem>"#,
         start.format("%Y-%m-%dT%H:%M:%SZ"),
         end.format("%Y-%m-%dT%H:%M:%SZ")
     )
 }
 
 fn availability(mailbox: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    availability_view(mailbox, now, "Detailed")
+}
+
+pub(crate) fn availability_view(
+    mailbox: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    view: &str,
+) -> String {
     let start = (now - chrono::Duration::days(7)).format("%Y-%m-%dT00:00:00");
     let end = (now + chrono::Duration::days(14)).format("%Y-%m-%dT00:00:00");
     let rule = "<t:Bias>0</t:Bias><t:Time>00:00:00</t:Time><t:DayOrder>1</t:DayOrder><t:Month>1</t:Month><t:DayOfWeek>Sunday</t:DayOfWeek>";
     format!(
-        r#"<m:GetUserAvailabilityRequest><t:TimeZone><t:Bias>0</t:Bias><t:StandardTime>{rule}</t:StandardTime><t:DaylightTime>{rule}</t:DaylightTime></t:TimeZone><m:MailboxDataArray><t:MailboxData><t:Email><t:Address>{mailbox}</t:Address></t:Email><t:AttendeeType>Required</t:AttendeeType></t:MailboxData></m:MailboxDataArray><t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>{start}</t:StartTime><t:EndTime>{end}</t:EndTime></t:TimeWindow><t:RequestedView>Detailed</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest>"#
+        r#"<m:GetUserAvailabilityRequest><t:TimeZone><t:Bias>0</t:Bias><t:StandardTime>{rule}</t:StandardTime><t:DaylightTime>{rule}</t:DaylightTime></t:TimeZone><m:MailboxDataArray><t:MailboxData><t:Email><t:Address>{mailbox}</t:Address></t:Email><t:AttendeeType>Required</t:AttendeeType></t:MailboxData></m:MailboxDataArray><t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>{start}</t:StartTime><t:EndTime>{end}</t:EndTime></t:TimeWindow><t:MergedFreeBusyIntervalInMinutes>60</t:MergedFreeBusyIntervalInMinutes><t:RequestedView>{view}</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest>"#
     )
 }
 
 /// Posts a request and returns (status, the child of soap:Body).
-async fn post(sandbox: &SandboxHandle, impersonate: Option<&str>, body: &str) -> (u16, String) {
+pub(crate) async fn post(
+    sandbox: &SandboxHandle,
+    impersonate: Option<&str>,
+    body: &str,
+) -> (u16, String) {
     let response = reqwest::Client::new()
         .post(sandbox.ews_url())
         .header("Authorization", basic())
@@ -83,7 +116,7 @@ async fn post(sandbox: &SandboxHandle, impersonate: Option<&str>, body: &str) ->
     (status, text[start..end].to_owned())
 }
 
-fn assert_valid(name: &str, body: &str) {
+pub(crate) fn assert_valid(name: &str, body: &str) {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join(format!("{name}.xml"));
     std::fs::write(&path, body).unwrap();
@@ -104,39 +137,53 @@ async fn every_ews_response_validates_against_messages_xsd() {
     let sandbox = plain_sandbox().await;
     let now = chrono::Utc::now();
     let week = chrono::Duration::days(7);
+    // (name, impersonated mailbox, request, expected ResponseCode): impersonation of adele (in the
+    // service account's scope), delegate access to megan's calendar (Editor), lee's and alex's Default.
     let cases: Vec<(&str, Option<&str>, String, &str)> = vec![
         (
-            "calendar_full",
+            "calendar_impersonated",
             Some(demo::ADELE),
             get_folder("calendar"),
             "NoError",
         ),
         (
-            "inbox_full",
+            "inbox_impersonated",
             Some(demo::ADELE),
             get_folder("inbox"),
             "NoError",
         ),
         (
-            "inbox_restricted",
-            Some(demo::MEGAN),
-            get_folder("inbox"),
+            "delegate_calendar_editor",
+            None,
+            get_folder_of("calendar", demo::MEGAN),
+            "NoError",
+        ),
+        (
+            "delegate_inbox_no_permission",
+            None,
+            get_folder_of("inbox", demo::MEGAN),
+            "ErrorFolderNotFound",
+        ),
+        (
+            "delegate_root_no_permission",
+            None,
+            get_folder_of("msgfolderroot", demo::MEGAN),
             "ErrorAccessDenied",
         ),
         (
-            "calendar_availability_only",
-            Some(demo::LEE),
-            get_folder("calendar"),
-            "ErrorImpersonateUserDenied",
+            "delegate_calendar_default_only",
+            None,
+            get_folder_of("calendar", demo::LEE),
+            "ErrorAccessDenied",
         ),
         (
-            "calendar_unknown",
-            Some("nobody@contoso.com"),
-            get_folder("calendar"),
+            "delegate_unknown_mailbox",
+            None,
+            get_folder_of("calendar", "nobody@contoso.com"),
             "ErrorNonExistentMailbox",
         ),
         (
-            "find_item_full",
+            "find_item_impersonated",
             Some(demo::ADELE),
             find_item(now - week, now + week),
             "NoError",
@@ -148,21 +195,39 @@ async fn every_ews_response_validates_against_messages_xsd() {
             "ErrorCalendarViewRangeTooBig",
         ),
         (
-            "find_item_denied",
-            Some(demo::ALEX),
-            find_item(now, now + week),
-            "ErrorImpersonateUserDenied",
+            "find_item_delegate_editor",
+            None,
+            find_item_in(now - week, now + week, Some(demo::MEGAN)),
+            "NoError",
         ),
         (
-            "availability_detailed",
+            "find_item_delegate_default",
+            None,
+            find_item_in(now, now + week, Some(demo::LEE)),
+            "ErrorAccessDenied",
+        ),
+        (
+            "availability_default",
             None,
             availability(demo::ADELE, now),
             "NoError",
         ),
         (
-            "availability_free_busy_only",
+            "availability_impersonated",
+            Some(demo::ADELE),
+            availability(demo::ADELE, now),
+            "NoError",
+        ),
+        (
+            "availability_editor_merged",
             None,
-            availability(demo::LEE, now),
+            availability_view(demo::MEGAN, now, "DetailedMerged"),
+            "NoError",
+        ),
+        (
+            "availability_default_merged",
+            None,
+            availability_view(demo::LEE, now, "DetailedMerged"),
             "NoError",
         ),
         (
@@ -180,19 +245,40 @@ async fn every_ews_response_validates_against_messages_xsd() {
     ];
     for (name, impersonate, request, expected_code) in cases {
         let (status, body) = post(&sandbox, impersonate, &request).await;
-        assert_eq!(status, 200, "{name}");
+        assert_eq!(status, 200, "{name}: {body}");
         assert!(
             body.contains(&format!(">{expected_code}<")),
             "{name} should answer {expected_code}: {body}"
         );
         assert_valid(name, &body);
-        if name == "find_item_full" {
+        if name.starts_with("find_item") && expected_code == "NoError" {
             assert!(
                 body.contains("<t:CalendarItem>"),
-                "Adele's week has events: {body}"
+                "{name}: the week has events: {body}"
             );
         }
     }
+}
+
+#[tokio::test]
+async fn impersonation_outside_the_role_assignments_scope_is_an_impersonate_user_denied_fault() {
+    let sandbox = plain_sandbox().await;
+    for outside in [demo::MEGAN, demo::LEE, demo::ALEX] {
+        let (status, body) = post(&sandbox, Some(outside), &get_folder("calendar")).await;
+        assert_eq!(status, 500, "{outside}: {body}");
+        assert!(
+            body.contains("<s:Fault>") && body.contains("a:ErrorImpersonateUserDenied"),
+            "{outside}: {body}"
+        );
+    }
+    let (status, body) = post(
+        &sandbox,
+        Some("nobody@contoso.com"),
+        &get_folder("calendar"),
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(body.contains("a:ErrorNonExistentMailbox"), "{body}");
 }
 
 #[tokio::test]
@@ -200,15 +286,23 @@ async fn availability_only_gets_free_busy_even_when_detailed_is_requested() {
     let sandbox = plain_sandbox().await;
     let now = chrono::Utc::now();
     let (_, lee) = post(&sandbox, None, &availability(demo::LEE, now)).await;
-    let (_, adele) = post(&sandbox, None, &availability(demo::ADELE, now)).await;
+    let (_, megan) = post(&sandbox, None, &availability(demo::MEGAN, now)).await;
+    let (_, adele_as_owner) =
+        post(&sandbox, Some(demo::ADELE), &availability(demo::ADELE, now)).await;
     assert!(
         lee.contains("<t:FreeBusyViewType>FreeBusy</t:FreeBusyViewType>")
             && !lee.contains("<t:Subject>"),
-        "{lee}"
+        "Default AvailabilityOnly downgrades Detailed to FreeBusy: {lee}"
     );
     assert!(
-        adele.contains("<t:FreeBusyViewType>Detailed</t:FreeBusyViewType>"),
-        "{adele}"
+        megan.contains("<t:FreeBusyViewType>Detailed</t:FreeBusyViewType>")
+            && megan.contains("<t:Subject>Campaign planning</t:Subject>"),
+        "Editor sees details: {megan}"
+    );
+    assert!(
+        adele_as_owner.contains("<t:FreeBusyViewType>Detailed</t:FreeBusyViewType>")
+            && adele_as_owner.contains("<t:Subject>Doctor appointment</t:Subject>"),
+        "impersonating the owner is the owner, private items included: {adele_as_owner}"
     );
 }
 
@@ -237,18 +331,31 @@ async fn offered_schemes(sandbox: &SandboxHandle) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn an_unauthenticated_request_is_challenged_with_exactly_ntlm_basic_and_bearer() {
+async fn an_unauthenticated_request_is_challenged_with_exactly_the_virtual_directorys_methods() {
     let sandbox = plain_sandbox().await;
     assert_eq!(
         offered_schemes(&sandbox).await,
-        vec!["NTLM", "Basic", "Bearer"]
+        vec!["NTLM", "Negotiate", "Basic"]
     );
+    let online = online_sandbox().await;
+    assert_eq!(offered_schemes(&online).await, vec!["Bearer"]);
+}
+
+pub(crate) async fn online_sandbox() -> SandboxHandle {
+    Sandbox::builder()
+        .tenant(calconnect_sandbox::Tenant::demo_exchange_online())
+        .tls(false)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .expect("sandbox starts")
 }
 
 #[tokio::test]
-async fn with_basic_disabled_only_ntlm_and_bearer_are_offered_and_basic_is_refused() {
+async fn with_basic_disabled_only_windows_authentication_is_offered_and_basic_is_refused() {
+    use calconnect_sandbox::tenant::AuthMethod;
     let mut tenant = calconnect_sandbox::Tenant::demo();
-    tenant.exchange.basic_auth_disabled = true;
+    tenant.exchange.authentication = Some(vec![AuthMethod::Ntlm, AuthMethod::Negotiate]);
     let sandbox = Sandbox::builder()
         .tenant(tenant)
         .tls(false)
@@ -256,7 +363,7 @@ async fn with_basic_disabled_only_ntlm_and_bearer_are_offered_and_basic_is_refus
         .start()
         .await
         .unwrap();
-    assert_eq!(offered_schemes(&sandbox).await, vec!["NTLM", "Bearer"]);
+    assert_eq!(offered_schemes(&sandbox).await, vec!["NTLM", "Negotiate"]);
     let response = reqwest::Client::new()
         .post(sandbox.ews_url())
         .header("Authorization", basic())
@@ -271,7 +378,20 @@ async fn with_basic_disabled_only_ntlm_and_bearer_are_offered_and_basic_is_refus
     );
 }
 
-async fn app_token(sandbox: &SandboxHandle) -> String {
+pub(crate) async fn app_token(sandbox: &SandboxHandle) -> String {
+    app_token_for(
+        sandbox,
+        demo::EWS_APP_CLIENT_ID,
+        demo::EWS_APP_CLIENT_SECRET,
+    )
+    .await
+}
+
+pub(crate) async fn app_token_for(
+    sandbox: &SandboxHandle,
+    client_id: &str,
+    secret: &str,
+) -> String {
     let token: serde_json::Value = reqwest::Client::new()
         .post(
             sandbox
@@ -281,8 +401,8 @@ async fn app_token(sandbox: &SandboxHandle) -> String {
         )
         .form(&[
             ("grant_type", "client_credentials"),
-            ("client_id", demo::EWS_APP_CLIENT_ID),
-            ("client_secret", demo::EWS_APP_CLIENT_SECRET),
+            ("client_id", client_id),
+            ("client_secret", secret),
             ("scope", "https://outlook.office365.com/.default"),
         ])
         .send()
@@ -299,7 +419,7 @@ async fn app_token(sandbox: &SandboxHandle) -> String {
 
 #[tokio::test]
 async fn bearer_impersonation_without_x_anchor_mailbox_gets_an_internal_server_error_fault() {
-    let sandbox = plain_sandbox().await;
+    let sandbox = online_sandbox().await;
     let token = app_token(&sandbox).await;
     let send = |anchor: Option<&'static str>| {
         let mut request = reqwest::Client::new()

@@ -4,6 +4,7 @@ mod auth_code;
 mod device_code;
 mod discovery;
 mod ews_schema;
+mod exchange_model;
 mod faults;
 mod graph;
 mod persistence;

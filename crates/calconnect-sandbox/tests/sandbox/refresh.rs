@@ -92,12 +92,16 @@ async fn conditional_access_fault_on_refresh_requires_interaction() {
 
 #[tokio::test]
 async fn client_credentials_for_exchange_yield_an_app_only_token_with_the_app_role() {
-    let world = world().await;
+    let world = crate::support::world_with(
+        calconnect_sandbox::Sandbox::builder()
+            .tenant(calconnect_sandbox::Tenant::demo_exchange_online()),
+    )
+    .await;
     let (status, body) = post_token(
         &world,
         &[
-            ("client_id", demo::EWS_APP_CLIENT_ID),
-            ("client_secret", demo::EWS_APP_CLIENT_SECRET),
+            ("client_id", demo::EWS_UNLISTED_APP_CLIENT_ID),
+            ("client_secret", demo::EWS_UNLISTED_APP_CLIENT_SECRET),
             ("grant_type", "client_credentials"),
             ("scope", "https://outlook.office365.com/.default"),
         ],
@@ -114,6 +118,28 @@ async fn client_credentials_for_exchange_yield_an_app_only_token_with_the_app_ro
         .expect("token verifies for Exchange");
     assert!(claims.has_role("full_access_as_app"));
     assert!(claims.is_app_only());
+    // The RBAC-scoped EWS app has no Entra app role: its token carries no `roles` (Exchange applies the
+    // RBAC for Applications assignment itself).
+    let (status, body) = post_token(
+        &world,
+        &[
+            ("client_id", demo::EWS_APP_CLIENT_ID),
+            ("client_secret", demo::EWS_APP_CLIENT_SECRET),
+            ("grant_type", "client_credentials"),
+            ("scope", "https://outlook.office365.com/.default"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let scoped = world
+        .sandbox
+        .state()
+        .verify_access_token(
+            body["access_token"].as_str().unwrap(),
+            demo::EXCHANGE_RESOURCE,
+        )
+        .unwrap();
+    assert!(scoped.roles.is_none(), "{scoped:?}");
     let (status, body) = post_token(
         &world,
         &[

@@ -1,0 +1,565 @@
+//! The Contoso demo tenant: a realistic week of events placed in the current week, apps for every flow,
+//! and Exchange in two flavours built from Exchange's own primitives:
+//! - [`Tenant::demo`]: Exchange 2019 CU14 on premises for the service account (NTLM, Negotiate, Basic);
+//! - [`Tenant::demo_exchange_online`]: the same directory in Exchange Online, for app-only EWS.
+//!
+//! [`Tenant::to_annotated_toml`] prints either with a one-line comment on each scenario
+//! (`calconnect-sandbox --print-demo`).
+
+use chrono::{DateTime, Duration, Utc, Weekday};
+use uuid::Uuid;
+
+use super::apps::{AppRegistration, TenantSecret};
+use super::directory::{Calendar, Event, Frequency, Recurrence, Sensitivity, ShowAs, User};
+use super::exchange::{
+    AccessRights, AuthMethod, Deployment, Exchange, ExtendedProtection, FolderPermission, Mailbox,
+    ManagementScope, OrganizationConfig, RoleAssignment, ServiceAccount, SharingPermissionFlag,
+    APPLICATION_EWS_ACCESS_AS_APP, APPLICATION_IMPERSONATION, DEFAULT_USER, EXCHANGE_2019_CU14,
+};
+use super::{week_start, GraphSettings, Tenant};
+use crate::demo;
+use crate::error::Result;
+
+impl Tenant {
+    /// The Contoso demo tenant with Exchange on premises, its week of events placed in the current week
+    /// (Monday, UTC).
+    pub fn demo() -> Self {
+        Self::demo_at(Utc::now())
+    }
+
+    /// The on-premises demo tenant with its week starting on the Monday of `now`'s week.
+    pub fn demo_at(now: DateTime<Utc>) -> Self {
+        DemoWeek::new(week_start(now)).tenant(Deployment::OnPremises)
+    }
+
+    /// The same directory with Exchange Online: app-only EWS scoped by RBAC for Applications, and an
+    /// app that is not on `EwsAllowedAppIDs`.
+    pub fn demo_exchange_online() -> Self {
+        DemoWeek::new(week_start(Utc::now())).tenant(Deployment::ExchangeOnline)
+    }
+
+    /// TOML with a one-line comment above each demo scenario (`--print-demo`).
+    pub fn to_annotated_toml(&self) -> Result<String> {
+        Ok(annotate(&self.to_toml()?, SCENARIOS))
+    }
+}
+
+/// (text on a line of the entry, comment above the entry's table header).
+const SCENARIOS: &[(&str, &str)] = &[
+    ("user_principal_name = \"adele@contoso.com\"", "adele: several calendars and a realistic week; Retail, so inside the service account's scopes"),
+    ("user_principal_name = \"megan@contoso.com\"", "megan: 25 calendars, so /me/calendars pages"),
+    ("user_principal_name = \"lee@contoso.com\"", "lee: his tenant requires admin consent for the Full app, so only Free/Busy works"),
+    ("user_principal_name = \"alex@contoso.com\"", "alex: blocked by a conditional access policy (AADSTS53003)"),
+    ("name = \"calconnect Enterprise Connect (EWS)\"", "the EWS app: no tenant-wide full_access_as_app; in Exchange Online it is scoped by RBAC for Applications"),
+    ("name = \"calconnect Enterprise Connect (EWS, not allow-listed)\"", "full_access_as_app, but not on EwsAllowedAppIDs: Exchange Online answers it with HTTP 403 from 2026-10-01"),
+    ("recipient_restriction_filter = \"Department -eq 'Retail'\"", "adele is the only Retail mailbox: the scope of the grants below"),
+    ("role = \"ApplicationImpersonation\"", "adele: the service account may impersonate her (scoped ApplicationImpersonation) -> full access"),
+    ("role = \"Application EWS.AccessAsApp\"", "RBAC for Applications: the EWS app reaches adele (in scope), not megan (out of scope)"),
+    ("access_rights = \"Editor\"", "megan: Editor on her Calendar folder only, no impersonation -> calendar-only delegate access"),
+    ("access_rights = \"None\"", "alex: Default set to None on his calendar -> nothing, not even free/busy; lee keeps Default AvailabilityOnly"),
+    ("ews_allowed_app_ids = [", "EwsEnabled with an allow list: only the EWS app reaches Exchange Online's EWS"),
+    ("extended_protection = ", "the EWS virtual directory's Extended Protection: off, accept (CU14 front end default) or require"),
+];
+
+/// Inserts `# comment` above the table holding each anchor's first occurrence (or above the anchor
+/// line itself when it is not inside a table).
+fn annotate(toml: &str, scenarios: &[(&str, &str)]) -> String {
+    let mut lines: Vec<String> = toml.lines().map(str::to_owned).collect();
+    for (anchor, comment) in scenarios {
+        let Some(found) = lines.iter().position(|line| line.contains(anchor)) else {
+            continue;
+        };
+        let header = (0..=found)
+            .rev()
+            .find(|index| lines[*index].starts_with('['))
+            .filter(|index| !lines[*index..found].iter().any(String::is_empty))
+            .unwrap_or(found);
+        lines.insert(header, format!("# {comment}"));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+/// Builds the demo tenant relative to a Monday.
+struct DemoWeek {
+    monday: DateTime<Utc>,
+}
+
+impl DemoWeek {
+    fn new(monday: DateTime<Utc>) -> Self {
+        Self { monday }
+    }
+
+    /// `day` 0 = Monday; `hour`/`minute` UTC.
+    fn at(&self, day: i64, hour: i64, minute: i64) -> DateTime<Utc> {
+        self.monday + Duration::days(day) + Duration::hours(hour) + Duration::minutes(minute)
+    }
+
+    fn event(
+        &self,
+        id: &str,
+        subject: &str,
+        location: &str,
+        start: DateTime<Utc>,
+        minutes: i64,
+    ) -> Event {
+        Event {
+            id: id.to_owned(),
+            subject: subject.to_owned(),
+            location: location.to_owned(),
+            start,
+            end: start + Duration::minutes(minutes),
+            is_all_day: false,
+            show_as: ShowAs::Busy,
+            sensitivity: Sensitivity::Normal,
+            recurrence: None,
+            organizer: None,
+        }
+    }
+
+    fn all_day(&self, id: &str, subject: &str, day: i64, days: i64) -> Event {
+        let start = self.at(day, 0, 0);
+        Event {
+            is_all_day: true,
+            end: start + Duration::days(days),
+            show_as: ShowAs::Free,
+            ..self.event(id, subject, "", start, 0)
+        }
+    }
+
+    fn tenant(&self, deployment: Deployment) -> Tenant {
+        let adele_events = vec![
+            Event {
+                recurrence: Some(Recurrence {
+                    frequency: Frequency::Weekly,
+                    interval: 1,
+                    days_of_week: vec![
+                        Weekday::Mon,
+                        Weekday::Tue,
+                        Weekday::Wed,
+                        Weekday::Thu,
+                        Weekday::Fri,
+                    ],
+                    until: None,
+                    count: Some(40),
+                }),
+                organizer: Some("megan@contoso.com".to_owned()),
+                ..self.event(
+                    "AAMkAGAdeleStandup",
+                    "Daily stand-up",
+                    "Microsoft Teams Meeting",
+                    self.at(0, 8, 30),
+                    15,
+                )
+            },
+            self.event(
+                "AAMkAGAdeleReview",
+                "Product review: Mark 8",
+                "Conf Room Rainier",
+                self.at(0, 13, 0),
+                60,
+            ),
+            self.all_day("AAMkAGAdeleOffsite", "Marketing offsite", 1, 1),
+            Event {
+                sensitivity: Sensitivity::Private,
+                ..self.event(
+                    "AAMkAGAdeleDoctor",
+                    "Doctor appointment",
+                    "Bellevue Clinic",
+                    self.at(2, 11, 0),
+                    60,
+                )
+            },
+            Event {
+                show_as: ShowAs::Tentative,
+                organizer: Some("lee@contoso.com".to_owned()),
+                ..self.event(
+                    "AAMkAGAdelePartner",
+                    "Fabrikam partner sync",
+                    "Microsoft Teams Meeting",
+                    self.at(2, 15, 0),
+                    30,
+                )
+            },
+            Event {
+                show_as: ShowAs::WorkingElsewhere,
+                ..self.event(
+                    "AAMkAGAdeleSeattle",
+                    "Working from the Seattle office",
+                    "Seattle",
+                    self.at(3, 8, 0),
+                    540,
+                )
+            },
+            Event {
+                show_as: ShowAs::Oof,
+                ..self.event(
+                    "AAMkAGAdeleHalfDay",
+                    "Out of office",
+                    "",
+                    self.at(4, 13, 0),
+                    240,
+                )
+            },
+            self.event(
+                "AAMkAGAdeleLunch",
+                "Lunch with Alex",
+                "Cafe 34",
+                self.at(4, 11, 30),
+                60,
+            ),
+        ];
+        let adele_team = vec![
+            self.event(
+                "AAMkAGTeamAllHands",
+                "Contoso all-hands",
+                "Building 92",
+                self.at(1, 16, 0),
+                60,
+            ),
+            Event {
+                show_as: ShowAs::Free,
+                ..self.event(
+                    "AAMkAGTeamLaunch",
+                    "Launch window (FYI)",
+                    "",
+                    self.at(3, 17, 0),
+                    120,
+                )
+            },
+        ];
+        let adele = User {
+            id: Uuid::from_u128(0x8d6a_4c3e_1b2f_4a5d_9e8f_7a6b_5c4d_3e01),
+            display_name: "Adele Vance".to_owned(),
+            given_name: Some("Adele".to_owned()),
+            surname: Some("Vance".to_owned()),
+            user_principal_name: demo::ADELE.to_owned(),
+            mail: Some(demo::ADELE.to_owned()),
+            job_title: Some("Retail Manager".to_owned()),
+            department: Some("Retail".to_owned()),
+            office_location: Some("18/2111".to_owned()),
+            conditional_access_blocked: false,
+            admin_consent_required_for: Vec::new(),
+            teams_enabled: true,
+            calendars: vec![
+                calendar(
+                    "AAMkAGAdeleCalendar",
+                    "Calendar",
+                    "auto",
+                    true,
+                    adele_events,
+                ),
+                calendar(
+                    "AAMkAGAdeleTeam",
+                    "Team Events",
+                    "lightGreen",
+                    false,
+                    adele_team,
+                ),
+                calendar(
+                    "AAMkAGAdeleBirthdays",
+                    "Birthdays",
+                    "lightPink",
+                    false,
+                    vec![self.all_day("AAMkAGAdeleBirthdayLee", "Lee Gu's birthday", 3, 1)],
+                ),
+            ],
+        };
+        let megan = User {
+            id: Uuid::from_u128(0x8d6a_4c3e_1b2f_4a5d_9e8f_7a6b_5c4d_3e02),
+            display_name: "Megan Bowen".to_owned(),
+            given_name: Some("Megan".to_owned()),
+            surname: Some("Bowen".to_owned()),
+            user_principal_name: demo::MEGAN.to_owned(),
+            mail: Some(demo::MEGAN.to_owned()),
+            job_title: Some("Marketing Manager".to_owned()),
+            department: Some("Marketing".to_owned()),
+            office_location: Some("12/1110".to_owned()),
+            conditional_access_blocked: false,
+            admin_consent_required_for: Vec::new(),
+            teams_enabled: true,
+            calendars: std::iter::once(calendar(
+                "AAMkAGMeganCalendar",
+                "Calendar",
+                "auto",
+                true,
+                vec![self.event(
+                    "AAMkAGMeganPlanning",
+                    "Campaign planning",
+                    "Conf Room Baker",
+                    self.at(1, 9, 0),
+                    90,
+                )],
+            ))
+            .chain((1..=24).map(|index| {
+                let colors = [
+                    "lightBlue",
+                    "lightGreen",
+                    "lightOrange",
+                    "lightGray",
+                    "lightYellow",
+                    "lightTeal",
+                ];
+                calendar(
+                    &format!("AAMkAGMeganProject{index:02}"),
+                    &format!("Project {index:02}"),
+                    colors[index % colors.len()],
+                    false,
+                    Vec::new(),
+                )
+            }))
+            .collect(),
+        };
+        let lee = User {
+            id: Uuid::from_u128(0x8d6a_4c3e_1b2f_4a5d_9e8f_7a6b_5c4d_3e03),
+            display_name: "Lee Gu".to_owned(),
+            given_name: Some("Lee".to_owned()),
+            surname: Some("Gu".to_owned()),
+            user_principal_name: demo::LEE.to_owned(),
+            mail: Some(demo::LEE.to_owned()),
+            job_title: Some("Director".to_owned()),
+            department: Some("Executive".to_owned()),
+            office_location: Some("23/3101".to_owned()),
+            conditional_access_blocked: false,
+            admin_consent_required_for: vec![demo::FULL_APP_CLIENT_ID.to_owned()],
+            teams_enabled: false,
+            calendars: vec![calendar(
+                "AAMkAGLeeCalendar",
+                "Calendar",
+                "auto",
+                true,
+                vec![
+                    self.event(
+                        "AAMkAGLeeBoard",
+                        "Board preparation",
+                        "Conf Room Adams",
+                        self.at(0, 10, 0),
+                        120,
+                    ),
+                    Event {
+                        sensitivity: Sensitivity::Private,
+                        ..self.event(
+                            "AAMkAGLeeDentist",
+                            "Dentist",
+                            "Redmond",
+                            self.at(3, 14, 0),
+                            60,
+                        )
+                    },
+                ],
+            )],
+        };
+        let alex = User {
+            id: Uuid::from_u128(0x8d6a_4c3e_1b2f_4a5d_9e8f_7a6b_5c4d_3e04),
+            display_name: "Alex Wilber".to_owned(),
+            given_name: Some("Alex".to_owned()),
+            surname: Some("Wilber".to_owned()),
+            user_principal_name: demo::ALEX.to_owned(),
+            mail: Some(demo::ALEX.to_owned()),
+            job_title: Some("Marketing Assistant".to_owned()),
+            department: Some("Marketing".to_owned()),
+            office_location: Some("131/1104".to_owned()),
+            conditional_access_blocked: true,
+            admin_consent_required_for: Vec::new(),
+            teams_enabled: true,
+            calendars: vec![calendar(
+                "AAMkAGAlexCalendar",
+                "Calendar",
+                "auto",
+                true,
+                vec![self.event(
+                    "AAMkAGAlexLunch",
+                    "Lunch with Adele",
+                    "Cafe 34",
+                    self.at(4, 11, 30),
+                    60,
+                )],
+            )],
+        };
+        let service = User {
+            id: Uuid::from_u128(0x8d6a_4c3e_1b2f_4a5d_9e8f_7a6b_5c4d_3e05),
+            display_name: "calconnect service account".to_owned(),
+            given_name: None,
+            surname: None,
+            user_principal_name: demo::SERVICE_ACCOUNT_UPN.to_owned(),
+            mail: Some(demo::SERVICE_ACCOUNT_UPN.to_owned()),
+            job_title: None,
+            office_location: None,
+            department: None,
+            conditional_access_blocked: false,
+            admin_consent_required_for: Vec::new(),
+            teams_enabled: false,
+            calendars: vec![calendar(
+                "AAMkAGSvcCalendar",
+                "Calendar",
+                "auto",
+                true,
+                Vec::new(),
+            )],
+        };
+        let users = vec![adele, megan, lee, alex, service];
+        let mailboxes = users
+            .iter()
+            .map(|user| Mailbox {
+                smtp: user.email().to_owned(),
+                owner: user.user_principal_name.clone(),
+            })
+            .collect();
+        let online = deployment == Deployment::ExchangeOnline;
+        let mut apps = vec![
+            AppRegistration {
+                client_id: demo::FULL_APP_CLIENT_ID.to_owned(),
+                name: "calconnect".to_owned(),
+                scopes: vec![
+                    "User.Read".into(),
+                    "Calendars.ReadWrite".into(),
+                    "OnlineMeetings.ReadWrite".into(),
+                ],
+                app_roles: Vec::new(),
+                public_client: true,
+                allow_public_client_flows: true,
+                redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
+                client_secret: None,
+            },
+            AppRegistration {
+                client_id: demo::FREEBUSY_APP_CLIENT_ID.to_owned(),
+                name: "calconnect Free/Busy".to_owned(),
+                scopes: vec!["Calendars.ReadBasic".into(), "User.Read".into()],
+                app_roles: Vec::new(),
+                public_client: true,
+                allow_public_client_flows: true,
+                redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
+                client_secret: None,
+            },
+            confidential_app(
+                demo::EWS_APP_CLIENT_ID,
+                "calconnect Enterprise Connect (EWS)",
+                demo::EWS_APP_CLIENT_SECRET,
+                Vec::new(),
+            ),
+        ];
+        if online {
+            apps.push(confidential_app(
+                demo::EWS_UNLISTED_APP_CLIENT_ID,
+                "calconnect Enterprise Connect (EWS, not allow-listed)",
+                demo::EWS_UNLISTED_APP_CLIENT_SECRET,
+                vec!["full_access_as_app".to_owned()],
+            ));
+        }
+        let retail = ManagementScope {
+            name: demo::SERVICE_SCOPE.to_owned(),
+            recipient_restriction_filter: "Department -eq 'Retail'".to_owned(),
+        };
+        let role_assignment = if online {
+            RoleAssignment {
+                name: "calconnect EWS app (pilot mailboxes)".to_owned(),
+                role: APPLICATION_EWS_ACCESS_AS_APP.to_owned(),
+                user: None,
+                app: Some(demo::EWS_APP_CLIENT_ID.to_owned()),
+                custom_recipient_write_scope: None,
+                custom_resource_scope: Some(retail.name.clone()),
+            }
+        } else {
+            RoleAssignment {
+                name: "calconnect impersonation (pilot mailboxes)".to_owned(),
+                role: APPLICATION_IMPERSONATION.to_owned(),
+                user: Some(demo::SERVICE_ACCOUNT_UPN.to_owned()),
+                app: None,
+                custom_recipient_write_scope: Some(retail.name.clone()),
+                custom_resource_scope: None,
+            }
+        };
+        let folder_permissions = vec![
+            FolderPermission {
+                mailbox: demo::MEGAN.to_owned(),
+                folder: "calendar".to_owned(),
+                user: demo::SERVICE_ACCOUNT_UPN.to_owned(),
+                access_rights: AccessRights::Editor,
+                // -SharingPermissionFlags exists only in Exchange Online.
+                sharing_permission_flags: if online {
+                    vec![SharingPermissionFlag::Delegate]
+                } else {
+                    Vec::new()
+                },
+            },
+            FolderPermission {
+                mailbox: demo::ALEX.to_owned(),
+                folder: "calendar".to_owned(),
+                user: DEFAULT_USER.to_owned(),
+                access_rights: AccessRights::None,
+                sharing_permission_flags: Vec::new(),
+            },
+        ];
+        Tenant {
+            id: demo::TENANT_ID.parse().unwrap_or_default(),
+            display_name: demo::TENANT_NAME.to_owned(),
+            domains: vec![demo::DOMAIN.to_owned()],
+            graph: GraphSettings::default(),
+            users,
+            apps,
+            exchange: Exchange {
+                deployment,
+                server_version: (!online).then(|| EXCHANGE_2019_CU14.to_owned()),
+                extended_protection: if online {
+                    ExtendedProtection::Off
+                } else {
+                    ExtendedProtection::Accept
+                },
+                authentication: Some(if online {
+                    vec![AuthMethod::Oauth]
+                } else {
+                    vec![AuthMethod::Ntlm, AuthMethod::Negotiate, AuthMethod::Basic]
+                }),
+                organization: if online {
+                    OrganizationConfig {
+                        ews_enabled: Some(true),
+                        ews_allowed_app_ids: vec![demo::EWS_APP_CLIENT_ID.to_owned()],
+                        ..OrganizationConfig::default()
+                    }
+                } else {
+                    OrganizationConfig::default()
+                },
+                mailboxes,
+                service_accounts: vec![ServiceAccount {
+                    upn: demo::SERVICE_ACCOUNT_UPN.to_owned(),
+                    password: TenantSecret::new(demo::SERVICE_ACCOUNT_PASSWORD),
+                }],
+                management_scopes: vec![retail],
+                role_assignments: vec![role_assignment],
+                folder_permissions,
+            },
+        }
+    }
+}
+
+fn confidential_app(
+    client_id: &str,
+    name: &str,
+    secret: &str,
+    app_roles: Vec<String>,
+) -> AppRegistration {
+    AppRegistration {
+        client_id: client_id.to_owned(),
+        name: name.to_owned(),
+        scopes: Vec::new(),
+        app_roles,
+        public_client: false,
+        allow_public_client_flows: false,
+        redirect_uris: vec!["https://calconnect.example/oauth/callback".to_owned()],
+        client_secret: Some(TenantSecret::new(secret)),
+    }
+}
+
+fn calendar(id: &str, name: &str, color: &str, is_default: bool, events: Vec<Event>) -> Calendar {
+    Calendar {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        color: color.to_owned(),
+        hex_color: String::new(),
+        is_default,
+        can_edit: true,
+        can_share: true,
+        events,
+    }
+}
