@@ -5,7 +5,6 @@ document keeps its `$defs`, and its root becomes either a `$ref` to one definiti
 an object whose required `value` is an array of that definition.
 """
 
-import copy
 import functools
 import json
 from pathlib import Path
@@ -25,16 +24,19 @@ TIMEOUT_SECONDS = 30
 
 @functools.lru_cache(maxsize=1)
 def _schema_document():
+    """The schema, checked once against its meta-schema (a broken schema would accept anything)."""
     for candidate in _SCHEMA_CANDIDATES:
         if candidate.is_file():
-            return json.loads(candidate.read_text(encoding="utf-8"))
+            document = json.loads(candidate.read_text(encoding="utf-8"))
+            jsonschema.validators.validator_for(document).check_schema(document)
+            return document
     raise FileNotFoundError(f"graph-subset.schema.json not found in {[str(c) for c in _SCHEMA_CANDIDATES]}")
 
 
 @functools.lru_cache(maxsize=None)
 def validator(definition, collection=False):
     """A validator for one `$defs` entry, or for a collection page (`{"value": [definition, ...]}`)."""
-    schema = copy.deepcopy(_schema_document())
+    schema = dict(_schema_document())  # only root keys change; `$defs` is shared, never modified
     if definition not in schema["$defs"]:
         raise KeyError(f"the Graph schema has no definition {definition!r}")
     reference = {"$ref": f"#/$defs/{definition}"}
@@ -49,9 +51,7 @@ def validator(definition, collection=False):
     )
     schema.update(root)
     schema.pop("oneOf", None)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def schema_errors(definition, instance, collection=False):
