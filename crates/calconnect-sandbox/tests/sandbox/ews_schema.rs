@@ -2,15 +2,11 @@
 //! (xmllint), a 401 advertises exactly NTLM, Basic (unless turned off) and Bearer, impersonating tokens need
 //! `X-AnchorMailbox`, and each access level gets its documented codes.
 
-use std::process::Command;
-
 use base64::Engine;
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
 
-const MESSAGES_XSD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/ews-schema/messages.xsd"
-);
+use super::support::{assert_valid, assert_well_formed, MESSAGES_XSD};
+
 const NAMESPACES: &str = r#"xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types""#;
 
 async fn plain_sandbox() -> SandboxHandle {
@@ -81,22 +77,6 @@ async fn post(sandbox: &SandboxHandle, impersonate: Option<&str>, body: &str) ->
     let start = text.find("<s:Body>").expect("a soap body") + "<s:Body>".len();
     let end = text.rfind("</s:Body>").expect("a closed soap body");
     (status, text[start..end].to_owned())
-}
-
-fn assert_valid(name: &str, body: &str) {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join(format!("{name}.xml"));
-    std::fs::write(&path, body).unwrap();
-    let output = Command::new("xmllint")
-        .args(["--noout", "--schema", MESSAGES_XSD])
-        .arg(&path)
-        .output()
-        .expect("xmllint installed");
-    assert!(
-        output.status.success(),
-        "{name} is not valid EWS:\n{}\n{body}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test]
@@ -345,22 +325,6 @@ async fn bearer_impersonation_without_x_anchor_mailbox_gets_an_internal_server_e
         .journal()
         .iter()
         .any(|entry| entry.note.as_deref() == Some("X-AnchorMailbox adele@contoso.com")));
-}
-
-fn assert_well_formed(name: &str, document: &str) {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join(format!("{name}.xml"));
-    std::fs::write(&path, document).unwrap();
-    let output = Command::new("xmllint")
-        .arg("--noout")
-        .arg(&path)
-        .output()
-        .expect("xmllint installed");
-    assert!(
-        output.status.success(),
-        "{name} is not well-formed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test]
