@@ -12,6 +12,7 @@
 
 pub(crate) mod connection;
 pub(crate) mod ntlm;
+pub(crate) mod operations;
 pub(crate) mod request;
 pub(crate) mod response;
 
@@ -116,11 +117,21 @@ async fn soap(
     let text = String::from_utf8_lossy(&body);
     let request = match SoapRequest::parse(&text) {
         Ok(request) => request,
-        Err(Malformed(reason)) => {
+        Err(Malformed::Schema(reason)) => {
             return xml(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 response::fault("ErrorSchemaValidation", &reason, None),
             );
+        }
+        Err(Malformed::InvalidRequest(reason)) => {
+            let mut response = xml(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                operations::invalid_request_fault(),
+            );
+            response
+                .extensions_mut()
+                .insert(JournalNote(format!("ErrorInvalidRequest: {reason}")));
+            return response;
         }
     };
     if let Some((back_off, true)) = busy {
@@ -449,6 +460,13 @@ fn answer(state: &AppState, caller: &Caller, request: &SoapRequest) -> String {
                 })
                 .collect();
             response::get_user_availability(&answers)
+        }
+        Operation::ConvertId(request) => operations::convert_id::answer(state, caller, request),
+        Operation::GetServerTimeZones(request) => {
+            operations::server_time_zones::answer(state, caller, request)
+        }
+        Operation::ResolveNames(request) => {
+            operations::resolve_names::answer(state, caller, request)
         }
     }
 }

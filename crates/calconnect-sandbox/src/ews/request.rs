@@ -1,8 +1,11 @@
 //! Reads the EWS SOAP requests the sandbox understands: headers (`ExchangeImpersonation`,
-//! `RequestServerVersion`) and the `GetFolder`, `FindItem` and `GetUserAvailabilityRequest` bodies.
+//! `RequestServerVersion`) and the `GetFolder`, `FindItem` and `GetUserAvailabilityRequest` bodies;
+//! `ConvertId`, `GetServerTimeZones` and `ResolveNames` are parsed by their modules in `operations`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use quick_xml::events::{BytesStart, Event};
+
+use super::operations;
 
 /// A minimal element tree keyed by local name (prefixes vary between clients; local names do not).
 #[derive(Debug, Clone, Default)]
@@ -130,6 +133,9 @@ pub enum Operation {
         end: DateTime<Utc>,
         detailed: bool,
     },
+    ConvertId(operations::convert_id::Request),
+    GetServerTimeZones(operations::server_time_zones::Request),
+    ResolveNames(operations::resolve_names::Request),
 }
 
 impl Operation {
@@ -139,6 +145,9 @@ impl Operation {
             Self::GetFolder { .. } => "GetFolder",
             Self::FindItem { .. } => "FindItem",
             Self::GetUserAvailability { .. } => "GetUserAvailability",
+            Self::ConvertId(_) => "ConvertId",
+            Self::GetServerTimeZones(_) => "GetServerTimeZones",
+            Self::ResolveNames(_) => "ResolveNames",
         }
     }
 }
@@ -156,15 +165,21 @@ pub struct SoapRequest {
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const MESSAGES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 
-/// Why a request could not be served (rendered as `ErrorSchemaValidation` / `ErrorInvalidRequest` faults).
+/// Why a request could not be served.
 #[derive(Debug, Clone)]
-pub struct Malformed(pub String);
+pub enum Malformed {
+    /// The body breaks the schema: an `ErrorSchemaValidation` fault.
+    Schema(String),
+    /// An empty body, or a body element that names no operation the sandbox serves: Exchange's
+    /// `ErrorInvalidRequest` fault ([`super::operations::invalid_request_fault`]).
+    InvalidRequest(String),
+}
 
 impl SoapRequest {
     pub fn parse(document: &str) -> Result<Self, Malformed> {
-        let envelope = parse(document).map_err(Malformed)?;
+        let envelope = parse(document).map_err(Malformed::Schema)?;
         if envelope.name != "Envelope" || envelope.namespace != SOAP_NS {
-            return Err(Malformed(format!(
+            return Err(Malformed::Schema(format!(
                 "expected a SOAP 1.1 Envelope in {SOAP_NS}"
             )));
         }
@@ -182,13 +197,13 @@ impl SoapRequest {
         let empty_impersonation = impersonation.is_some() && impersonate.is_none();
         let body = envelope
             .child("Body")
-            .ok_or_else(|| Malformed("no soap Body".into()))?;
+            .ok_or_else(|| Malformed::Schema("no soap Body".into()))?;
         let operation = body
             .children
             .first()
-            .ok_or_else(|| Malformed("empty soap Body".into()))?;
+            .ok_or_else(|| Malformed::InvalidRequest("empty soap Body".into()))?;
         if operation.namespace != MESSAGES_NS {
-            return Err(Malformed(format!(
+            return Err(Malformed::Schema(format!(
                 "operation element {} is not in {MESSAGES_NS}",
                 operation.name
             )));
@@ -204,12 +219,12 @@ impl SoapRequest {
             "FindItem" => {
                 let view = operation
                     .child("CalendarView")
-                    .ok_or_else(|| Malformed("FindItem without CalendarView".into()))?;
+                    .ok_or_else(|| Malformed::Schema("FindItem without CalendarView".into()))?;
                 let parent = operation
                     .child("ParentFolderIds")
                     .and_then(|parent| parent.child("DistinguishedFolderId"))
                     .ok_or_else(|| {
-                        Malformed("FindItem without a distinguished parent folder".into())
+                        Malformed::Schema("FindItem without a distinguished parent folder".into())
                     })?;
                 let (folder, mailbox) = distinguished(parent);
                 Operation::FindItem {
@@ -231,7 +246,7 @@ impl SoapRequest {
                     .map(|address| address.text.trim().to_owned())
                     .collect();
                 let window = operation.descendant("TimeWindow").ok_or_else(|| {
-                    Malformed("GetUserAvailabilityRequest without TimeWindow".into())
+                    Malformed::Schema("GetUserAvailabilityRequest without TimeWindow".into())
                 })?;
                 let text = |name: &str| window.child(name).map(|node| node.text.as_str());
                 let view = operation
@@ -244,7 +259,12 @@ impl SoapRequest {
                     detailed: view.starts_with("Detailed"),
                 }
             }
-            other => return Err(Malformed(format!("the sandbox does not implement {other}"))),
+            "ConvertId" => Operation::ConvertId(operations::convert_id::parse(operation)?),
+            "GetServerTimeZones" => {
+                Operation::GetServerTimeZones(operations::server_time_zones::parse(operation)?)
+            }
+            "ResolveNames" => Operation::ResolveNames(operations::resolve_names::parse(operation)?),
+            other => return Err(Malformed::InvalidRequest(format!("no operation {other}"))),
         };
         Ok(Self {
             impersonate,
@@ -266,12 +286,12 @@ fn distinguished(node: &Node) -> (String, Option<String>) {
 /// xs:dateTime with `Z`, an offset, or none (read as UTC: requests use a UTC time zone).
 fn date_time(text: Option<&str>) -> Result<DateTime<Utc>, Malformed> {
     let text = text
-        .ok_or_else(|| Malformed("missing date-time".into()))?
+        .ok_or_else(|| Malformed::Schema("missing date-time".into()))?
         .trim();
     if let Ok(parsed) = DateTime::parse_from_rfc3339(text) {
         return Ok(parsed.with_timezone(&Utc));
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
         .map(|naive| naive.and_utc())
-        .map_err(|_| Malformed(format!("invalid date-time {text}")))
+        .map_err(|_| Malformed::Schema(format!("invalid date-time {text}")))
 }
