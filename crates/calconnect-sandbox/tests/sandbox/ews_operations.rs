@@ -710,3 +710,342 @@ async fn an_operation_the_sandbox_does_not_serve_is_exchanges_invalid_request_fa
         .iter()
         .any(|entry| entry.note.as_deref() == Some("ErrorInvalidRequest: no operation GetItem")));
 }
+
+// ---------------------------------------------------------------------------------------------
+// SOAP Autodiscover.
+
+const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+const AUTODISCOVER_NS: &str = "http://schemas.microsoft.com/exchange/2010/Autodiscover";
+const ADDRESSING_NS: &str = "http://www.w3.org/2005/08/addressing";
+
+fn autodiscover_url(world: &World, path: &str) -> url::Url {
+    world.sandbox.base_url().join(path).unwrap()
+}
+
+/// `GetUserSettings` as exchangelib writes it (`services/get_user_settings.py`).
+fn get_user_settings(soap: &str, to: &url::Url, users: &[&str], settings: &[&str]) -> String {
+    let users: String = users
+        .iter()
+        .map(|user| format!("<a:User><a:Mailbox>{user}</a:Mailbox></a:User>"))
+        .collect();
+    let settings: String = settings
+        .iter()
+        .map(|setting| format!("<a:Setting>{setting}</a:Setting>"))
+        .collect();
+    format!(
+        r#"<?xml version='1.0' encoding='utf-8'?><s:Envelope xmlns:s="{soap}" xmlns:a="{AUTODISCOVER_NS}" xmlns:wsa="{ADDRESSING_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><s:Header><a:RequestedServerVersion>Exchange2016</a:RequestedServerVersion><wsa:Action>http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/GetUserSettings</wsa:Action><wsa:To>{to}</wsa:To></s:Header><s:Body><a:GetUserSettingsRequestMessage><a:Request><a:Users>{users}</a:Users><a:RequestedSettings>{settings}</a:RequestedSettings></a:Request></a:GetUserSettingsRequestMessage></s:Body></s:Envelope>"#
+    )
+}
+
+fn settings_of(response: &El) -> Vec<(String, String, Option<String>)> {
+    response
+        .first("UserSettings")
+        .children
+        .iter()
+        .map(|setting| {
+            (
+                setting.text_of("Name"),
+                setting.text_of("Value"),
+                setting.attr("i:type").map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+const REQUESTED: [&str; 10] = [
+    "UserDisplayName",
+    "UserDN",
+    "UserDeploymentId",
+    "InternalEwsUrl",
+    "ExternalEwsUrl",
+    "EwsSupportedSchemas",
+    "CasVersion",
+    "AutoDiscoverSMTPAddress",
+    "PublicFolderServer",
+    "NoSuchSetting",
+];
+
+#[tokio::test]
+async fn soap_autodiscover_get_user_settings_answers_the_requested_settings() {
+    let world = world().await;
+    for path in [
+        "autodiscover/autodiscover.svc",
+        "Autodiscover/Autodiscover.svc",
+    ] {
+        let url = autodiscover_url(&world, path);
+        let answer = send(
+            &world,
+            url.clone(),
+            true,
+            "text/xml; charset=utf-8",
+            get_user_settings(SOAP11, &url, &[demo::ADELE], &REQUESTED),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        assert!(
+            answer.content_type.starts_with("text/xml"),
+            "{}",
+            answer.content_type
+        );
+        assert_well_formed("get_user_settings", &answer.text);
+        let document = answer.document();
+        assert_eq!(
+            (document.ns.as_str(), document.name.as_str()),
+            (SOAP11, "Envelope")
+        );
+        let action = document.first("Action");
+        assert_eq!(action.ns, ADDRESSING_NS);
+        assert_eq!(
+            action.text,
+            "http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/GetUserSettingsResponse"
+        );
+        let version = document.first("ServerVersionInfo");
+        assert_eq!(version.ns, AUTODISCOVER_NS);
+        assert_eq!(version.text_of("MajorVersion"), "15");
+
+        let message = document.first("GetUserSettingsResponseMessage");
+        assert_eq!(message.ns, AUTODISCOVER_NS);
+        let response = message.child("Response").unwrap();
+        assert_eq!(response.child("ErrorCode").unwrap().text, "NoError");
+        let users = response.first("UserResponses").children.clone();
+        assert_eq!(users.len(), 1);
+        let user = &users[0];
+        assert_eq!(user.ns, AUTODISCOVER_NS);
+        assert_eq!(user.child("ErrorCode").unwrap().text, "NoError");
+        assert_eq!(
+            user.child("RedirectTarget").unwrap().attr("i:nil"),
+            Some("true")
+        );
+
+        let settings = settings_of(user);
+        let value = |name: &str| {
+            settings
+                .iter()
+                .find(|(setting, _, _)| setting == name)
+                .map(|(_, value, _)| value.clone())
+                .unwrap_or_else(|| panic!("{name} in {settings:?}"))
+        };
+        let ews_url = world.sandbox.ews_url().to_string();
+        assert_eq!(value("ExternalEwsUrl"), ews_url);
+        assert_eq!(value("InternalEwsUrl"), ews_url);
+        assert_eq!(value("UserDisplayName"), "Adele Vance");
+        assert_eq!(value("AutoDiscoverSMTPAddress"), demo::ADELE);
+        assert_eq!(value("UserDeploymentId"), demo::TENANT_ID);
+        assert!(value("UserDN").starts_with("/o=ExchangeLabs/"));
+        assert!(value("CasVersion").starts_with("15."));
+        let newest = value("EwsSupportedSchemas")
+            .split(", ")
+            .max()
+            .unwrap()
+            .to_owned();
+        assert_eq!(newest, "Exchange2016", "a schema name exchangelib knows");
+        assert_eq!(settings.len(), 8, "{settings:?}");
+        assert!(settings
+            .iter()
+            .all(|(_, _, kind)| kind.as_deref() == Some("StringSetting")));
+
+        let errors: Vec<(String, String, String)> = user
+            .first("UserSettingErrors")
+            .children
+            .iter()
+            .map(|error| {
+                (
+                    error.text_of("SettingName"),
+                    error.text_of("ErrorCode"),
+                    error.text_of("ErrorMessage"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            vec![
+                (
+                    "PublicFolderServer".to_owned(),
+                    "SettingIsNotAvailable".to_owned(),
+                    "User setting 'PublicFolderServer' is not available. ".to_owned()
+                ),
+                (
+                    "NoSuchSetting".to_owned(),
+                    "InvalidSetting".to_owned(),
+                    "User setting 'NoSuchSetting' is invalid. ".to_owned()
+                ),
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn soap_autodiscover_unknown_user_is_invalid_user() {
+    let world = world().await;
+    let url = autodiscover_url(&world, "autodiscover/autodiscover.svc");
+    let answer = send(
+        &world,
+        url.clone(),
+        true,
+        "text/xml; charset=utf-8",
+        get_user_settings(
+            SOAP11,
+            &url,
+            &["nobody@contoso.com", demo::LEE],
+            &["ExternalEwsUrl"],
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let document = answer.document();
+    let users = document.first("UserResponses").children.clone();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[0].child("ErrorCode").unwrap().text, "InvalidUser");
+    assert!(users[0]
+        .child("ErrorMessage")
+        .unwrap()
+        .text
+        .contains("Invalid user 'nobody@contoso.com'"));
+    assert!(users[0].first("UserSettings").children.is_empty());
+    assert_eq!(users[1].child("ErrorCode").unwrap().text, "NoError");
+    assert_eq!(
+        settings_of(&users[1]),
+        vec![(
+            "ExternalEwsUrl".to_owned(),
+            world.sandbox.ews_url().to_string(),
+            Some("StringSetting".to_owned())
+        )]
+    );
+}
+
+#[tokio::test]
+async fn soap_autodiscover_authenticates_like_the_pox_endpoint() {
+    let world = world().await;
+    let url = autodiscover_url(&world, "autodiscover/autodiscover.svc");
+    // exchangelib's first, unauthenticated post (`transport.py` `get_autodiscover_authtype`).
+    let answer = send(
+        &world,
+        url.clone(),
+        false,
+        "text/xml; charset=utf-8",
+        get_user_settings(
+            SOAP11,
+            &url,
+            &["DUMMY@example.com"],
+            &["AutoDiscoverSMTPAddress"],
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, 401);
+    let response = world
+        .http
+        .post(url.clone())
+        .header("Authorization", "Basic c3ZjOndyb25n")
+        .body(get_user_settings(
+            SOAP11,
+            &url,
+            &[demo::ADELE],
+            &["ExternalEwsUrl"],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        401,
+        "a wrong password is refused"
+    );
+    let schemes: Vec<String> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert_eq!(schemes, vec!["NTLM", "Basic", "Bearer"]);
+}
+
+#[tokio::test]
+async fn soap_autodiscover_answers_soap_12_in_soap_12() {
+    let world = world().await;
+    let url = autodiscover_url(&world, "autodiscover/autodiscover.svc");
+    let answer = send(
+        &world,
+        url.clone(),
+        true,
+        "application/soap+xml; charset=utf-8",
+        get_user_settings(SOAP12, &url, &[demo::MEGAN], &["UserDisplayName"]),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(
+        answer.content_type.starts_with("application/soap+xml"),
+        "{}",
+        answer.content_type
+    );
+    let document = answer.document();
+    assert_eq!(document.ns, SOAP12);
+    assert_eq!(document.first("Body").ns, SOAP12);
+    assert_eq!(
+        settings_of(document.first("UserResponse")),
+        vec![(
+            "UserDisplayName".to_owned(),
+            "Megan Bowen".to_owned(),
+            Some("StringSetting".to_owned())
+        )]
+    );
+}
+
+#[tokio::test]
+async fn soap_autodiscover_get_domain_settings_and_unknown_actions() {
+    let world = world().await;
+    let url = autodiscover_url(&world, "autodiscover/autodiscover.svc");
+    let domain_settings = |domains: &[&str], action: &str| {
+        let domains: String = domains
+            .iter()
+            .map(|domain| format!("<a:Domain>{domain}</a:Domain>"))
+            .collect();
+        format!(
+            r#"<s:Envelope xmlns:s="{SOAP11}" xmlns:a="{AUTODISCOVER_NS}" xmlns:wsa="{ADDRESSING_NS}"><s:Header><a:RequestedServerVersion>Exchange2013</a:RequestedServerVersion><wsa:Action>http://schemas.microsoft.com/exchange/2010/Autodiscover/Autodiscover/{action}</wsa:Action><wsa:To>{url}</wsa:To></s:Header><s:Body><a:GetDomainSettingsRequestMessage><a:Request><a:Domains>{domains}</a:Domains><a:RequestedSettings><a:Setting>ExternalEwsUrl</a:Setting></a:RequestedSettings></a:Request></a:GetDomainSettingsRequestMessage></s:Body></s:Envelope>"#
+        )
+    };
+    let answer = send(
+        &world,
+        url.clone(),
+        true,
+        "text/xml; charset=utf-8",
+        domain_settings(&[demo::DOMAIN, "fabrikam.com"], "GetDomainSettings"),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_well_formed("get_domain_settings", &answer.text);
+    let document = answer.document();
+    assert_eq!(
+        document.first("GetDomainSettingsResponseMessage").ns,
+        AUTODISCOVER_NS
+    );
+    let responses = document.first("DomainResponses").children.clone();
+    assert_eq!(responses[0].child("ErrorCode").unwrap().text, "NoError");
+    let setting = responses[0].first("DomainSetting");
+    assert_eq!(setting.attr("i:type"), Some("DomainStringSetting"));
+    assert_eq!(
+        setting.text_of("Value"),
+        world.sandbox.ews_url().to_string()
+    );
+    assert_eq!(
+        responses[1].child("ErrorCode").unwrap().text,
+        "InvalidDomain"
+    );
+
+    // WCF dispatches on wsa:Action: one naming no operation is ActionNotSupported.
+    let answer = send(
+        &world,
+        url.clone(),
+        true,
+        "text/xml; charset=utf-8",
+        domain_settings(&[demo::DOMAIN], "GetFederationInformation"),
+    )
+    .await;
+    assert_eq!(answer.status, 500, "{}", answer.text);
+    assert_well_formed("action_not_supported", &answer.text);
+    let document = answer.document();
+    assert_eq!(document.text_of("faultcode"), "a:ActionNotSupported");
+    assert!(document
+        .text_of("faultstring")
+        .contains("ContractFilter mismatch at the EndpointDispatcher"));
+}
