@@ -1,6 +1,9 @@
 //! Autodiscover: POX (`POST /autodiscover/autodiscover.xml`, authenticated like EWS; "POX Autodiscover
 //! request/response for Exchange"), the unauthenticated `GET` that answers with a redirect (Outlook's HTTP
-//! redirect method), and Autodiscover v2 JSON (`GET /autodiscover/autodiscover.json/v1.0/{email}?Protocol=EWS`).
+//! redirect method), Autodiscover v2 JSON (`GET /autodiscover/autodiscover.json/v1.0/{email}?Protocol=EWS`)
+//! and SOAP Autodiscover (`POST /autodiscover/autodiscover.svc`, [`soap`]).
+
+mod soap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -27,6 +30,7 @@ pub fn routes() -> axum::Router<AppState> {
             get(redirect_probe).post(pox),
         )
         .route("/autodiscover/autodiscover.json/v1.0/{email}", get(json))
+        .merge(soap::routes())
         .layer(axum::Extension(crate::ews::ntlm::NtlmHandshakes::default()))
 }
 

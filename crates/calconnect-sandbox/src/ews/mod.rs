@@ -12,9 +12,10 @@ pub(crate) mod auth;
 pub(crate) mod availability;
 pub(crate) mod connection;
 pub(crate) mod folders;
-pub(crate) mod ids;
+pub mod ids;
 pub(crate) mod items;
 pub(crate) mod ntlm;
+pub(crate) mod operations;
 pub(crate) mod policy;
 pub(crate) mod request;
 pub(crate) mod response;
@@ -93,11 +94,21 @@ async fn soap(
     let text = String::from_utf8_lossy(&body);
     let request = match SoapRequest::parse(&text) {
         Ok(request) => request,
-        Err(Malformed(reason)) => {
+        Err(Malformed::Schema(reason)) => {
             return xml(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 response::fault("ErrorSchemaValidation", &reason, None),
             );
+        }
+        Err(Malformed::InvalidRequest(reason)) => {
+            let mut response = xml(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                operations::invalid_request_fault(),
+            );
+            response
+                .extensions_mut()
+                .insert(JournalNote(format!("ErrorInvalidRequest: {reason}")));
+            return response;
         }
     };
     if let Some((back_off, true)) = busy {
@@ -223,6 +234,13 @@ fn answer(
                 interval_minutes: *interval_minutes,
             },
         )?,
+        Operation::ConvertId(request) => operations::convert_id::answer(state, acting, request),
+        Operation::GetServerTimeZones(request) => {
+            operations::server_time_zones::answer(state, acting, request)
+        }
+        Operation::ResolveNames(request) => {
+            operations::resolve_names::answer(state, acting, request)
+        }
     })
 }
 

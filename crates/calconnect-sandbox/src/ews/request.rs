@@ -1,8 +1,11 @@
 //! Reads the EWS SOAP requests the sandbox understands: headers (`ExchangeImpersonation`,
-//! `RequestServerVersion`) and the `GetFolder`, `FindItem` and `GetUserAvailabilityRequest` bodies.
+//! `RequestServerVersion`) and the `GetFolder`, `FindItem` and `GetUserAvailabilityRequest` bodies;
+//! `ConvertId`, `GetServerTimeZones` and `ResolveNames` are parsed by their modules in `operations`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use quick_xml::events::{BytesStart, Event};
+
+use super::operations;
 
 /// A minimal element tree keyed by local name (prefixes vary between clients; local names do not).
 #[derive(Debug, Clone, Default)]
@@ -231,6 +234,9 @@ pub enum Operation {
         view: RequestedView,
         interval_minutes: i64,
     },
+    ConvertId(operations::convert_id::Request),
+    GetServerTimeZones(operations::server_time_zones::Request),
+    ResolveNames(operations::resolve_names::Request),
 }
 
 impl Operation {
@@ -241,6 +247,9 @@ impl Operation {
             Self::FindItem { .. } => "FindItem",
             Self::GetItem { .. } => "GetItem",
             Self::GetUserAvailability { .. } => "GetUserAvailability",
+            Self::ConvertId(_) => "ConvertId",
+            Self::GetServerTimeZones(_) => "GetServerTimeZones",
+            Self::ResolveNames(_) => "ResolveNames",
         }
     }
 }
@@ -258,15 +267,21 @@ pub struct SoapRequest {
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const MESSAGES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 
-/// Why a request could not be served (rendered as `ErrorSchemaValidation` / `ErrorInvalidRequest` faults).
+/// Why a request could not be served.
 #[derive(Debug, Clone)]
-pub struct Malformed(pub String);
+pub enum Malformed {
+    /// The body breaks the schema: an `ErrorSchemaValidation` fault.
+    Schema(String),
+    /// An empty body, or a body element that names no operation the sandbox serves: Exchange's
+    /// `ErrorInvalidRequest` fault ([`super::operations::invalid_request_fault`]).
+    InvalidRequest(String),
+}
 
 impl SoapRequest {
     pub fn parse(document: &str) -> Result<Self, Malformed> {
-        let envelope = parse(document).map_err(Malformed)?;
+        let envelope = parse(document).map_err(Malformed::Schema)?;
         if envelope.name != "Envelope" || envelope.namespace != SOAP_NS {
-            return Err(Malformed(format!(
+            return Err(Malformed::Schema(format!(
                 "expected a SOAP 1.1 Envelope in {SOAP_NS}"
             )));
         }
@@ -284,13 +299,13 @@ impl SoapRequest {
         let empty_impersonation = impersonation.is_some() && impersonate.is_none();
         let body = envelope
             .child("Body")
-            .ok_or_else(|| Malformed("no soap Body".into()))?;
+            .ok_or_else(|| Malformed::Schema("no soap Body".into()))?;
         let operation = body
             .children
             .first()
-            .ok_or_else(|| Malformed("empty soap Body".into()))?;
+            .ok_or_else(|| Malformed::InvalidRequest("empty soap Body".into()))?;
         if operation.namespace != MESSAGES_NS {
-            return Err(Malformed(format!(
+            return Err(Malformed::Schema(format!(
                 "operation element {} is not in {MESSAGES_NS}",
                 operation.name
             )));
@@ -299,7 +314,7 @@ impl SoapRequest {
             "GetFolder" => {
                 let ids = operation
                     .child("FolderIds")
-                    .ok_or_else(|| Malformed("GetFolder without FolderIds".into()))?;
+                    .ok_or_else(|| Malformed::Schema("GetFolder without FolderIds".into()))?;
                 Operation::GetFolder {
                     folders: ids.children.iter().map(folder_ref).collect(),
                     shape: Shape::read(operation.child("FolderShape")),
@@ -309,7 +324,7 @@ impl SoapRequest {
                 let parent = operation
                     .child("ParentFolderIds")
                     .and_then(|parent| parent.children.first())
-                    .ok_or_else(|| Malformed("FindItem without ParentFolderIds".into()))?;
+                    .ok_or_else(|| Malformed::Schema("FindItem without ParentFolderIds".into()))?;
                 let max = |node: &Node| {
                     node.attribute("MaxEntriesReturned")
                         .and_then(|value| value.parse().ok())
@@ -343,7 +358,7 @@ impl SoapRequest {
             "GetItem" => {
                 let ids = operation
                     .child("ItemIds")
-                    .ok_or_else(|| Malformed("GetItem without ItemIds".into()))?;
+                    .ok_or_else(|| Malformed::Schema("GetItem without ItemIds".into()))?;
                 Operation::GetItem {
                     ids: ids
                         .children
@@ -366,20 +381,20 @@ impl SoapRequest {
                     .and_then(|options| options.child("TimeWindow"))
                     .or_else(|| operation.descendant("TimeWindow"))
                     .ok_or_else(|| {
-                        Malformed("GetUserAvailabilityRequest without TimeWindow".into())
+                        Malformed::Schema("GetUserAvailabilityRequest without TimeWindow".into())
                     })?;
                 let text = |name: &str| window.child(name).map(|node| node.text.as_str());
                 let view = match options.and_then(|options| options.child("RequestedView")) {
                     None => RequestedView::Detailed,
                     Some(node) => RequestedView::parse(&node.text).ok_or_else(|| {
-                        Malformed(format!("invalid RequestedView {}", node.text.trim()))
+                        Malformed::Schema(format!("invalid RequestedView {}", node.text.trim()))
                     })?,
                 };
                 let interval_minutes = options
                     .and_then(|options| options.child("MergedFreeBusyIntervalInMinutes"))
                     .map(|node| {
                         node.text.trim().parse::<i64>().map_err(|_| {
-                            Malformed("invalid MergedFreeBusyIntervalInMinutes".into())
+                            Malformed::Schema("invalid MergedFreeBusyIntervalInMinutes".into())
                         })
                     })
                     .transpose()?
@@ -392,7 +407,12 @@ impl SoapRequest {
                     interval_minutes,
                 }
             }
-            other => return Err(Malformed(format!("the sandbox does not implement {other}"))),
+            "ConvertId" => Operation::ConvertId(operations::convert_id::parse(operation)?),
+            "GetServerTimeZones" => {
+                Operation::GetServerTimeZones(operations::server_time_zones::parse(operation)?)
+            }
+            "ResolveNames" => Operation::ResolveNames(operations::resolve_names::parse(operation)?),
+            other => return Err(Malformed::InvalidRequest(format!("no operation {other}"))),
         };
         Ok(Self {
             impersonate,
@@ -418,12 +438,12 @@ fn folder_ref(node: &Node) -> FolderRef {
 /// xs:dateTime with `Z`, an offset, or none (read as UTC: requests use a UTC time zone).
 fn date_time(text: Option<&str>) -> Result<DateTime<Utc>, Malformed> {
     let text = text
-        .ok_or_else(|| Malformed("missing date-time".into()))?
+        .ok_or_else(|| Malformed::Schema("missing date-time".into()))?
         .trim();
     if let Ok(parsed) = DateTime::parse_from_rfc3339(text) {
         return Ok(parsed.with_timezone(&Utc));
     }
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
         .map(|naive| naive.and_utc())
-        .map_err(|_| Malformed(format!("invalid date-time {text}")))
+        .map_err(|_| Malformed::Schema(format!("invalid date-time {text}")))
 }

@@ -2,15 +2,12 @@
 //! (xmllint), a 401 advertises exactly the virtual directory's methods, impersonating tokens need
 //! `X-AnchorMailbox`, and impersonation, delegate access and free/busy each follow Exchange's primitives.
 
-use std::process::Command;
-
 use base64::Engine;
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
 
-const MESSAGES_XSD: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/reference/ews-schema/messages.xsd"
-);
+pub(crate) use super::support::assert_valid;
+use super::support::{assert_well_formed, MESSAGES_XSD};
+
 const NAMESPACES: &str = r#"xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types""#;
 
 async fn plain_sandbox() -> SandboxHandle {
@@ -114,22 +111,6 @@ pub(crate) async fn post(
     let start = text.find("<s:Body>").expect("a soap body") + "<s:Body>".len();
     let end = text.rfind("</s:Body>").expect("a closed soap body");
     (status, text[start..end].to_owned())
-}
-
-pub(crate) fn assert_valid(name: &str, body: &str) {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join(format!("{name}.xml"));
-    std::fs::write(&path, body).unwrap();
-    let output = Command::new("xmllint")
-        .args(["--noout", "--schema", MESSAGES_XSD])
-        .arg(&path)
-        .output()
-        .expect("xmllint installed");
-    assert!(
-        output.status.success(),
-        "{name} is not valid EWS:\n{}\n{body}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test]
@@ -465,22 +446,6 @@ async fn bearer_impersonation_without_x_anchor_mailbox_gets_an_internal_server_e
         .journal()
         .iter()
         .any(|entry| entry.note.as_deref() == Some("X-AnchorMailbox adele@contoso.com")));
-}
-
-fn assert_well_formed(name: &str, document: &str) {
-    let directory = tempfile::tempdir().unwrap();
-    let path = directory.path().join(format!("{name}.xml"));
-    std::fs::write(&path, document).unwrap();
-    let output = Command::new("xmllint")
-        .arg("--noout")
-        .arg(&path)
-        .output()
-        .expect("xmllint installed");
-    assert!(
-        output.status.success(),
-        "{name} is not well-formed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 mod auth_code;
 mod device_code;
 mod discovery;
+mod ews_operations;
 mod ews_schema;
 mod exchange_model;
 mod faults;

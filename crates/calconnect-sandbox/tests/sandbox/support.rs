@@ -1,5 +1,6 @@
 //! Shared fixtures: a running sandbox, an HTTPS client trusting its CA, and sign-in shortcuts.
 
+use std::process::Command;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -156,4 +157,44 @@ pub async fn sign_in_tokens(world: &World, client_id: &str, scope: &str, user: &
 
 pub fn aadsts(body: &Value) -> u64 {
     body["error_codes"][0].as_u64().unwrap_or_default()
+}
+
+/// The EWS message schema (`shared/reference/ews-schema`).
+pub const MESSAGES_XSD: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/reference/ews-schema/messages.xsd"
+);
+
+/// Validates the child of `soap:Body` against `messages.xsd` with xmllint.
+pub fn assert_valid(name: &str, body: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join(format!("{name}.xml"));
+    std::fs::write(&path, body).unwrap();
+    let output = Command::new("xmllint")
+        .args(["--noout", "--schema", MESSAGES_XSD])
+        .arg(&path)
+        .output()
+        .expect("xmllint installed");
+    assert!(
+        output.status.success(),
+        "{name} is not valid EWS:\n{}\n{body}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Checks that `document` is well-formed XML with xmllint.
+pub fn assert_well_formed(name: &str, document: &str) {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join(format!("{name}.xml"));
+    std::fs::write(&path, document).unwrap();
+    let output = Command::new("xmllint")
+        .arg("--noout")
+        .arg(&path)
+        .output()
+        .expect("xmllint installed");
+    assert!(
+        output.status.success(),
+        "{name} is not well-formed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
