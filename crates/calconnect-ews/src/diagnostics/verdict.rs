@@ -425,15 +425,18 @@ fn forbidden(detail: &str, observations: &Observations) -> (String, Fix) {
     }
     if observations.exchange_online && observations.today >= date(EXO_EWS_ALLOW_LIST_FROM) {
         let summary = format!(
-            "EWS is blocked for this app in Exchange Online since October 2026: allow-list it with Set-OrganizationConfig -EwsAllowList / EWSAllowedAppIDs (app id {app}), and plan for April 2027, when Microsoft turns EWS off for good"
+            "EWS is blocked for this app in Exchange Online since October 2026: add its app id {app} to the organization's EwsAllowedAppIDs (the list is replaced whole, so the command keeps the ids already on it; changes can take up to 24 hours), and plan for April 2027, when Microsoft turns EWS off for good"
         );
         return (
             summary,
             Fix {
                 problem: format!("Exchange Online refused EWS to app {app} (HTTP 403: {detail})"),
                 reaches: None,
+                // -EwsAllowedAppIDs takes one comma-separated string and replaces the list; read it with
+                // -RetrieveEwsOperationAccessPolicy first (Set-OrganizationConfig, example 7; facts §0).
+                // Never -EwsAllowList: it matches user agents, not app ids.
                 command: Some(format!(
-                    "Set-OrganizationConfig -EwsEnabled $true -EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList @{{Add=\"{app}\"}}"
+                    "$ids = @(((@((Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy).EwsAllowedAppIDs) -join ',') -split ',') | Where-Object {{ $_ }}) + '{app}' | Select-Object -Unique; Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs ($ids -join ',')"
                 )),
                 doc_url: EWS_RETIREMENT_DOC.into(),
             },

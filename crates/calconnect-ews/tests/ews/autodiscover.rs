@@ -250,7 +250,10 @@ async fn pox_at_the_domain_is_asked_anonymously_first_and_answered_with_basic_af
 #[tokio::test]
 async fn pox_at_the_domain_offering_only_ntlm_is_reported_as_needing_ntlm() {
     let mut tenant = calconnect_sandbox::Tenant::demo();
-    tenant.exchange.basic_auth_disabled = true;
+    tenant.exchange.authentication = Some(vec![
+        calconnect_sandbox::tenant::AuthMethod::Ntlm,
+        calconnect_sandbox::tenant::AuthMethod::Negotiate,
+    ]);
     let sandbox = calconnect_sandbox::Sandbox::builder()
         .tenant(tenant)
         .bind("127.0.0.1:0".parse().unwrap())

@@ -54,7 +54,7 @@ async fn ntlm_is_preferred_over_basic_and_every_later_call_authenticates_with_it
     );
     let schemes = &report.step(StepId::AuthenticationSchemes).unwrap().detail;
     assert!(
-        schemes.contains("NTLM, Basic, Bearer") && schemes.contains("using NTLM"),
+        schemes.contains("NTLM, Negotiate, Basic") && schemes.contains("using NTLM"),
         "{schemes}"
     );
     let authentication = &report.step(StepId::Authentication).unwrap().detail;
@@ -87,7 +87,10 @@ async fn ntlm_is_preferred_over_basic_and_every_later_call_authenticates_with_it
 #[tokio::test]
 async fn with_basic_disabled_on_the_server_ntlm_is_used_and_the_step_says_so() {
     let mut tenant = calconnect_sandbox::Tenant::demo();
-    tenant.exchange.basic_auth_disabled = true;
+    tenant.exchange.authentication = Some(vec![
+        calconnect_sandbox::tenant::AuthMethod::Ntlm,
+        calconnect_sandbox::tenant::AuthMethod::Negotiate,
+    ]);
     let sandbox = Sandbox::builder()
         .tenant(tenant)
         .bind("127.0.0.1:0".parse().unwrap())
@@ -97,7 +100,7 @@ async fn with_basic_disabled_on_the_server_ntlm_is_used_and_the_step_says_so() {
     let report = run(
         &config(
             &sandbox,
-            demo::MEGAN,
+            demo::ADELE,
             password(demo::SERVICE_ACCOUNT_PASSWORD),
         ),
         &SilentReporter,
@@ -106,7 +109,7 @@ async fn with_basic_disabled_on_the_server_ntlm_is_used_and_the_step_says_so() {
 
     assert_eq!(
         report.access_level(),
-        AccessLevel::Restricted,
+        AccessLevel::Full,
         "{}",
         report.to_text()
     );
@@ -125,7 +128,10 @@ async fn with_basic_disabled_on_the_server_ntlm_is_used_and_the_step_says_so() {
 #[tokio::test]
 async fn ntlm_with_a_wrong_password_fails_with_a_clear_verdict() {
     let mut tenant = calconnect_sandbox::Tenant::demo();
-    tenant.exchange.basic_auth_disabled = true;
+    tenant.exchange.authentication = Some(vec![
+        calconnect_sandbox::tenant::AuthMethod::Ntlm,
+        calconnect_sandbox::tenant::AuthMethod::Negotiate,
+    ]);
     let sandbox = Sandbox::builder()
         .tenant(tenant)
         .bind("127.0.0.1:0".parse().unwrap())
@@ -360,11 +366,7 @@ async fn a_domain_backslash_user_name_authenticates_with_ntlm() {
 
 #[tokio::test]
 async fn impersonating_app_requests_carry_the_x_anchor_mailbox_of_the_mailbox() {
-    let mut tenant = calconnect_sandbox::Tenant::demo();
-    tenant.exchange.exchange_online = Some(calconnect_sandbox::tenant::ExchangeOnlineEws {
-        ews_enabled: true,
-        allowed_app_ids: vec![demo::EWS_APP_CLIENT_ID.into()],
-    });
+    let tenant = calconnect_sandbox::Tenant::demo_exchange_online();
     let sandbox = Sandbox::builder()
         .tenant(tenant)
         .bind("127.0.0.1:0".parse().unwrap())
