@@ -429,3 +429,25 @@ async fn online_meeting_needs_the_scope_and_a_teams_enabled_user() {
     let fraction = created.trim_end_matches('Z').split('.').nth(1).unwrap();
     assert_eq!(fraction.len(), 7, "seven fractional digits: {created}");
 }
+
+#[tokio::test]
+async fn a_tenant_that_reads_get_schedule_as_needing_calendars_read_refuses_a_read_basic_token() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.graph.get_schedule_requires = Some("Calendars.Read".to_owned());
+    let world =
+        crate::support::world_with(calconnect_sandbox::Sandbox::builder().tenant(tenant)).await;
+    let free_busy = token_for(
+        &world,
+        demo::LEE,
+        FREEBUSY_SCOPES,
+        demo::FREEBUSY_APP_CLIENT_ID,
+    )
+    .await;
+    let request = schedule_request(&[demo::ADELE], 7);
+    let (status, body) = get_schedule(&world, &free_busy, &request).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "ErrorAccessDenied");
+    let full = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
+    let (status, body) = get_schedule(&world, &full, &request).await;
+    assert_eq!(status, 200, "Calendars.ReadWrite still works: {body}");
+}

@@ -153,3 +153,40 @@ async fn a_taken_preferred_port_falls_back_to_an_ephemeral_one() {
     .status();
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn an_extra_hostname_is_on_the_certificate_and_only_there() {
+    let sandbox = calconnect_sandbox::Sandbox::builder()
+        .hostname("exchange.contoso.test")
+        .start()
+        .await
+        .expect("sandbox starts");
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], sandbox.base_url().port().unwrap()));
+    let client = |name: &str| {
+        reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
+            )
+            .resolve(name, address)
+            .build()
+            .unwrap()
+    };
+    let url = |name: &str| {
+        format!(
+            "https://{name}:{}/contoso.com/v2.0/.well-known/openid-configuration",
+            address.port()
+        )
+    };
+    let named = client("exchange.contoso.test")
+        .get(url("exchange.contoso.test"))
+        .send()
+        .await
+        .expect("the name is on the certificate");
+    assert_eq!(named.status(), 200);
+    let error = client("other.contoso.test")
+        .get(url("other.contoso.test"))
+        .send()
+        .await
+        .expect_err("a name not on the certificate fails TLS");
+    assert!(error.is_connect(), "{error:?}");
+}
