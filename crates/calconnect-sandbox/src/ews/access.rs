@@ -174,15 +174,15 @@ impl Acting {
         {
             return FolderRights::owner();
         }
-        let Self::Principal { upn } = self else {
-            // Impersonating someone else: what that owner holds on this mailbox.
-            let Self::Owner { mailbox: owner } = self else {
-                unreachable!()
-            };
-            let owner_upn = tenant
-                .mailbox_owner(owner)
-                .map_or(owner.clone(), |user| user.user_principal_name.clone());
-            return Self::Principal { upn: owner_upn }.folder_rights(tenant, mailbox, folder);
+        let upn = match self {
+            Self::Principal { upn } => upn,
+            // Impersonating someone else's mailbox: what that owner holds on this one.
+            Self::Owner { mailbox: owner } => {
+                let owner_upn = tenant
+                    .mailbox_owner(owner)
+                    .map_or(owner.clone(), |user| user.user_principal_name.clone());
+                return Self::Principal { upn: owner_upn }.folder_rights(tenant, mailbox, folder);
+            }
         };
         let entries = || {
             tenant

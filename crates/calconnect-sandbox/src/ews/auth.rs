@@ -53,9 +53,9 @@ pub(crate) fn authenticate(
     };
     if let Some((scheme, method)) = ntlm_scheme {
         if !exchange.offers(method) {
-            return Err(format!("{scheme} is not enabled on this virtual directory")
-                .as_str()
-                .into());
+            return Err(Refusal::Reason(format!(
+                "{scheme} is not enabled on this virtual directory"
+            )));
         }
         let Some(peer) = connection.peer else {
             return Err("ntlm needs a connection (no peer address)".into());

@@ -33,6 +33,11 @@ const FOLDERS: &[(&str, &str, &str, &str)] = &[
     ("tasks", "Tasks", "IPF.Task", "TasksFolder"),
 ];
 
+/// Whether `name` is one of the distinguished folders every mailbox has (exact, lowercase).
+pub(crate) fn is_distinguished(name: &str) -> bool {
+    FOLDERS.iter().any(|(id, ..)| *id == name)
+}
+
 /// A folder that a request resolved to.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedFolder {

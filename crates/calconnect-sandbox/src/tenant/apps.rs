@@ -18,10 +18,10 @@ pub struct AppRegistration {
     #[serde(default)]
     pub app_roles: Vec<String>,
     /// Redirect URIs of type "Public client (mobile & desktop)" when true, "Web" otherwise.
-    #[serde(default = "default_true")]
+    #[serde(default = "super::default_true")]
     pub public_client: bool,
     /// "Allow public client flows" (device code flow without a secret).
-    #[serde(default = "default_true")]
+    #[serde(default = "super::default_true")]
     pub allow_public_client_flows: bool,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
@@ -65,8 +65,4 @@ impl fmt::Debug for TenantSecret {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("[redacted]")
     }
-}
-
-fn default_true() -> bool {
-    true
 }

@@ -53,11 +53,11 @@ pub struct Calendar {
     pub hex_color: String,
     #[serde(default)]
     pub is_default: bool,
-    #[serde(default = "default_true")]
+    #[serde(default = "super::default_true")]
     pub can_edit: bool,
     /// Graph `canShare`: the owner can share the calendars they own (the default); `false` models a
     /// calendar whose sharing an admin policy withholds.
-    #[serde(default = "default_true")]
+    #[serde(default = "super::default_true")]
     pub can_share: bool,
     #[serde(default)]
     pub events: Vec<Event>,
@@ -191,9 +191,6 @@ pub struct Occurrence<'a> {
 
 fn default_color() -> String {
     "auto".to_owned()
-}
-fn default_true() -> bool {
-    true
 }
 fn default_interval() -> u32 {
     1

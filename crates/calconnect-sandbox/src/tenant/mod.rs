@@ -53,6 +53,11 @@ pub struct Tenant {
     pub exchange: Exchange,
 }
 
+/// Serde default for the flags that are on unless a tenant file says otherwise.
+fn default_true() -> bool {
+    true
+}
+
 /// `[graph]` settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GraphSettings {

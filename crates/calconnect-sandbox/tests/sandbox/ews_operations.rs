@@ -7,7 +7,7 @@ use base64::Engine;
 use calconnect_sandbox::demo;
 use quick_xml::events::{BytesStart, Event};
 
-use super::support::{assert_valid, assert_well_formed, world, World};
+use super::support::{assert_valid, assert_well_formed, basic, world, World};
 
 const M_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 const T_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
@@ -122,18 +122,6 @@ fn tree(document: &str) -> El {
 
 // ---------------------------------------------------------------------------------------------
 // Requests.
-
-fn basic() -> String {
-    let pair = format!(
-        "{}:{}",
-        demo::SERVICE_ACCOUNT_UPN,
-        demo::SERVICE_ACCOUNT_PASSWORD
-    );
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
-}
 
 /// An EWS envelope as exchangelib writes it (`services/common.py` `wrap`).
 fn envelope(impersonate: Option<&str>, body: &str) -> String {

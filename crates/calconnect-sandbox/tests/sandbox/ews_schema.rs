@@ -2,11 +2,10 @@
 //! (xmllint), a 401 advertises exactly the virtual directory's methods, impersonating tokens need
 //! `X-AnchorMailbox`, and impersonation, delegate access and free/busy each follow Exchange's primitives.
 
-use base64::Engine;
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
 
 pub(crate) use super::support::assert_valid;
-use super::support::{assert_well_formed, MESSAGES_XSD};
+use super::support::{assert_well_formed, basic, MESSAGES_XSD};
 
 const NAMESPACES: &str = r#"xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types""#;
 
@@ -17,18 +16,6 @@ async fn plain_sandbox() -> SandboxHandle {
         .start()
         .await
         .expect("sandbox starts")
-}
-
-fn basic() -> String {
-    let pair = format!(
-        "{}:{}",
-        demo::SERVICE_ACCOUNT_UPN,
-        demo::SERVICE_ACCOUNT_PASSWORD
-    );
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
 }
 
 fn envelope(impersonate: Option<&str>, body: &str) -> String {

@@ -351,10 +351,8 @@ async fn merged_free_busy_has_one_digit_per_interval_and_downgrades_with_the_rig
 #[tokio::test]
 async fn a_window_over_42_days_is_a_fault() {
     let sandbox = Sandbox::builder().tls(false).start().await.unwrap();
-    let body = availability_view(demo::LEE, chrono::Utc::now(), "FreeBusy")
-        .replace("<t:EndTime>", "<t:EndTime>2099");
-    // Rewrite the end to far in the future: the request stays well-formed.
-    let body = body.replacen("<t:EndTime>2099", "<t:EndTime>", 1);
+    let body = availability_view(demo::LEE, chrono::Utc::now(), "FreeBusy");
+    // The same request with its end moved far into the future.
     let too_long = {
         let start = body.find("<t:EndTime>").unwrap() + "<t:EndTime>".len();
         let end = start + body[start..].find('<').unwrap();

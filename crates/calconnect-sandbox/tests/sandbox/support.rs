@@ -198,3 +198,16 @@ pub fn assert_well_formed(name: &str, document: &str) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `Authorization: Basic` for the demo service account.
+pub fn basic() -> String {
+    let pair = format!(
+        "{}:{}",
+        demo::SERVICE_ACCOUNT_UPN,
+        demo::SERVICE_ACCOUNT_PASSWORD
+    );
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}

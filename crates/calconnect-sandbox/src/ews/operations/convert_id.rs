@@ -39,6 +39,7 @@ use quick_xml::escape::escape;
 
 use super::{Outcome, XSI_NS};
 use crate::ews::access::Acting;
+use crate::ews::folders;
 use crate::ews::ids::{self, IdKind};
 use crate::ews::request::{Malformed, Node};
 use crate::ews::response::namespaces;
@@ -196,26 +197,10 @@ impl Kind {
 
 /// Provider UID of the sandbox's entry ids (16 bytes).
 const PROVIDER_UID: [u8; 16] = *b"calconnectSANDBX";
-/// The distinguished folders `GetFolder` answers for (`ews::folders`).
-const FOLDERS: [&str; 13] = [
-    "root",
-    "msgfolderroot",
-    "calendar",
-    "contacts",
-    "deleteditems",
-    "drafts",
-    "inbox",
-    "journal",
-    "junkemail",
-    "notes",
-    "outbox",
-    "sentitems",
-    "tasks",
-];
 
 /// Whether `id` is an item or folder id of this tenant.
 fn kind_of(state: &AppState, id: &str) -> Option<Kind> {
-    if FOLDERS.contains(&id) {
+    if folders::is_distinguished(id) {
         return Some(Kind::Folder);
     }
     let events = || {
