@@ -62,7 +62,8 @@ pub enum Deployment {
 /// Exchange 2019 CU14 (build 15.2.1544.4), the first CU with Extended Protection on by default
 /// ("Exchange Server build numbers and release dates", learn.microsoft.com/exchange/new-features/build-numbers-and-release-dates).
 pub const EXCHANGE_2019_CU14: &str = "15.2.1544.4";
-/// A current Exchange Online build as `ServerVersionInfo` reports it (MajorVersion 15, MinorVersion 20).
+/// An Exchange Online build as `ServerVersionInfo` reports it: MajorVersion 15, MinorVersion 20 and
+/// `Version="V2018_01_08"` are what Exchange Online sends; the build and revision are illustrative.
 pub const EXCHANGE_ONLINE_BUILD: &str = "15.20.8857.21";
 
 /// `ServerVersionInfo`'s attributes.
@@ -87,8 +88,9 @@ impl ServerVersion {
         parts.next().is_none().then_some(version)
     }
 
-    /// The schema version name in `ServerVersionInfo Version=…`: Exchange 2016/2019 report
-    /// `V2017_07_11`, Exchange Online `V2018_01_08` (values seen in their `ServerVersionInfo` headers).
+    /// The schema version name in `ServerVersionInfo Version=…`: Exchange Online reports `V2018_01_08`.
+    /// ASSUMPTION: no primary capture shows the attribute of an on-premises 2019 server; `V2017_07_11`
+    /// (the newest on-premises schema name in `types.xsd`'s era) is what the sandbox sends.
     pub fn schema_name(&self) -> &'static str {
         if self.minor >= 20 {
             "V2018_01_08"
@@ -144,9 +146,9 @@ impl Exchange {
             })
     }
 
-    /// What the virtual directories offer. On premises, `WindowsAuthentication` (NTLM and Negotiate) is
-    /// on for EWS by default; Exchange Online turned Basic off for EWS in 2022 and takes OAuth only
-    /// (facts §3.2).
+    /// What the virtual directories offer. Exchange Online turned Basic off for EWS in 2022 and takes
+    /// OAuth only (facts §3.2). ASSUMPTION: on premises, Windows authentication (NTLM and Negotiate)
+    /// without Basic as the EWS virtual directory's default; the demo tenant names its methods explicitly.
     pub fn auth_methods(&self) -> Vec<AuthMethod> {
         match (&self.authentication, self.deployment) {
             (Some(methods), _) => methods.clone(),
