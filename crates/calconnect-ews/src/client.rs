@@ -134,6 +134,13 @@ impl EwsClient {
         self
     }
 
+    /// Records into `log` from now on (one log per mailbox of a bulk run, so concurrent mailboxes'
+    /// requests do not interleave in each other's steps).
+    pub fn with_log(mut self, log: RequestLog) -> Self {
+        self.log = log;
+        self
+    }
+
     /// The EWS URL.
     pub fn url(&self) -> &Url {
         &self.url

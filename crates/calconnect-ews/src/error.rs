@@ -143,6 +143,12 @@ pub enum Error {
         /// What was given.
         mailbox: String,
     },
+    /// A list of mailboxes (file or pasted) holds something that is not an address.
+    #[error("the mailbox list cannot be used: {detail}")]
+    InvalidMailboxList {
+        /// Which entry and why.
+        detail: String,
+    },
     /// Autodiscover found no EWS URL.
     #[error("autodiscover found no ews url for {domain}: {detail}")]
     AutodiscoverFailed {

@@ -13,28 +13,46 @@ use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 use crate::tls::Trust;
 
+/// Mailboxes probed at once by default: the service account's EWS concurrency budget
+/// (`EWSMaxConcurrency`) is 10 by default on premises ("EWS throttling in Exchange"), and the run keeps two
+/// connections' headroom for the vendor's own traffic.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 /// What the admin entered.
 #[derive(Debug, Clone)]
 pub struct TestConfig {
     /// Service account password or app client credentials.
     pub credentials: Credentials,
-    /// The mailbox to test against.
-    pub mailbox: String,
+    /// The mailboxes to test against, in order (at least one; the first drives Autodiscover).
+    pub mailboxes: Vec<String>,
     /// The EWS URL; `None` runs Autodiscover.
     pub ews_url: Option<Url>,
+    /// At most this many mailboxes in flight.
+    pub concurrency: usize,
     /// How to reach the network.
     pub environment: Environment,
 }
 
 impl TestConfig {
-    /// A test with the production environment.
+    /// A test of one mailbox with the production environment.
     pub fn new(credentials: Credentials, mailbox: impl Into<String>) -> Self {
+        Self::with_mailboxes(credentials, vec![mailbox.into()])
+    }
+
+    /// A test of several mailboxes with the production environment.
+    pub fn with_mailboxes(credentials: Credentials, mailboxes: Vec<String>) -> Self {
         Self {
             credentials,
-            mailbox: mailbox.into(),
+            mailboxes,
             ews_url: None,
+            concurrency: DEFAULT_CONCURRENCY,
             environment: Environment::default(),
         }
+    }
+
+    /// The first mailbox (Autodiscover, and app-only authentication, use it).
+    pub fn first_mailbox(&self) -> &str {
+        self.mailboxes.first().map_or("", String::as_str)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::report::{Report, StepStatus};
+use super::report::{Deployment, Report, Step, StepStatus};
 
 impl Report {
     /// Pretty JSON of the whole report, request log included.
@@ -17,7 +17,11 @@ impl Report {
         let mut text = String::new();
         let _ = writeln!(text, "EWS service account test");
         let _ = writeln!(text, "Service account: {}", self.service_account);
-        let _ = writeln!(text, "Mailbox:         {}", self.mailbox);
+        if self.mailboxes.len() > 1 {
+            let _ = writeln!(text, "Mailboxes:       {}", self.mailboxes.len());
+        } else {
+            let _ = writeln!(text, "Mailbox:         {}", self.mailbox);
+        }
         let _ = writeln!(
             text,
             "EWS URL:         {}",
@@ -26,33 +30,53 @@ impl Report {
         if let Some(version) = &self.server_version {
             let _ = writeln!(text, "Server version:  {version}");
         }
+        if let Some(deployment) = self.deployment {
+            let name = match deployment {
+                Deployment::ExchangeOnline => "Exchange Online",
+                Deployment::OnPremises => "Exchange Server (on premises)",
+            };
+            let _ = writeln!(text, "Deployment:      {name}");
+        }
         let _ = writeln!(text, "Started:         {}", self.started_at);
         let _ = writeln!(text);
         for step in &self.steps {
-            let mark = match step.status {
-                StepStatus::Passed => "PASS",
-                StepStatus::Failed => "FAIL",
-                StepStatus::Warning => "WARN",
-                StepStatus::Skipped => "SKIP",
-            };
-            let _ = writeln!(text, "[{mark}] {} ({} ms)", step.title, step.duration_ms);
-            let _ = writeln!(text, "       {}", step.detail);
-            if let Some(code) = &step.response_code {
-                let _ = writeln!(text, "       Response code: {code}");
-            }
-            if let Some(doc) = &step.doc_url {
-                let _ = writeln!(text, "       See: {doc}");
-            }
-            for request in &step.requests {
-                let status = request
-                    .status
-                    .map_or_else(|| "-".to_owned(), |status| status.to_string());
-                let code = request.response_code.as_deref().unwrap_or("");
+            write_step(&mut text, step);
+        }
+        if self.mailboxes.len() > 1 {
+            let _ = writeln!(text);
+            let width = self
+                .mailboxes
+                .iter()
+                .map(|entry| entry.mailbox.len())
+                .max()
+                .unwrap_or(7)
+                .max(7);
+            let _ = writeln!(
+                text,
+                "{:<width$}  {:<14}  {:<16}  What failed",
+                "Mailbox", "Level", "Route"
+            );
+            for entry in &self.mailboxes {
+                let route = entry.route.map_or("-", |route| route.label());
+                let failed = entry.failed.as_deref().unwrap_or("-");
                 let _ = writeln!(
                     text,
-                    "       {} {} {} -> {status} {code} ({} ms)",
-                    request.operation, request.method, request.url, request.duration_ms
+                    "{:<width$}  {:<14}  {:<16}  {failed}",
+                    entry.mailbox,
+                    entry.level.label(),
+                    route
                 );
+            }
+            for entry in self
+                .mailboxes
+                .iter()
+                .filter(|entry| !entry.steps.is_empty())
+            {
+                let _ = writeln!(text);
+                let _ = writeln!(text, "Mailbox {}: {}", entry.mailbox, entry.verdict.summary);
+                for step in &entry.steps {
+                    write_step(&mut text, step);
+                }
             }
         }
         let verdict = &self.verdict;
@@ -71,6 +95,9 @@ impl Report {
         }
         for fix in &verdict.fixes {
             let _ = writeln!(text, "  Fix: {}", fix.problem);
+            if !fix.changes.is_empty() {
+                let _ = writeln!(text, "       It {}", fix.changes);
+            }
             if let Some(command) = &fix.command {
                 let _ = writeln!(text, "       {command}");
             }
@@ -80,5 +107,33 @@ impl Report {
             let _ = writeln!(text, "  Note: {note}");
         }
         text
+    }
+}
+
+fn write_step(text: &mut String, step: &Step) {
+    let mark = match step.status {
+        StepStatus::Passed => "PASS",
+        StepStatus::Failed => "FAIL",
+        StepStatus::Warning => "WARN",
+        StepStatus::Skipped => "SKIP",
+    };
+    let _ = writeln!(text, "[{mark}] {} ({} ms)", step.title, step.duration_ms);
+    let _ = writeln!(text, "       {}", step.detail);
+    if let Some(code) = &step.response_code {
+        let _ = writeln!(text, "       Response code: {code}");
+    }
+    if let Some(doc) = &step.doc_url {
+        let _ = writeln!(text, "       See: {doc}");
+    }
+    for request in &step.requests {
+        let status = request
+            .status
+            .map_or_else(|| "-".to_owned(), |status| status.to_string());
+        let code = request.response_code.as_deref().unwrap_or("");
+        let _ = writeln!(
+            text,
+            "       {} {} {} -> {status} {code} ({} ms)",
+            request.operation, request.method, request.url, request.duration_ms
+        );
     }
 }

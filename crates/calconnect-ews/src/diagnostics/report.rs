@@ -3,10 +3,12 @@
 
 use serde::Serialize;
 
+use super::route::Route;
 use super::verdict::{AccessLevel, Verdict};
 use crate::request_log::RequestRecord;
 
-/// The steps of the service-account test, in order.
+/// The steps of the service-account test, in order. The mailbox probes (calendar, other folder) exist once
+/// per route ([`Route`]): the route is data of the probe, the id only says which folder it opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum StepId {
@@ -18,22 +20,33 @@ pub enum StepId {
     Tls,
     /// Schemes offered in `WWW-Authenticate`.
     AuthenticationSchemes,
-    /// Authenticating and reading `ServerVersionInfo`.
+    /// Authenticating and reading `ServerVersionInfo` (app-only: impersonating the first mailbox).
     Authentication,
-    /// `GetFolder` on the test mailbox's calendar, impersonating it.
+    /// NTLM was refused: the same password with Basic tells a wrong password from Extended Protection.
+    BasicConfirmation,
+    /// An app-only request got HTTP 403: a request naming no mailbox tells the EWS allow list from the
+    /// app's RBAC scope.
+    AllowList,
+    /// `GetFolder` on the test mailbox's calendar, impersonating it (or app-only).
     CalendarFolder,
-    /// `FindItem` `CalendarView` for the next 7 days, impersonating.
-    CalendarView,
-    /// `GetFolder` on the inbox, impersonating: tells Full from Restricted.
+    /// `GetFolder` on the inbox, impersonating: tells Full from less.
     OtherFolder,
-    /// `GetUserAvailability` for the next 7 days.
+    /// `GetFolder` on the calendar by delegate access (`<t:Mailbox>`, no impersonation).
+    DelegateCalendarFolder,
+    /// `GetFolder` on the inbox by delegate access: a calendar-only grant is refused here.
+    DelegateOtherFolder,
+    /// `FindItem` `CalendarView` for the next 7 days, through the route that opened the calendar.
+    CalendarView,
+    /// `GetUserAvailability` (`DetailedMerged`) for the next 7 days.
     Availability,
+    /// Several mailboxes: the per-mailbox table.
+    Mailboxes,
     /// The access level actually granted.
     Verdict,
 }
 
 impl StepId {
-    /// Title shown in the step list.
+    /// Title shown in the step list (mailbox probes take theirs from [`Route::step_title`]).
     pub fn title(self) -> &'static str {
         match self {
             Self::Token => "Sign in to Microsoft Entra (client credentials)",
@@ -41,10 +54,19 @@ impl StepId {
             Self::Tls => "TLS certificate of the EWS host",
             Self::AuthenticationSchemes => "Authentication schemes offered",
             Self::Authentication => "Authenticate to EWS",
+            Self::BasicConfirmation => "NTLM refused: confirm the password with Basic",
+            Self::AllowList => "EWS allow list: a request naming no mailbox",
             Self::CalendarFolder => "Impersonate the mailbox: GetFolder calendar",
-            Self::CalendarView => "Impersonate the mailbox: FindItem calendar view (next 7 days)",
             Self::OtherFolder => "Impersonate the mailbox: GetFolder inbox (beyond the calendar)",
-            Self::Availability => "GetUserAvailability (next 7 days)",
+            Self::DelegateCalendarFolder => {
+                "Delegate access (no impersonation): GetFolder calendar"
+            }
+            Self::DelegateOtherFolder => {
+                "Delegate access (no impersonation): GetFolder inbox (beyond the calendar)"
+            }
+            Self::CalendarView => "FindItem calendar view (next 7 days)",
+            Self::Availability => "GetUserAvailability, DetailedMerged (next 7 days)",
+            Self::Mailboxes => "Mailboxes tested",
             Self::Verdict => "Access level granted",
         }
     }
@@ -86,28 +108,63 @@ pub struct Step {
     pub requests: Vec<RequestRecord>,
 }
 
+/// Whether the EWS endpoint is Exchange Online or an on-premises Exchange (from `ServerVersionInfo`
+/// once a SOAP answer arrived — Exchange Online reports 15.20 and up — else from the host name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Deployment {
+    /// Microsoft's cloud.
+    ExchangeOnline,
+    /// Exchange Server.
+    OnPremises,
+}
+
+/// One mailbox of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailboxReport {
+    /// The address tested.
+    pub mailbox: String,
+    /// The level granted on it.
+    pub level: AccessLevel,
+    /// How the level was reached (`impersonation`, `delegate`, `appOnly`), when anything worked.
+    pub route: Option<Route>,
+    /// What failed, in one line (the first probe that was refused), when anything did.
+    pub failed: Option<String>,
+    /// The `FreeBusyViewType` Exchange returned, when availability worked.
+    pub availability_view: Option<String>,
+    /// The verdict for this mailbox alone.
+    pub verdict: Verdict,
+    /// Its probes. With a single mailbox they are in [`Report::steps`] instead, so this is empty.
+    pub steps: Vec<Step>,
+}
+
 /// The complete run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// The service account (user name or client id).
     pub service_account: String,
-    /// The mailbox tested against.
+    /// The (first) mailbox tested against.
     pub mailbox: String,
     /// The EWS URL used, given or discovered.
     pub ews_url: Option<String>,
     /// `ServerVersionInfo`, e.g. `15.2.1118.7 (V2017_07_11)`.
     pub server_version: Option<String>,
+    /// Exchange Online or on-premises, once known.
+    pub deployment: Option<Deployment>,
     /// When the run started (RFC 3339, from the injected clock).
     pub started_at: String,
-    /// Steps in order.
+    /// Steps in order: the shared ones, the mailbox probes when one mailbox was tested, the verdict.
     pub steps: Vec<Step>,
-    /// The outcome.
+    /// Every mailbox tested, in the order given.
+    pub mailboxes: Vec<MailboxReport>,
+    /// The outcome: for several mailboxes, the lowest level among them and the fixes for all.
     pub verdict: Verdict,
 }
 
 impl Report {
-    /// The access level actually granted.
+    /// The access level actually granted (the lowest, over several mailboxes).
     pub fn access_level(&self) -> AccessLevel {
         self.verdict.level
     }
@@ -117,10 +174,38 @@ impl Report {
         self.verdict.level >= expected
     }
 
-    /// The step with this id, if it ran or was skipped.
+    /// The step with this id, if it ran or was skipped (shared steps, then the first mailbox's).
     pub fn step(&self, id: StepId) -> Option<&Step> {
-        self.steps.iter().find(|step| step.id == id)
+        self.steps
+            .iter()
+            .chain(self.mailboxes.iter().flat_map(|mailbox| &mailbox.steps))
+            .find(|step| step.id == id)
     }
+
+    /// The result for `mailbox`.
+    pub fn mailbox(&self, mailbox: &str) -> Option<&MailboxReport> {
+        self.mailboxes
+            .iter()
+            .find(|entry| entry.mailbox.eq_ignore_ascii_case(mailbox))
+    }
+}
+
+/// One mailbox finished, for a live progress bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MailboxProgress {
+    /// Mailboxes finished so far.
+    pub done: usize,
+    /// Mailboxes in the run.
+    pub total: usize,
+    /// The mailbox that finished.
+    pub mailbox: String,
+    /// Its level.
+    pub level: AccessLevel,
+    /// Its route.
+    pub route: Option<Route>,
+    /// What failed.
+    pub failed: Option<String>,
 }
 
 /// Receives each step as it starts and finishes, for live display.
@@ -129,6 +214,8 @@ pub trait Reporter: Send + Sync {
     fn step_started(&self, id: StepId, title: &str);
     /// A step finished.
     fn step_finished(&self, step: &Step);
+    /// A mailbox of a run with several finished (their probes are not reported step by step).
+    fn mailbox_finished(&self, _progress: &MailboxProgress) {}
 }
 
 /// Ignores progress.
@@ -156,6 +243,11 @@ pub enum StepEvent {
         /// The step.
         step: Step,
     },
+    /// A mailbox of a bulk run finished.
+    MailboxFinished {
+        /// Progress and the mailbox's result.
+        progress: MailboxProgress,
+    },
 }
 
 impl Reporter for tokio::sync::mpsc::UnboundedSender<StepEvent> {
@@ -169,5 +261,11 @@ impl Reporter for tokio::sync::mpsc::UnboundedSender<StepEvent> {
 
     fn step_finished(&self, step: &Step) {
         let _ = self.send(StepEvent::Finished { step: step.clone() });
+    }
+
+    fn mailbox_finished(&self, progress: &MailboxProgress) {
+        let _ = self.send(StepEvent::MailboxFinished {
+            progress: progress.clone(),
+        });
     }
 }

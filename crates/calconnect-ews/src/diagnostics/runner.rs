@@ -1,23 +1,28 @@
-//! The step runner: Autodiscover, TLS, authentication, impersonated calendar operations, availability and
-//! the verdict, each reported live to a [`Reporter`] and recorded with its requests.
-
-use std::time::Instant;
+//! The runner: the shared steps (token, Autodiscover, TLS, schemes, authentication) once, then every
+//! mailbox's probes ([`super::probe`]), at most [`TestConfig::concurrency`] mailboxes at a time, and the
+//! verdict. One mailbox is reported step by step; several are reported mailbox by mailbox.
 
 use chrono::Duration as CalendarDuration;
+use futures::StreamExt;
 use url::Url;
 
 use super::config::TestConfig;
-use super::report::{Report, Reporter, Step, StepId, StepStatus};
-use super::verdict::{verdict, Access, AccessLevel, Blocker, Observations};
+use super::observations::{Blocker, MailboxObservations, Observations};
+use super::probe::{probe_mailbox, MailboxProbe};
+use super::report::{
+    Deployment, MailboxProgress, MailboxReport, Report, Reporter, Step, StepId, StepStatus,
+};
+use super::route::Route;
+use super::steps::Steps;
+use super::verdict::{mailbox_failures, mailbox_level, mailbox_verdict, verdict, AccessLevel};
 use crate::auth::{authorize, AuthScheme, Authorization, Credentials};
 use crate::autodiscover::{Autodiscover, CandidateOutcome, AUTODISCOVER_DOC};
-use crate::client::{elapsed_ms, EwsClient, OperationResult};
+use crate::client::EwsClient;
 use crate::connection::Connector;
 use crate::endpoints::ensure_secure;
 use crate::error::Error;
-use crate::operations::{
-    DistinguishedFolder, FindCalendarView, GetFolder, GetUserAvailability, RequestedView,
-};
+use crate::operations::{DistinguishedFolder, GetFolder};
+use crate::parse::ServerVersionInfo;
 use crate::request_log::RequestLog;
 use crate::response_code::ResponseCode;
 use crate::tls::{http_client, TLS_DOC};
@@ -35,87 +40,229 @@ const EXCHANGE_ONLINE_HOSTS: [&str; 5] = [
     "partner.outlook.cn",
 ];
 
+/// The mailbox probes, skipped when a blocker stopped the run before them.
+const MAILBOX_STEPS: [StepId; 6] = [
+    StepId::CalendarFolder,
+    StepId::OtherFolder,
+    StepId::DelegateCalendarFolder,
+    StepId::DelegateOtherFolder,
+    StepId::CalendarView,
+    StepId::Availability,
+];
+
 /// Runs the service-account test. Never fails: every problem becomes a failed step and shapes the verdict.
 pub async fn run(config: &TestConfig, reporter: &dyn Reporter) -> Report {
     let environment = &config.environment;
     let log = RequestLog::default();
     let now = environment.clock.now();
-    let mut steps = Steps {
-        reporter,
-        log: log.clone(),
-        finished: Vec::new(),
-    };
+    let mut steps = Steps::new(reporter, log.clone());
     let app_credentials = matches!(config.credentials, Credentials::ClientCredentials { .. });
-    let mut observations = Observations {
+    let mut shared = Observations {
         service_account: config.credentials.principal().to_owned(),
-        mailbox: config.mailbox.clone(),
         exchange_online: app_credentials || config.ews_url.as_ref().is_some_and(is_exchange_online),
         app_credentials,
         today: now.date_naive(),
         blocker: None,
         authenticated_with: None,
-        calendar_folder: None,
-        calendar_view: None,
-        other_folder: None,
-        availability: None,
+        ntlm_refused_basic_accepted: false,
+        passes_allow_list: None,
     };
     let mut report = Report {
-        service_account: observations.service_account.clone(),
-        mailbox: config.mailbox.clone(),
+        service_account: shared.service_account.clone(),
+        mailbox: config.first_mailbox().to_owned(),
         ews_url: config.ews_url.as_ref().map(Url::to_string),
         server_version: None,
+        deployment: None,
         started_at: now.to_rfc3339(),
         steps: Vec::new(),
-        verdict: verdict(&observations),
+        mailboxes: Vec::new(),
+        verdict: verdict(&shared, &[]),
     };
 
-    let outcome = run_steps(config, &mut steps, &mut observations, &mut report, log).await;
-    if outcome.is_none() {
+    let single = config.mailboxes.len() == 1;
+    let client = run_shared_steps(config, &mut steps, &mut shared, &mut report, log.clone()).await;
+    if client.is_none() {
         for id in [
             StepId::Autodiscover,
             StepId::Tls,
             StepId::AuthenticationSchemes,
             StepId::Authentication,
-            StepId::CalendarFolder,
-            StepId::CalendarView,
-            StepId::OtherFolder,
-            StepId::Availability,
         ] {
-            if !steps.finished.iter().any(|step| step.id == id) {
+            if !steps.has(id) {
                 steps.skip(id, "not run: an earlier step failed");
             }
         }
     }
+    report.deployment = Some(if shared.exchange_online {
+        Deployment::ExchangeOnline
+    } else {
+        Deployment::OnPremises
+    });
+
+    // The mailboxes: one reported step by step into the run's own steps, several mailbox by mailbox.
+    let route = if app_credentials {
+        Route::AppOnly
+    } else {
+        Route::Impersonation
+    };
+    let results: Vec<(MailboxObservations, Vec<Step>)> = match &client {
+        None => {
+            if single {
+                for id in MAILBOX_STEPS {
+                    steps.skip_titled(id, route.step_title(id), "not run: an earlier step failed");
+                }
+            }
+            config
+                .mailboxes
+                .iter()
+                .map(|mailbox| (MailboxObservations::new(mailbox, route), Vec::new()))
+                .collect()
+        }
+        Some(client) if single => {
+            let probe = mailbox_probe(config, client, config.first_mailbox());
+            let observed = probe_mailbox(&probe, &mut steps).await;
+            vec![(observed, Vec::new())]
+        }
+        Some(client) => probe_many(config, client, &shared, reporter).await,
+    };
+
+    let observations: Vec<MailboxObservations> = results
+        .iter()
+        .map(|(observed, _)| observed.clone())
+        .collect();
+    report.mailboxes = results
+        .into_iter()
+        .map(|(observed, mailbox_steps)| mailbox_report(&shared, &observed, mailbox_steps))
+        .collect();
+    if !single {
+        mailboxes_step(&mut steps, &report.mailboxes, config.concurrency);
+    }
 
     let started = steps.begin(StepId::Verdict);
-    let computed = verdict(&observations);
+    let computed = verdict(&shared, &observations);
     let status = if computed.level == AccessLevel::None {
         StepStatus::Failed
     } else {
         StepStatus::Passed
     };
     let doc = computed.fixes.first().map(|fix| fix.doc_url.clone());
-    steps.finish(
-        started,
-        status,
-        // Every summary already names the level in its own words.
-        computed.summary.clone(),
-        None,
-        doc,
-    );
+    // Every summary already names the level in its own words.
+    steps.finish(started, status, computed.summary.clone(), None, doc);
     report.verdict = computed;
     report.steps = steps.finished;
     report
 }
 
-/// Returns `None` when a blocker stopped the run.
-async fn run_steps(
+fn mailbox_probe<'c>(
+    config: &TestConfig,
+    client: &'c EwsClient,
+    mailbox: &'c str,
+) -> MailboxProbe<'c> {
+    let start = config.environment.clock.now();
+    MailboxProbe {
+        client,
+        mailbox,
+        start,
+        end: start + CalendarDuration::days(7),
+        app_only: matches!(config.credentials, Credentials::ClientCredentials { .. }),
+    }
+}
+
+/// Probes every mailbox, at most `config.concurrency` at once, each into its own request log; reports
+/// each as it finishes; returns them in the order given.
+async fn probe_many(
+    config: &TestConfig,
+    client: &EwsClient,
+    shared: &Observations,
+    reporter: &dyn Reporter,
+) -> Vec<(MailboxObservations, Vec<Step>)> {
+    let total = config.mailboxes.len();
+    let mut results: Vec<Option<(MailboxObservations, Vec<Step>)>> = vec![None; total];
+    let mut finished = futures::stream::iter(config.mailboxes.iter().enumerate())
+        .map(|(index, mailbox)| async move {
+            let log = RequestLog::default();
+            let client = client.clone().with_log(log.clone());
+            let mut steps = Steps::silent(log);
+            let probe = mailbox_probe(config, &client, mailbox);
+            let observed = probe_mailbox(&probe, &mut steps).await;
+            (index, observed, steps.finished)
+        })
+        .buffer_unordered(config.concurrency.max(1));
+    let mut done = 0;
+    while let Some((index, observed, mailbox_steps)) = finished.next().await {
+        done += 1;
+        let (level, route) = mailbox_level(shared, &observed);
+        reporter.mailbox_finished(&MailboxProgress {
+            done,
+            total,
+            mailbox: observed.mailbox.clone(),
+            level,
+            route,
+            failed: mailbox_failures(&observed),
+        });
+        results[index] = Some((observed, mailbox_steps));
+    }
+    results.into_iter().flatten().collect()
+}
+
+fn mailbox_report(
+    shared: &Observations,
+    observed: &MailboxObservations,
+    steps: Vec<Step>,
+) -> MailboxReport {
+    let (level, route) = mailbox_level(shared, observed);
+    let failed = match &shared.blocker {
+        Some(_) => Some("not tested: an earlier step failed".to_owned()),
+        None => mailbox_failures(observed),
+    };
+    MailboxReport {
+        mailbox: observed.mailbox.clone(),
+        level,
+        route,
+        failed,
+        availability_view: observed.availability_view.clone(),
+        verdict: mailbox_verdict(shared, observed),
+        steps,
+    }
+}
+
+/// The per-mailbox table as a step: how many reached each level.
+fn mailboxes_step(steps: &mut Steps<'_>, mailboxes: &[MailboxReport], concurrency: usize) {
+    let started = steps.begin(StepId::Mailboxes);
+    let count = |level: AccessLevel| {
+        mailboxes
+            .iter()
+            .filter(|entry| entry.level == level)
+            .count()
+    };
+    let none = count(AccessLevel::None);
+    let detail = format!(
+        "{} mailboxes, at most {} at a time: {} Full, {} Restricted, {} Free-busy only, {none} None",
+        mailboxes.len(),
+        concurrency.max(1),
+        count(AccessLevel::Full),
+        count(AccessLevel::Restricted),
+        count(AccessLevel::FreeBusy),
+    );
+    let status = if none == mailboxes.len() {
+        StepStatus::Failed
+    } else if none > 0 {
+        StepStatus::Warning
+    } else {
+        StepStatus::Passed
+    };
+    steps.finish(started, status, detail, None, None);
+}
+
+/// The steps every mailbox shares. Returns the authenticated client, or `None` when a blocker stopped
+/// the run.
+async fn run_shared_steps(
     config: &TestConfig,
     steps: &mut Steps<'_>,
     observations: &mut Observations,
     report: &mut Report,
     log: RequestLog,
-) -> Option<()> {
+) -> Option<EwsClient> {
     let environment = &config.environment;
     // NTLM authenticates connections, so EWS requests with it open their own through the connector, with
     // the same trust and routes as the shared client. Either failing to set up is a TLS-configuration stop.
@@ -207,7 +354,7 @@ async fn run_steps(
             );
             // Autodiscover decides itself whom the password may reach; a token is never sent there.
             let discovery = autodiscover
-                .discover(&config.mailbox, &config.credentials)
+                .discover(config.first_mailbox(), &config.credentials)
                 .await;
             let summary = discovery
                 .attempts
@@ -421,52 +568,84 @@ async fn run_steps(
             return None;
         }
     };
+    let basic_offered = probe.offered.contains(&AuthScheme::Basic);
+    authenticate(
+        config,
+        steps,
+        observations,
+        report,
+        client,
+        &scheme,
+        basic_offered,
+    )
+    .await
+}
+
+/// The "authenticate" step: a password account opens its own calendar (any SOAP answer proves the
+/// credentials); an app-only token impersonates the first mailbox, as every app-only request must, so it
+/// never meets a misleading missing-impersonation error. On NTLM's 401 the same password is tried with
+/// Basic (when offered) to tell a wrong password from Extended Protection; on an app's 403 a request naming
+/// no mailbox tells the EWS allow list from the app's RBAC scope.
+async fn authenticate(
+    config: &TestConfig,
+    steps: &mut Steps<'_>,
+    observations: &mut Observations,
+    report: &mut Report,
+    client: EwsClient,
+    scheme: &AuthScheme,
+    basic_offered: bool,
+) -> Option<EwsClient> {
     let started = steps.begin(StepId::Authentication);
-    // The service account's own calendar, no impersonation: any SOAP answer proves the credentials work.
-    let own_calendar = GetFolder {
+    let first = config.first_mailbox();
+    let calendar = GetFolder {
         folder: DistinguishedFolder::Calendar,
         mailbox: None,
     };
-    match client.call(&own_calendar, None).await {
+    let impersonate = observations.app_credentials.then_some(first);
+    let principal = config.credentials.principal();
+    match client.call(&calendar, impersonate).await {
         Ok(result) => {
-            report.server_version = result
-                .server_version
-                .as_ref()
-                .map(|version| version.display());
+            record_version(report, observations, result.server_version.as_ref());
             let version = report
                 .server_version
                 .clone()
                 .unwrap_or_else(|| "not reported".into());
+            let whom = match impersonate {
+                Some(mailbox) => format!("app {principal}, impersonating {mailbox}"),
+                None => principal.to_owned(),
+            };
             steps.finish(
                 started,
                 StepStatus::Passed,
-                format!(
-                    "authenticated with {scheme} as {}; server version {version}",
-                    config.credentials.principal()
-                ),
+                format!("authenticated with {scheme} as {whom}; server version {version}"),
                 Some(result.response_code.to_string()),
                 None,
             );
             observations.authenticated_with = Some(scheme.to_string());
+            Some(client)
         }
         Err(Error::Unauthorized { offered, .. }) => {
             let names: Vec<String> = offered.iter().map(AuthScheme::to_string).collect();
-            let blocker = if !offered.is_empty() && !offered.contains(&scheme) {
-                Blocker::SchemeNotOffered {
+            if !offered.is_empty() && !offered.contains(scheme) {
+                steps.finish(
+                    started,
+                    StepStatus::Failed,
+                    format!("http 401: {scheme} authentication is disabled on this server"),
+                    None,
+                    Some(AUTHENTICATION_DOC.into()),
+                );
+                observations.blocker = Some(Blocker::SchemeNotOffered {
                     needed: scheme.to_string(),
                     offered: names,
-                }
+                });
+                return None;
+            }
+            let detail = if observations.app_credentials {
+                "http 401: Exchange refused the app's token".to_owned()
+            } else if *scheme == AuthScheme::Ntlm && basic_offered {
+                "http 401 with NTLM: the next step tries the same password with Basic, to tell a wrong password from Extended Protection".to_owned()
             } else {
-                Blocker::Unauthorized
-            };
-            let detail = match &blocker {
-                Blocker::SchemeNotOffered { .. } => {
-                    format!("http 401: {scheme} authentication is disabled on this server")
-                }
-                _ if observations.app_credentials => {
-                    "http 401: Exchange refused the app's token".to_owned()
-                }
-                _ => format!("http 401 with {scheme}: wrong user name or password (or the account is locked or disabled)"),
+                format!("http 401 with {scheme}: Exchange refused the credentials")
             };
             steps.finish(
                 started,
@@ -475,22 +654,35 @@ async fn run_steps(
                 None,
                 Some(AUTHENTICATION_DOC.into()),
             );
-            observations.blocker = Some(blocker);
-            return None;
+            if *scheme == AuthScheme::Ntlm && basic_offered {
+                return confirm_with_basic(config, steps, observations, report, client).await;
+            }
+            observations.blocker = Some(Blocker::Unauthorized {
+                scheme: scheme.to_string(),
+                basic_refused_too: false,
+            });
+            None
+        }
+        Err(Error::Forbidden { detail, .. }) if observations.app_credentials => {
+            steps.finish(
+                started,
+                StepStatus::Failed,
+                format!("http 403: Exchange refused app {principal} the mailbox {first}: {detail}"),
+                None,
+                Some(AUTHENTICATION_DOC.into()),
+            );
+            check_allow_list(steps, observations, report, client, &detail).await
         }
         Err(Error::Forbidden { detail, .. }) => {
             steps.finish(
                 started,
                 StepStatus::Failed,
-                format!(
-                    "http 403: Exchange refused EWS to {}: {detail}",
-                    config.credentials.principal()
-                ),
+                format!("http 403: Exchange refused EWS to {principal}: {detail}"),
                 None,
                 Some(AUTHENTICATION_DOC.into()),
             );
             observations.blocker = Some(Blocker::Forbidden(detail));
-            return None;
+            None
         }
         Err(Error::Throttled { .. }) => {
             let detail = "ErrorServerBusy: still throttled after backing off".to_owned();
@@ -502,7 +694,7 @@ async fn run_steps(
                 Some(ResponseCode::ErrorServerBusy.doc_url().into()),
             );
             observations.blocker = Some(Blocker::Throttled(detail));
-            return None;
+            None
         }
         Err(Error::SoapFault { code, message, .. }) => {
             observations.authenticated_with = Some(scheme.to_string());
@@ -516,6 +708,7 @@ async fn run_steps(
                 Some(code.to_string()),
                 Some(code.doc_url().into()),
             );
+            Some(client)
         }
         Err(error) => {
             steps.finish(
@@ -526,171 +719,147 @@ async fn run_steps(
                 Some(AUTHENTICATION_DOC.into()),
             );
             observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-            return None;
+            None
         }
     }
+}
 
-    // Step 3: impersonation of the test mailbox.
-    let mailbox = config.mailbox.as_str();
-    let window_start = environment.clock.now();
-    let window_end = window_start + CalendarDuration::days(7);
-
-    let started = steps.begin(StepId::CalendarFolder);
+/// NTLM got 401 and the server offers Basic: the same password with Basic. Accepted, the password is
+/// right and Extended Protection's channel binding is what failed (Basic is not channel-bound); the run
+/// then goes on with Basic. Refused, the password is wrong.
+async fn confirm_with_basic(
+    config: &TestConfig,
+    steps: &mut Steps<'_>,
+    observations: &mut Observations,
+    report: &mut Report,
+    client: EwsClient,
+) -> Option<EwsClient> {
+    let Credentials::Password { username, password } = &config.credentials else {
+        return None;
+    };
+    let started = steps.begin(StepId::BasicConfirmation);
+    let client = match client.with_authorization(Authorization::basic(username, password)) {
+        Ok(client) => client,
+        Err(error) => {
+            steps.finish(started, StepStatus::Failed, error.to_string(), None, None);
+            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
+            return None;
+        }
+    };
     let calendar = GetFolder {
         folder: DistinguishedFolder::Calendar,
         mailbox: None,
     };
-    let access = mailbox_step(
-        steps,
-        started,
-        client.call(&calendar, Some(mailbox)).await,
-        |_| format!("impersonated {mailbox} and opened its calendar"),
-        StepStatus::Failed,
-    );
-    observations.calendar_folder = Some(access);
-
-    let started = steps.begin(StepId::CalendarView);
-    let view = FindCalendarView {
-        start: window_start,
-        end: window_end,
-        max_entries: 100,
+    let outcome = client.call(&calendar, None).await;
+    let accepted = match &outcome {
+        Ok(result) => {
+            record_version(report, observations, result.server_version.as_ref());
+            true
+        }
+        Err(Error::SoapFault { .. }) => true,
+        Err(_) => false,
     };
-    let access = mailbox_step(
-        steps,
-        started,
-        client.call(&view, Some(mailbox)).await,
-        |slots: &Vec<_>| {
-            format!(
-                "read {} occurrence(s) in the next 7 days (times and free/busy status only)",
-                slots.len()
-            )
-        },
-        StepStatus::Failed,
-    );
-    observations.calendar_view = Some(access);
-
-    if observations.calendar_folder == Some(Access::Granted) {
-        let started = steps.begin(StepId::OtherFolder);
-        let inbox = GetFolder {
-            folder: DistinguishedFolder::Inbox,
-            mailbox: None,
-        };
-        // A denial here is what a calendar-only grant should produce, so it is a warning, not a failure.
-        let access = mailbox_step(
-            steps,
+    if accepted {
+        steps.finish(
             started,
-            client.call(&inbox, Some(mailbox)).await,
-            |_| format!("impersonation reaches beyond the calendar: the inbox of {mailbox} opened"),
             StepStatus::Warning,
-        );
-        observations.other_folder = Some(access);
-    } else {
-        steps.skip(
-            StepId::OtherFolder,
-            "not run: the calendar could not be opened by impersonation",
-        );
-    }
-
-    let started = steps.begin(StepId::Availability);
-    let availability = GetUserAvailability {
-        mailbox: mailbox.to_owned(),
-        start: window_start,
-        end: window_end,
-        requested_view: RequestedView::Detailed,
-    };
-    // App-only tokens must always impersonate in Exchange Online; a password account asks as itself,
-    // which is how an AvailabilityOnly grant is used.
-    let impersonate = observations.app_credentials.then_some(mailbox);
-    let access = mailbox_step(
-        steps,
-        started,
-        client.call(&availability, impersonate).await,
-        |availability| {
-            let detail_text = if availability.has_details {
-                "with subjects and locations"
-            } else {
-                "times only"
-            };
             format!(
-            "free/busy of {mailbox}: view {} ({detail_text}), {} busy period(s) in the next 7 days",
-            availability.view_type, availability.event_count
-        )
-        },
+                "Basic accepted the password of {username}, so it is right: NTLM was refused because Extended Protection's channel binding does not match (a device between this machine and Exchange presents another certificate); the remaining steps use Basic"
+            ),
+            None,
+            Some(crate::diagnostics::verdict::EXTENDED_PROTECTION_DOC.into()),
+        );
+        observations.ntlm_refused_basic_accepted = true;
+        observations.authenticated_with = Some(AuthScheme::Basic.to_string());
+        return Some(client);
+    }
+    let detail = match outcome {
+        Err(Error::Unauthorized { .. }) => {
+            format!("http 401 with Basic too: Exchange refuses the password of {username}")
+        }
+        Err(error) => error.to_string(),
+        Ok(_) => String::new(),
+    };
+    steps.finish(
+        started,
         StepStatus::Failed,
+        detail,
+        None,
+        Some(AUTHENTICATION_DOC.into()),
     );
-    observations.availability = Some(access);
-    Some(())
+    observations.blocker = Some(Blocker::Unauthorized {
+        scheme: AuthScheme::Ntlm.to_string(),
+        basic_refused_too: true,
+    });
+    None
 }
 
-/// Finishes a mailbox operation step and turns its result into an [`Access`].
-fn mailbox_step<T>(
+/// An app-only request impersonating a mailbox got 403: either the organisation's EWS allow list refuses
+/// the app, or the mailbox is outside the app's RBAC scope. A request naming no mailbox tells them
+/// apart: past the allow list, Exchange answers it with `ErrorInvalidExchangeImpersonationHeaderData`
+/// (app-only tokens must impersonate, facts §0); still 403, the allow list refused the app.
+///
+/// ASSUMPTION: Exchange Online applies the allow list before reading the SOAP headers (the order is not
+/// documented); the fix for the allow list therefore also names the RBAC check.
+async fn check_allow_list(
     steps: &mut Steps<'_>,
-    started: StartedStep,
-    result: crate::Result<OperationResult<T>>,
-    describe: impl FnOnce(&T) -> String,
-    denial_status: StepStatus,
-) -> Access {
-    match result {
-        Ok(OperationResult {
-            response_code,
-            output: Some(output),
-            ..
-        }) => {
+    observations: &mut Observations,
+    report: &mut Report,
+    client: EwsClient,
+    first_detail: &str,
+) -> Option<EwsClient> {
+    let started = steps.begin(StepId::AllowList);
+    let calendar = GetFolder {
+        folder: DistinguishedFolder::Calendar,
+        mailbox: None,
+    };
+    match client.call(&calendar, None).await {
+        Err(Error::Forbidden { detail, .. }) => {
+            steps.finish(
+                started,
+                StepStatus::Failed,
+                format!("http 403 again without naming a mailbox: the organisation's EWS allow list (EwsAllowedAppIDs) refuses the app: {detail}"),
+                None,
+                Some(AUTHENTICATION_DOC.into()),
+            );
+            observations.passes_allow_list = Some(false);
+            observations.blocker = Some(Blocker::Forbidden(first_detail.to_owned()));
+            None
+        }
+        outcome => {
+            if let Ok(result) = &outcome {
+                record_version(report, observations, result.server_version.as_ref());
+            }
+            let answer = match &outcome {
+                Err(Error::SoapFault { code, .. }) => code.to_string(),
+                Ok(result) => result.response_code.to_string(),
+                Err(error) => error.to_string(),
+            };
             steps.finish(
                 started,
                 StepStatus::Passed,
-                describe(&output),
-                Some(response_code.to_string()),
+                format!("without a mailbox Exchange answered {answer}: the app passes the EWS allow list, so the 403 came from the mailbox (outside the app's RBAC scope)"),
+                Some(answer),
                 None,
             );
-            Access::Granted
+            observations.passes_allow_list = Some(true);
+            observations.authenticated_with = Some(AuthScheme::Bearer.to_string());
+            Some(client)
         }
-        Ok(OperationResult {
-            response_code,
-            message_text,
-            ..
-        }) => {
-            let mut detail = response_code.plain_message().to_owned();
-            if let Some(text) = message_text {
-                detail.push_str(&format!(" (Exchange: {text})"));
-            }
-            let doc = response_code.doc_url().to_owned();
-            steps.finish(
-                started,
-                denial_status,
-                detail,
-                Some(response_code.to_string()),
-                Some(doc),
-            );
-            Access::Denied(response_code)
-        }
-        Err(Error::SoapFault { code, message, .. }) => {
-            let doc = code.doc_url().to_owned();
-            steps.finish(
-                started,
-                StepStatus::Failed,
-                format!("{}: {message}", code.plain_message()),
-                Some(code.to_string()),
-                Some(doc),
-            );
-            Access::Denied(code)
-        }
-        Err(error) => {
-            let code =
-                matches!(error, Error::Throttled { .. }).then(|| ResponseCode::ErrorServerBusy);
-            let doc = code
-                .as_ref()
-                .map_or(AUTHENTICATION_DOC, ResponseCode::doc_url)
-                .to_owned();
-            steps.finish(
-                started,
-                StepStatus::Failed,
-                error.to_string(),
-                code.map(|code| code.to_string()),
-                Some(doc),
-            );
-            Access::Failed(error.to_string())
-        }
+    }
+}
+
+/// Keeps `ServerVersionInfo` and lets it say which deployment answered: Exchange Online reports 15.20
+/// and up, Exchange Server 2013–2019 and Subscription Edition 15.0–15.2.
+fn record_version(
+    report: &mut Report,
+    observations: &mut Observations,
+    version: Option<&ServerVersionInfo>,
+) {
+    if let Some(version) = version {
+        report.server_version = Some(version.display());
+        observations.exchange_online =
+            version.major > 15 || (version.major == 15 && version.minor >= 20);
     }
 }
 
@@ -699,59 +868,4 @@ fn is_exchange_online(url: &Url) -> bool {
         let host = host.to_ascii_lowercase();
         EXCHANGE_ONLINE_HOSTS.contains(&host.as_str()) || host.ends_with(".office365.com")
     })
-}
-
-struct StartedStep {
-    id: StepId,
-    at: Instant,
-    log_cursor: usize,
-}
-
-struct Steps<'a> {
-    reporter: &'a dyn Reporter,
-    log: RequestLog,
-    finished: Vec<Step>,
-}
-
-impl Steps<'_> {
-    fn begin(&self, id: StepId) -> StartedStep {
-        self.reporter.step_started(id, id.title());
-        StartedStep {
-            id,
-            at: Instant::now(),
-            log_cursor: self.log.len(),
-        }
-    }
-
-    fn finish(
-        &mut self,
-        started: StartedStep,
-        status: StepStatus,
-        detail: String,
-        response_code: Option<String>,
-        doc_url: Option<String>,
-    ) {
-        let doc_url = if matches!(status, StepStatus::Failed | StepStatus::Warning) {
-            doc_url
-        } else {
-            None
-        };
-        let step = Step {
-            id: started.id,
-            title: started.id.title().to_owned(),
-            status,
-            duration_ms: elapsed_ms(started.at),
-            detail,
-            response_code,
-            doc_url,
-            requests: self.log.since(started.log_cursor),
-        };
-        self.reporter.step_finished(&step);
-        self.finished.push(step);
-    }
-
-    fn skip(&mut self, id: StepId, detail: &str) {
-        let started = self.begin(id);
-        self.finish(started, StepStatus::Skipped, detail.to_owned(), None, None);
-    }
 }

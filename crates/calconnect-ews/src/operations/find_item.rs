@@ -8,9 +8,11 @@ use super::{xml_date_time, Operation};
 use crate::parse::XmlElement;
 use crate::soap::namespace_declarations;
 
-/// A calendar view of the impersonated mailbox's default calendar.
+/// A calendar view of a mailbox's default calendar: the impersonated one, or `mailbox`'s by delegate access.
 #[derive(Debug, Clone)]
 pub struct FindCalendarView {
+    /// Owner for delegate access (`DistinguishedFolderId/Mailbox`); `None` when impersonating.
+    pub mailbox: Option<String>,
     /// Start of the window.
     pub start: DateTime<Utc>,
     /// End of the window (at most two years after `start`).
@@ -38,8 +40,18 @@ impl Operation for FindCalendarView {
     }
 
     fn body(&self) -> String {
+        let mailbox = self
+            .mailbox
+            .as_ref()
+            .map(|address| {
+                format!(
+                    "<t:Mailbox><t:EmailAddress>{}</t:EmailAddress></t:Mailbox>",
+                    quick_xml::escape::escape(address.as_str())
+                )
+            })
+            .unwrap_or_default();
         format!(
-            r#"<m:FindItem {ns} Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/></t:AdditionalProperties></m:ItemShape><m:CalendarView MaxEntriesReturned="{max}" StartDate="{start}" EndDate="{end}"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem>"#,
+            r#"<m:FindItem {ns} Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/></t:AdditionalProperties></m:ItemShape><m:CalendarView MaxEntriesReturned="{max}" StartDate="{start}" EndDate="{end}"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar">{mailbox}</t:DistinguishedFolderId></m:ParentFolderIds></m:FindItem>"#,
             ns = namespace_declarations(),
             max = self.max_entries,
             start = xml_date_time(self.start),

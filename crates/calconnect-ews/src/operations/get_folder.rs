@@ -27,7 +27,9 @@ impl DistinguishedFolder {
     }
 }
 
-/// `GetFolder` with `BaseShape` `IdOnly`: proves access without reading content.
+/// `GetFolder` with `BaseShape` `IdOnly` plus `folder:EffectiveRights`: proves access without reading
+/// content, and says what the caller may do in the folder (a delegate's Editor can create items, a
+/// Reviewer cannot).
 #[derive(Debug, Clone)]
 pub struct GetFolder {
     /// Which folder.
@@ -36,11 +38,30 @@ pub struct GetFolder {
     pub mailbox: Option<String>,
 }
 
-/// The folder id returned on success.
+/// The folder returned on success.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Folder {
     /// `FolderId@Id`.
     pub id: String,
+    /// `EffectiveRights`, when the server sent them.
+    pub rights: Option<EffectiveRights>,
+}
+
+/// The caller's own rights on the folder (EWS reference "EffectiveRights").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectiveRights {
+    /// `CreateContents`: may create items (events) in the folder.
+    pub create_contents: bool,
+    /// `Read`: may read its items.
+    pub read: bool,
+}
+
+impl EffectiveRights {
+    /// Readable and writable: what a calendar vendor needs.
+    pub fn read_write(self) -> bool {
+        self.create_contents && self.read
+    }
 }
 
 impl Operation for GetFolder {
@@ -62,7 +83,7 @@ impl Operation for GetFolder {
             })
             .unwrap_or_default();
         format!(
-            r#"<m:GetFolder {ns}><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="{id}">{mailbox}</t:DistinguishedFolderId></m:FolderIds></m:GetFolder>"#,
+            r#"<m:GetFolder {ns}><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:EffectiveRights"/></t:AdditionalProperties></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="{id}">{mailbox}</t:DistinguishedFolderId></m:FolderIds></m:GetFolder>"#,
             ns = namespace_declarations(),
             id = self.folder.id(),
         )
@@ -74,6 +95,17 @@ impl Operation for GetFolder {
             .and_then(|id| id.attribute("Id"))
             .unwrap_or_default()
             .to_owned();
-        Folder { id }
+        let flag = |rights: &XmlElement, name: &str| {
+            rights
+                .child_text(name)
+                .is_some_and(|text| text.trim().eq_ignore_ascii_case("true"))
+        };
+        let rights = body
+            .descendant("EffectiveRights")
+            .map(|rights| EffectiveRights {
+                create_contents: flag(rights, "CreateContents"),
+                read: flag(rights, "Read"),
+            });
+        Folder { id, rights }
     }
 }

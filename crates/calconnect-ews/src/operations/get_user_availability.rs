@@ -16,6 +16,9 @@ pub enum RequestedView {
     FreeBusy,
     /// "The maximum the requester is privileged to see": the server downgrades when rights are lower.
     Detailed,
+    /// `Detailed` plus the merged free/busy string: what the test asks for, to record what the server
+    /// actually grants (`FreeBusyMerged` for AvailabilityOnly, `DetailedMerged` for LimitedDetails and up).
+    DetailedMerged,
 }
 
 /// Free/busy of one mailbox over a window.
@@ -36,6 +39,8 @@ pub struct GetUserAvailability {
 pub struct Availability {
     /// `FreeBusyViewType` actually granted (`FreeBusy`, `Detailed`, ...).
     pub view_type: String,
+    /// Whether a `MergedFreeBusy` string came back.
+    pub merged: bool,
     /// Number of `CalendarEvent`s.
     pub event_count: usize,
     /// Whether any event came with `CalendarEventDetails` (subject/location level access).
@@ -53,6 +58,7 @@ impl Operation for GetUserAvailability {
         let view = match self.requested_view {
             RequestedView::FreeBusy => "FreeBusy",
             RequestedView::Detailed => "Detailed",
+            RequestedView::DetailedMerged => "DetailedMerged",
         };
         // UTC with no daylight saving: the request window is already in UTC.
         let utc_rule = "<t:Bias>0</t:Bias><t:Time>00:00:00</t:Time><t:DayOrder>1</t:DayOrder><t:Month>1</t:Month><t:DayOfWeek>Sunday</t:DayOfWeek>";
@@ -72,6 +78,7 @@ impl Operation for GetUserAvailability {
                 .descendant("FreeBusyViewType")
                 .map(|view| view.text.clone())
                 .unwrap_or_default(),
+            merged: body.descendant("MergedFreeBusy").is_some(),
             event_count: events.len(),
             has_details: events
                 .iter()

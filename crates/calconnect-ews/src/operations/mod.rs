@@ -8,7 +8,7 @@ mod get_folder;
 mod get_user_availability;
 
 pub use find_item::{CalendarSlot, FindCalendarView};
-pub use get_folder::{DistinguishedFolder, Folder, GetFolder};
+pub use get_folder::{DistinguishedFolder, EffectiveRights, Folder, GetFolder};
 pub use get_user_availability::{Availability, GetUserAvailability, RequestedView};
 
 use crate::parse::XmlElement;

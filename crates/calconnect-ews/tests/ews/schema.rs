@@ -72,9 +72,30 @@ fn all_requests() -> Vec<(&'static str, String)> {
         (
             "find_item_calendar_view",
             FindCalendarView {
+                mailbox: None,
                 start,
                 end,
                 max_entries: 100,
+            }
+            .body(),
+        ),
+        (
+            "find_item_calendar_view_delegate",
+            FindCalendarView {
+                mailbox: Some("megan@contoso.com".into()),
+                start,
+                end,
+                max_entries: 100,
+            }
+            .body(),
+        ),
+        (
+            "get_user_availability_detailed_merged",
+            GetUserAvailability {
+                mailbox: "lee@contoso.com".into(),
+                start,
+                end,
+                requested_view: RequestedView::DetailedMerged,
             }
             .body(),
         ),

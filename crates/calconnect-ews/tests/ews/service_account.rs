@@ -10,8 +10,8 @@ use calconnect_ews::autodiscover::{SrvRecord, StaticSrvResolver};
 use calconnect_ews::clock::{FixedClock, RecordingSleeper};
 use calconnect_ews::cloud::ExchangeCloud;
 use calconnect_ews::diagnostics::{
-    run, AccessLevel, Environment, Report, SilentReporter, StepEvent, StepId, StepStatus,
-    TestConfig,
+    run, AccessLevel, Environment, Report, Route, SilentReporter, StepEvent, StepId, StepStatus,
+    TestConfig, DEFAULT_CONCURRENCY,
 };
 use calconnect_ews::endpoints::Endpoints;
 use calconnect_ews::tls::Trust;
@@ -59,8 +59,9 @@ pub(crate) fn config(
 ) -> TestConfig {
     TestConfig {
         credentials,
-        mailbox: mailbox.into(),
+        mailboxes: vec![mailbox.into()],
         ews_url: Some(sandbox.ews_url()),
+        concurrency: DEFAULT_CONCURRENCY,
         environment: environment(sandbox, RecordingSleeper::default()),
     }
 }
@@ -144,8 +145,7 @@ async fn full_impersonation_is_reported_as_full_with_the_server_version() {
 }
 
 #[tokio::test]
-#[ignore = "issue 12: megan's calendar-only access is delegate access (Editor on her Calendar), which the client does not probe yet"]
-async fn calendar_only_impersonation_is_restricted_and_the_inbox_is_denied() {
+async fn calendar_only_delegate_access_is_restricted_and_the_inbox_is_denied() {
     let sandbox = sandbox().await;
     let report = run(
         &config(
@@ -163,19 +163,55 @@ async fn calendar_only_impersonation_is_restricted_and_the_inbox_is_denied() {
         "{}",
         report.to_text()
     );
-    assert_eq!(status(&report, StepId::OtherFolder), StepStatus::Warning);
+    assert_eq!(report.mailboxes[0].route, Some(Route::Delegate));
+    // Impersonation is all or nothing: megan's scope leaves her out, so it is refused outright.
     assert_eq!(
-        code(&report, StepId::OtherFolder).as_deref(),
-        Some("ErrorAccessDenied")
+        code(&report, StepId::CalendarFolder).as_deref(),
+        Some("ErrorImpersonateUserDenied")
     );
+    let delegate = report.step(StepId::DelegateCalendarFolder).unwrap();
+    assert_eq!(delegate.status, StepStatus::Passed, "{}", report.to_text());
+    assert!(
+        delegate.title.contains("Delegate access"),
+        "{}",
+        delegate.title
+    );
+    assert!(
+        delegate.detail.contains("may read and create items"),
+        "{}",
+        delegate.detail
+    );
+    assert_eq!(
+        status(&report, StepId::DelegateOtherFolder),
+        StepStatus::Warning
+    );
+    assert!(
+        matches!(
+            code(&report, StepId::DelegateOtherFolder).as_deref(),
+            Some("ErrorAccessDenied" | "ErrorFolderNotFound")
+        ),
+        "{}",
+        report.to_text()
+    );
+    let view = report.step(StepId::CalendarView).unwrap();
+    assert_eq!(view.status, StepStatus::Passed);
+    assert!(view.title.starts_with("Delegate access"), "{}", view.title);
     assert!(
         !report.meets(AccessLevel::Full),
         "--expect full must fail for a restricted grant"
     );
+    // The only fix left reaches Full, by scoped impersonation; no Restricted fix is offered again.
+    let reaches: Vec<_> = report.verdict.fixes.iter().map(|fix| fix.reaches).collect();
+    assert_eq!(reaches, [Some(AccessLevel::Full)], "{}", report.to_text());
+    assert!(report
+        .verdict
+        .notes
+        .iter()
+        .any(|note| note.contains("delegate access") && note.contains("must not impersonate")));
 }
 
 #[tokio::test]
-async fn availability_only_is_free_busy_and_names_the_impersonation_fix() {
+async fn default_free_busy_is_named_as_default_and_fixes_come_least_privilege_first() {
     let sandbox = sandbox().await;
     let report = run(
         &config(
@@ -197,18 +233,55 @@ async fn availability_only_is_free_busy_and_names_the_impersonation_fix() {
         code(&report, StepId::CalendarFolder).as_deref(),
         Some("ErrorImpersonateUserDenied")
     );
+    assert_eq!(
+        status(&report, StepId::DelegateCalendarFolder),
+        StepStatus::Failed
+    );
     let availability = report.step(StepId::Availability).unwrap();
     assert_eq!(availability.status, StepStatus::Passed);
     assert!(
-        availability.detail.contains("view FreeBusy"),
-        "Detailed must be downgraded: {}",
+        availability
+            .detail
+            .contains("asked for DetailedMerged, Exchange returned FreeBusyMerged"),
+        "AvailabilityOnly downgrades the view, and the report records what came back: {}",
         availability.detail
     );
-    assert!(report.verdict.fixes.iter().any(|fix| fix
-        .command
-        .as_deref()
-        .is_some_and(|command| command
-            .contains("-Role ApplicationImpersonation -User \"svc-calconnect@contoso.com\""))));
+    assert_eq!(
+        report.mailboxes[0].availability_view.as_deref(),
+        Some("FreeBusyMerged")
+    );
+    assert!(
+        report.verdict.summary.contains("Default")
+            && report.verdict.summary.contains("proves no grant"),
+        "{}",
+        report.verdict.summary
+    );
+    let reaches: Vec<_> = report.verdict.fixes.iter().map(|fix| fix.reaches).collect();
+    assert_eq!(
+        reaches,
+        [Some(AccessLevel::Restricted), Some(AccessLevel::Full)],
+        "least privilege first: {}",
+        report.to_text()
+    );
+    let editor = report.verdict.fixes[0].command.as_deref().unwrap();
+    assert!(
+        editor.starts_with("$calendar = \"lee@contoso.com:\\Calendar\";")
+            && editor.contains("Add-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights Editor"),
+        "{editor}"
+    );
+    let impersonation = report.verdict.fixes[1].command.as_deref().unwrap();
+    assert_eq!(
+        impersonation,
+        "New-ManagementScope -Name \"calconnect-mailboxes\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq 'lee@contoso.com'\"; New-ManagementRoleAssignment -Name \"calconnect-impersonation\" -Role ApplicationImpersonation -User \"svc-calconnect@contoso.com\" -CustomRecipientWriteScope \"calconnect-mailboxes\""
+    );
+    assert!(report
+        .verdict
+        .fixes
+        .iter()
+        .all(|fix| !fix.changes.is_empty()
+            && fix
+                .doc_url
+                .starts_with("https://learn.microsoft.com/en-us/powershell/module/exchange/")));
     let failed = report.step(StepId::CalendarFolder).unwrap();
     assert!(
         failed
@@ -243,8 +316,12 @@ async fn no_rights_at_all_is_none_with_the_availability_only_fix() {
         Some("ErrorNoFreeBusyAccess")
     );
     assert_eq!(status(&report, StepId::Verdict), StepStatus::Failed);
-    assert!(report.verdict.fixes.iter().any(|fix| fix.command.as_deref()
-        == Some("Add-MailboxFolderPermission -Identity \"alex@contoso.com:\\Calendar\" -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly")));
+    let first = &report.verdict.fixes[0];
+    assert_eq!(first.reaches, Some(AccessLevel::FreeBusy));
+    assert_eq!(
+        first.command.as_deref(),
+        Some("$calendar = \"alex@contoso.com:\\Calendar\"; if (Get-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -ErrorAction SilentlyContinue) { Set-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly } else { Add-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly }")
+    );
 }
 
 #[tokio::test]
@@ -598,9 +675,17 @@ async fn an_app_outside_the_exchange_online_ews_allow_list_is_told_how_to_get_on
         report.to_text()
     );
     assert_eq!(report.access_level(), AccessLevel::None);
+    // The same 403 to a request naming no mailbox: the allow list, not the app's RBAC scope.
+    assert_eq!(
+        status(&report, StepId::AllowList),
+        StepStatus::Failed,
+        "{}",
+        report.to_text()
+    );
     let summary = &report.verdict.summary;
     assert!(
-        summary.contains("EWS is blocked for this app in Exchange Online since October 2026")
+        summary.contains("EWS is blocked for app")
+            && summary.contains("in Exchange Online since October 2026")
             && summary.contains("EwsAllowedAppIDs")
             && summary.contains("April 2027"),
         "{summary}"

@@ -38,6 +38,43 @@ impl Tenant {
         DemoWeek::new(week_start(Utc::now())).tenant(Deployment::ExchangeOnline)
     }
 
+    /// Adds `count` mailboxes `bulk001@contoso.com`, … shaped in turn like adele (Retail: inside the
+    /// impersonation and RBAC scopes), megan (Editor on the Calendar for the service account), lee
+    /// (only `Default` AvailabilityOnly) and alex (`Default` None): a tenant for bulk runs and their
+    /// benchmark, built from the same primitives as the demo (users, mailboxes, folder permissions).
+    pub fn with_bulk_mailboxes(mut self, count: usize) -> Self {
+        let patterns = [demo::ADELE, demo::MEGAN, demo::LEE, demo::ALEX];
+        for index in 0..count {
+            let pattern = patterns[index % patterns.len()];
+            let Some(template) = self.user_by_email(pattern).cloned() else {
+                continue;
+            };
+            let address = format!("bulk{:03}@{}", index + 1, demo::DOMAIN);
+            let mut user = template;
+            user.id = Uuid::new_v4();
+            user.display_name = format!("Bulk mailbox {} (like {pattern})", index + 1);
+            user.user_principal_name = address.clone();
+            user.mail = Some(address.clone());
+            let permissions: Vec<FolderPermission> = self
+                .exchange
+                .folder_permissions
+                .iter()
+                .filter(|permission| permission.mailbox.eq_ignore_ascii_case(pattern))
+                .map(|permission| FolderPermission {
+                    mailbox: address.clone(),
+                    ..permission.clone()
+                })
+                .collect();
+            self.exchange.folder_permissions.extend(permissions);
+            self.exchange.mailboxes.push(Mailbox {
+                smtp: address.clone(),
+                owner: address,
+            });
+            self.users.push(user);
+        }
+        self
+    }
+
     /// TOML with a one-line comment above each demo scenario (`--print-demo`).
     pub fn to_annotated_toml(&self) -> Result<String> {
         Ok(annotate(&self.to_toml()?, SCENARIOS))
