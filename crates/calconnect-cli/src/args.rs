@@ -95,7 +95,7 @@ pub enum Command {
         to: Option<String>,
     },
     /// Test an Exchange (EWS) Enterprise Connect service account: Autodiscover, TLS, authentication,
-    /// impersonation of a mailbox, and the access level actually granted.
+    /// impersonation and delegate access to one or many mailboxes, and the access level actually granted.
     ///
     /// The password (or client secret) is read from CALCONNECT_EWS_SECRET, from stdin with --secret-stdin,
     /// or asked for on the terminal; it is never taken as an argument.
@@ -113,9 +113,17 @@ pub enum Command {
 /// Arguments of `calconnect exchange-test`.
 #[derive(Debug, clap::Args)]
 pub struct ExchangeTestArgs {
-    /// The mailbox to test impersonation against (a user or resource mailbox).
-    #[arg(long)]
-    pub mailbox: String,
+    /// A mailbox to test against (a user or resource mailbox); repeat it for several.
+    #[arg(long = "mailbox", required_unless_present = "mailboxes")]
+    pub mailbox: Vec<String>,
+    /// A file of mailboxes to test: one address a line, or a CSV export with a header naming the address
+    /// column (PrimarySmtpAddress, EmailAddress, Mail, …).
+    #[arg(long, value_name = "FILE")]
+    pub mailboxes: Option<PathBuf>,
+    /// At most this many mailboxes in flight [default: 8; the service account's EWSMaxConcurrency is 10
+    /// by default on premises].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
     /// The service account: user name, DOMAIN\\user or UPN (Basic authentication).
     #[arg(
         long,

@@ -7,7 +7,8 @@ use anyhow::{bail, Context};
 use calconnect_ews::auth::Credentials;
 use calconnect_ews::cloud::ExchangeCloud;
 use calconnect_ews::diagnostics::{
-    self, AccessLevel, Environment, Report, Reporter, Step, StepId, StepStatus, TestConfig,
+    self, mailbox_list, AccessLevel, Environment, MailboxProgress, Report, Reporter, Step, StepId,
+    StepStatus, TestConfig,
 };
 use calconnect_identity::Cloud;
 use calconnect_sandbox::SandboxHandle;
@@ -40,6 +41,7 @@ pub async fn run(
         })?),
         None => None,
     };
+    let mailboxes = mailboxes(&args)?;
     let secret = read_secret(args.secret_stdin)?;
     let credentials = match (&args.user, &args.client_id) {
         (Some(username), None) => Credentials::Password {
@@ -57,14 +59,23 @@ pub async fn run(
         }
     };
 
-    let mut config = TestConfig::new(credentials, args.mailbox.clone());
+    let mut config = TestConfig::with_mailboxes(credentials, mailboxes);
     config.ews_url = args.ews_url.clone();
+    if let Some(concurrency) = args.concurrency {
+        config.concurrency = usize::from(concurrency);
+    }
     if let Some(sandbox) = sandbox {
-        config.environment =
-            Environment::sandbox(&sandbox.base_url(), sandbox.ca_pem(), &args.mailbox)?;
+        config.environment = Environment::sandbox(
+            &sandbox.base_url(),
+            sandbox.ca_pem(),
+            config.first_mailbox(),
+        )?;
     }
 
-    let reporter = LiveReporter { quiet: json_output };
+    let reporter = LiveReporter {
+        quiet: json_output,
+        progress: std::sync::Mutex::new(Tally::default()),
+    };
     let report = diagnostics::run(&config, &reporter).await;
 
     if let Some(path) = &args.export_json {
@@ -90,6 +101,30 @@ pub async fn run(
     } else {
         Outcome::FellShort
     })
+}
+
+/// `--mailbox` (repeatable) and `--mailboxes FILE`, validated, duplicates dropped, order kept.
+fn mailboxes(args: &ExchangeTestArgs) -> anyhow::Result<Vec<String>> {
+    let mut list = Vec::new();
+    for mailbox in &args.mailbox {
+        list.push(mailbox_list::validate(mailbox)?);
+    }
+    if let Some(path) = &args.mailboxes {
+        let file = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the mailbox list {}", path.display()))?;
+        for mailbox in mailbox_list::parse(&file)? {
+            if !list
+                .iter()
+                .any(|known: &String| known.eq_ignore_ascii_case(&mailbox))
+            {
+                list.push(mailbox);
+            }
+        }
+    }
+    if list.is_empty() {
+        bail!("give a mailbox to test with --mailbox or --mailboxes FILE");
+    }
+    Ok(list)
 }
 
 /// The cloud of `--cloud`; the sandbox plays the worldwide one.
@@ -128,9 +163,38 @@ fn read_secret(from_stdin: bool) -> anyhow::Result<SecretString> {
 }
 
 /// Prints each step as it finishes, to stderr so that `--json` stdout stays clean. On a terminal the
-/// running step shows on a line of its own until its result replaces it.
+/// running step shows on a line of its own until its result replaces it, and a run of several mailboxes
+/// draws a progress bar.
 struct LiveReporter {
     quiet: bool,
+    progress: std::sync::Mutex<Tally>,
+}
+
+/// Mailboxes finished per level, for the progress bar.
+#[derive(Default)]
+struct Tally {
+    full: usize,
+    restricted: usize,
+    free_busy: usize,
+    none: usize,
+}
+
+/// `[#######.............]  37/200 mailboxes: 10 Full, 9 Restricted, 9 Free-busy, 9 None`.
+fn progress_bar(done: usize, total: usize, tally: &Tally) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    format!(
+        "[{}{}] {done:>4}/{total} mailboxes: {} Full, {} Restricted, {} Free-busy, {} None",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        tally.full,
+        tally.restricted,
+        tally.free_busy,
+        tally.none
+    )
 }
 
 impl LiveReporter {
@@ -173,10 +237,35 @@ impl Reporter for LiveReporter {
             eprintln!("      see {url}");
         }
     }
+
+    fn mailbox_finished(&self, progress: &MailboxProgress) {
+        let Ok(mut tally) = self.progress.lock() else {
+            return;
+        };
+        match progress.level {
+            AccessLevel::Full => tally.full += 1,
+            AccessLevel::Restricted => tally.restricted += 1,
+            AccessLevel::FreeBusy => tally.free_busy += 1,
+            AccessLevel::None => tally.none += 1,
+        }
+        if self.interactive() {
+            eprint!(
+                "\r\x1b[2K  {}",
+                progress_bar(progress.done, progress.total, &tally)
+            );
+            if progress.done == progress.total {
+                eprintln!();
+            }
+            let _ = std::io::stderr().flush();
+        }
+    }
 }
 
 fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
     let verdict = &report.verdict;
+    if report.mailboxes.len() > 1 {
+        print_mailbox_table(report);
+    }
     println!();
     println!("Access granted: {}", verdict.level.label());
     println!("{}", verdict.summary);
@@ -189,6 +278,9 @@ fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
     for fix in &verdict.fixes {
         println!();
         println!("To fix: {}", fix.problem);
+        if !fix.changes.is_empty() {
+            println!("  It {}", fix.changes);
+        }
         if let Some(command) = &fix.command {
             println!("  {command}");
         }
@@ -205,5 +297,46 @@ fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
         } else {
             println!("Expected {} access: NOT reached.", level.label());
         }
+    }
+}
+
+/// One line per mailbox: level, route, what failed.
+fn print_mailbox_table(report: &Report) {
+    let width = report
+        .mailboxes
+        .iter()
+        .map(|entry| entry.mailbox.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    println!();
+    println!(
+        "{:<width$}  {:<14}  {:<16}  What failed",
+        "Mailbox", "Level", "Route"
+    );
+    for entry in &report.mailboxes {
+        println!(
+            "{:<width$}  {:<14}  {:<16}  {}",
+            entry.mailbox,
+            entry.level.label(),
+            entry.route.map_or("-", |route| route.label()),
+            entry.failed.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_fills_with_the_mailboxes_done() {
+        let tally = Tally {
+            full: 1,
+            ..Tally::default()
+        };
+        assert!(progress_bar(0, 4, &tally).starts_with("[.............................."));
+        assert!(progress_bar(2, 4, &tally).starts_with("[###############..............."));
+        assert!(progress_bar(4, 4, &tally).contains("4/4 mailboxes: 1 Full"));
     }
 }

@@ -186,3 +186,108 @@ async fn a_wrong_password_exits_10_and_exports_a_log_without_the_password() {
         "exports never hold the password"
     );
 }
+
+#[tokio::test]
+async fn several_mailboxes_from_flags_and_a_csv_file_get_a_table_and_one_fix_per_kind() {
+    let directory = tempfile::tempdir().unwrap();
+    let list = directory.path().join("mailboxes.csv");
+    // Exchange's Export-Csv quotes every field; the address column is found by its header.
+    std::fs::write(
+        &list,
+        format!(
+            "\"DisplayName\",\"PrimarySmtpAddress\"\n\"Lee\",\"{}\"\n\"Alex\",\"{}\"\n\"Adele again\",\"{}\"\n",
+            demo::LEE,
+            demo::ALEX,
+            demo::ADELE
+        ),
+    )
+    .unwrap();
+    let list_arg = list.display().to_string();
+    let run = exchange_test(
+        false,
+        demo::ADELE,
+        demo::SERVICE_ACCOUNT_PASSWORD,
+        &["--mailbox", demo::MEGAN, "--mailboxes", &list_arg],
+    )
+    .await;
+    assert_eq!(
+        run.code, 10,
+        "alex reaches nothing:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let table_line = |mailbox: &str| {
+        run.stdout
+            .lines()
+            .find(|line| line.starts_with(mailbox))
+            .unwrap_or_else(|| panic!("no table line for {mailbox}:\n{}", run.stdout))
+            .to_owned()
+    };
+    assert!(
+        table_line(demo::ADELE).contains("Full")
+            && table_line(demo::ADELE).contains("impersonation")
+    );
+    assert!(
+        table_line(demo::MEGAN).contains("Restricted")
+            && table_line(demo::MEGAN).contains("delegate access")
+    );
+    assert!(table_line(demo::LEE).contains("Free-busy only"));
+    assert!(
+        table_line(demo::ALEX).contains("None")
+            && table_line(demo::ALEX).contains("ErrorNoFreeBusyAccess")
+    );
+    assert_eq!(
+        run.stdout.matches(demo::ADELE).count(),
+        1,
+        "adele, given twice, is tested once and needs no fix:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("4 mailboxes tested: 1 Full, 1 Restricted, 1 Free-busy only, 1 None"),
+        "{}",
+        run.stdout
+    );
+    // One scoped-impersonation command covers megan, lee and alex.
+    assert_eq!(
+        run.stdout.matches("New-ManagementRoleAssignment").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&format!(
+        "PrimarySmtpAddress -eq '{}' -or PrimarySmtpAddress -eq '{}' -or PrimarySmtpAddress -eq '{}'",
+        demo::MEGAN,
+        demo::LEE,
+        demo::ALEX
+    )));
+}
+
+#[tokio::test]
+async fn a_mailbox_list_with_something_that_is_not_an_address_is_refused_before_any_request() {
+    let directory = tempfile::tempdir().unwrap();
+    let list = directory.path().join("mailboxes.txt");
+    std::fs::write(
+        &list,
+        format!("{}\nlee$(Remove-Mailbox)@contoso.com\n", demo::LEE),
+    )
+    .unwrap();
+    let list_arg = list.display().to_string();
+    let run = exchange_test(
+        false,
+        demo::ADELE,
+        demo::SERVICE_ACCOUNT_PASSWORD,
+        &["--mailboxes", &list_arg],
+    )
+    .await;
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("entry 2 is not a mailbox address"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("Autodiscover"),
+        "nothing ran:\n{}",
+        run.stderr
+    );
+}
