@@ -368,8 +368,10 @@ impl EwsClient {
 
     /// Sends the SOAP document authenticated with NTLM on a connection of its own: NEGOTIATE, the
     /// CHALLENGE in an HTTP 401 (`WWW-Authenticate: NTLM <base64>`), then AUTHENTICATE with the document
-    /// (MS-NLMP, RFC 4559). Returns the outcome of that last request and when it started; failures
-    /// before it are logged with the NEGOTIATE request and returned as `Err`.
+    /// (MS-NLMP, RFC 4559). The AUTHENTICATE names the service `HTTP/<host>` and, over TLS, is bound to
+    /// the certificate this connection got (Extended Protection, [`ntlm::Binding`]). Returns the outcome
+    /// of that last request and when it started; failures before it are logged with the NEGOTIATE
+    /// request and returned as `Err`.
     async fn send_with_ntlm(
         &self,
         target: &Url,
@@ -381,18 +383,16 @@ impl EwsClient {
         let started = Instant::now();
         let base64 = base64::engine::general_purpose::STANDARD;
         let mut record = self.record(&format!("{operation} (NTLM negotiate)"), "POST", started);
+        let negotiate_message = ntlm::negotiate_message();
         let negotiate = async {
             let mut connection = self.connector.open(target, &self.url, operation).await?;
             let mut negotiate_headers = HeaderMap::new();
             negotiate_headers.insert(
                 AUTHORIZATION,
-                HeaderValue::from_str(&format!(
-                    "NTLM {}",
-                    base64.encode(ntlm::negotiate_message())
-                ))
-                .map_err(|_| Error::ClientSetup {
-                    detail: "ntlm negotiate message is not a valid header".into(),
-                })?,
+                HeaderValue::from_str(&format!("NTLM {}", base64.encode(&negotiate_message)))
+                    .map_err(|_| Error::ClientSetup {
+                        detail: "ntlm negotiate message is not a valid header".into(),
+                    })?,
             );
             // No body: IIS answers the NEGOTIATE before reading one, so the SOAP document is sent only once.
             let reply = connection
@@ -438,10 +438,18 @@ impl EwsClient {
                 url: self.url.to_string(),
                 detail: format!("ntlm challenge: {detail}"),
             })?;
+        // The SPN names the host this connection went to (the route's, when one applies): the host its
+        // certificate was checked against.
+        let binding = ntlm::Binding::for_http(
+            target.host_str().unwrap_or_default(),
+            connection.peer_certificate(),
+        );
         let message = ntlm::authenticate_message(
+            &negotiate_message,
             &challenge,
             &credentials.username,
             &credentials.password,
+            &binding,
             ClientNonce::fresh(),
         );
         let mut value = HeaderValue::from_str(&format!("NTLM {}", base64.encode(message)))

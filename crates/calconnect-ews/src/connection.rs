@@ -3,6 +3,10 @@
 //! request must share one TCP/TLS connection ([MS-NTHT], RFC 4559). A pooling client cannot promise
 //! that; a [`Connection`] can, since nothing else ever sends on it.
 //!
+//! A [`Connection`] also keeps the leaf certificate its TLS handshake got
+//! ([`Connection::peer_certificate`]): NTLM's channel binding (Extended Protection) must name the
+//! certificate of the very connection the AUTHENTICATE_MESSAGE goes out on, never one fetched separately.
+//!
 //! The trust anchors, the ring provider and the [`Endpoints`] are those of the rest of the run, so a
 //! certificate refused here is refused (and explained) exactly as by [`crate::tls::http_client`].
 
@@ -67,12 +71,7 @@ impl Connector {
     /// Connects to `target` (already routed by [`Endpoints::target`]): TCP to the host, or to the address
     /// [`Endpoints::resolve`] gives for it, then TLS with SNI and the certificate checked against the
     /// host for `https`. `url` (the logical URL) and `operation` name the failure.
-    pub(crate) async fn open(
-        &self,
-        target: &Url,
-        url: &Url,
-        operation: &str,
-    ) -> Result<Connection> {
+    pub async fn open(&self, target: &Url, url: &Url, operation: &str) -> Result<Connection> {
         match tokio::time::timeout(self.timeout, self.establish(target, url, operation)).await {
             Ok(connection) => connection,
             Err(_) => Err(Error::Timeout {
@@ -102,7 +101,7 @@ impl Connector {
         .map_err(|error| fail(&error))?;
         // Small requests, one after another: waiting for the previous ACK only adds latency.
         let _ = tcp.set_nodelay(true);
-        let (sender, driver) = if target.scheme() == "https" {
+        let (sender, driver, peer_certificate) = if target.scheme() == "https" {
             let name = match host {
                 url::Host::Domain(domain) => ServerName::try_from(domain.to_owned()),
                 url::Host::Ipv4(address) => Ok(ServerName::from(std::net::IpAddr::V4(address))),
@@ -114,19 +113,27 @@ impl Connector {
                 .connect(name, tcp)
                 .await
                 .map_err(|error| fail(&error))?;
+            // The end-entity certificate comes first (RFC 8446 4.4.2); rustls verified the chain.
+            let peer_certificate = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(<[CertificateDer<'_>]>::first)
+                .map(|certificate| certificate.clone().into_owned());
             let (sender, connection) = http1::handshake(TokioIo::new(tls))
                 .await
                 .map_err(|error| fail(&error))?;
-            (sender, tokio::spawn(drive(connection)))
+            (sender, tokio::spawn(drive(connection)), peer_certificate)
         } else {
             let (sender, connection) = http1::handshake(TokioIo::new(tcp))
                 .await
                 .map_err(|error| fail(&error))?;
-            (sender, tokio::spawn(drive(connection)))
+            (sender, tokio::spawn(drive(connection)), None)
         };
         Ok(Connection {
             sender,
             driver,
+            peer_certificate,
             authority: authority(target),
             timeout: self.timeout,
         })
@@ -154,24 +161,45 @@ where
 
 /// A response read to its end.
 #[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
+pub struct Reply {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers (`WWW-Authenticate` carries an NTLM CHALLENGE).
+    pub headers: HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
 }
 
 /// One open HTTP/1.1 connection; requests on it go out one at a time, in order.
-pub(crate) struct Connection {
+pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
     driver: JoinHandle<()>,
+    /// The leaf certificate the TLS handshake got (DER); `None` over plain HTTP.
+    peer_certificate: Option<CertificateDer<'static>>,
     /// `Host` of every request: the target's host and non-default port.
     authority: String,
     timeout: Duration,
 }
 
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Connection")
+            .field("authority", &self.authority)
+            .field("tls", &self.peer_certificate.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Connection {
+    /// The server's leaf certificate (DER) as this connection's TLS handshake received it, for the
+    /// channel binding of an NTLM handshake on this connection; `None` over plain HTTP.
+    pub fn peer_certificate(&self) -> Option<&[u8]> {
+        self.peer_certificate.as_deref()
+    }
+
     /// POSTs `body` to `target` with `headers` and reads the whole response, within the request timeout.
-    pub(crate) async fn post(
+    pub async fn post(
         &mut self,
         target: &Url,
         headers: HeaderMap,

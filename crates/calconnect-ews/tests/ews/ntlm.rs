@@ -1,23 +1,31 @@
 //! NTLM against the sandbox over loopback TLS: preferred over Basic, the only way in when Basic is off,
 //! refused with a wrong password after a single handshake, redone for every later EWS call, refused
-//! like any request on an untrusted certificate; and the `X-AnchorMailbox` header the client sends with
+//! like any request on an untrusted certificate; Extended Protection (channel binding to the TLS
+//! certificate) at Off, Accept and Require; and the `X-AnchorMailbox` header the client sends with
 //! impersonation.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
 use calconnect_ews::auth::{Authorization, Credentials};
 use calconnect_ews::client::EwsClient;
 use calconnect_ews::clock::RecordingSleeper;
-use calconnect_ews::connection::Connector;
+use calconnect_ews::connection::{Connection, Connector};
 use calconnect_ews::diagnostics::{
     run, AccessLevel, SilentReporter, StepId, StepStatus, TestConfig,
 };
 use calconnect_ews::endpoints::Endpoints;
-use calconnect_ews::operations::{DistinguishedFolder, GetFolder};
+use calconnect_ews::ntlm::{self, Binding, ClientNonce};
+use calconnect_ews::operations::{DistinguishedFolder, GetFolder, Operation};
 use calconnect_ews::request_log::RequestLog;
+use calconnect_ews::soap::{envelope, Headers};
 use calconnect_ews::tls::{http_client, TlsProblem, Trust};
+use calconnect_sandbox::tenant::ExtendedProtection;
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::CertificateDer;
 use secrecy::SecretString;
 use url::Url;
 
@@ -214,6 +222,16 @@ async fn a_wrong_password_costs_exactly_one_ntlm_handshake() {
 
 /// An EWS client authenticating with the service account's NTLM credentials, without the test runner.
 fn ntlm_client(trust: &Trust, endpoints: &Endpoints, url: Url, log: &RequestLog) -> EwsClient {
+    ntlm_client_with_password(trust, endpoints, url, log, demo::SERVICE_ACCOUNT_PASSWORD)
+}
+
+fn ntlm_client_with_password(
+    trust: &Trust,
+    endpoints: &Endpoints,
+    url: Url,
+    log: &RequestLog,
+    password: &str,
+) -> EwsClient {
     let timeout = Duration::from_secs(10);
     EwsClient::new(
         http_client(trust, timeout, endpoints).unwrap(),
@@ -224,7 +242,7 @@ fn ntlm_client(trust: &Trust, endpoints: &Endpoints, url: Url, log: &RequestLog)
     )
     .with_authorization(Authorization::ntlm(
         demo::SERVICE_ACCOUNT_UPN,
-        &SecretString::from(demo::SERVICE_ACCOUNT_PASSWORD),
+        &SecretString::from(password.to_owned()),
     ))
     .unwrap()
 }
@@ -396,4 +414,260 @@ async fn impersonating_app_requests_carry_the_x_anchor_mailbox_of_the_mailbox() 
         .count();
     // Authentication, calendar, inbox, calendar view and availability all impersonate Adele.
     assert_eq!(anchored, 5, "{:#?}", sandbox.journal());
+}
+
+/// A TLS sandbox whose EWS virtual directory has this Extended Protection setting.
+async fn sandbox_with_extended_protection(setting: ExtendedProtection) -> SandboxHandle {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.exchange.extended_protection = setting;
+    Sandbox::builder()
+        .tenant(tenant)
+        .tls(true)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Journal notes of refused EWS requests.
+fn refusals(sandbox: &SandboxHandle) -> Vec<String> {
+    sandbox
+        .journal()
+        .into_iter()
+        .filter(|entry| entry.path == "/EWS/Exchange.asmx" && entry.status == 401)
+        .filter_map(|entry| entry.note)
+        .filter(|note| note != "401: ntlm challenge")
+        .collect()
+}
+
+/// The right password through `EwsClient`: one handshake, bound to the connection's certificate, accepted.
+async fn the_right_password_authenticates_under(setting: ExtendedProtection) {
+    let sandbox = sandbox_with_extended_protection(setting).await;
+    let log = RequestLog::default();
+    let client = ntlm_client(
+        &Trust::only(sandbox.ca_pem().unwrap()),
+        &Endpoints::offline(),
+        sandbox.ews_url(),
+        &log,
+    );
+
+    let result = client.call(&calendar(), Some(demo::ADELE)).await.unwrap();
+
+    assert!(result.output.is_some(), "{setting:?}: {result:?}");
+    assert_eq!(refusals(&sandbox), Vec::<String>::new(), "{setting:?}");
+    assert_eq!(
+        log.since(0)
+            .iter()
+            .map(|record| (record.operation.as_str(), record.status))
+            .collect::<Vec<_>>(),
+        vec![
+            ("GetFolder (NTLM negotiate)", Some(401)),
+            ("GetFolder", Some(200)),
+        ],
+        "{setting:?}"
+    );
+}
+
+#[tokio::test]
+async fn with_extended_protection_off_the_right_password_authenticates_with_ntlm() {
+    the_right_password_authenticates_under(ExtendedProtection::Off).await;
+}
+
+#[tokio::test]
+async fn with_extended_protection_accept_the_right_password_authenticates_with_ntlm() {
+    the_right_password_authenticates_under(ExtendedProtection::Accept).await;
+}
+
+#[tokio::test]
+async fn with_extended_protection_require_the_right_password_authenticates_with_ntlm() {
+    // Exchange 2019 CU14+ back ends, and front ends an admin hardened: no channel binding, no access.
+    the_right_password_authenticates_under(ExtendedProtection::Require).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_gets_401_under_every_extended_protection_setting() {
+    for setting in [
+        ExtendedProtection::Off,
+        ExtendedProtection::Accept,
+        ExtendedProtection::Require,
+    ] {
+        let sandbox = sandbox_with_extended_protection(setting).await;
+        let client = ntlm_client_with_password(
+            &Trust::only(sandbox.ca_pem().unwrap()),
+            &Endpoints::offline(),
+            sandbox.ews_url(),
+            &RequestLog::default(),
+            "not-the-password",
+        );
+
+        let error = client
+            .call(&calendar(), Some(demo::ADELE))
+            .await
+            .unwrap_err();
+
+        assert!(
+            matches!(error, calconnect_ews::Error::Unauthorized { .. }),
+            "{setting:?}: {error:?}"
+        );
+        // Refused for the password: the binding is checked only once the proof holds.
+        assert_eq!(
+            refusals(&sandbox),
+            vec!["401: ntlm: wrong password for svc-calconnect@contoso.com".to_owned()],
+            "{setting:?}"
+        );
+        assert!(!format!("{error:?} {error}").contains("not-the-password"));
+    }
+}
+
+#[tokio::test]
+async fn with_require_an_ntlm_call_through_a_route_binds_to_the_certificate_of_the_routed_connection(
+) {
+    let sandbox = sandbox_with_extended_protection(ExtendedProtection::Require).await;
+    let endpoints = Endpoints::offline()
+        .route("https://mail.contoso.com/", sandbox.base_url().as_str())
+        .unwrap();
+    let client = ntlm_client(
+        &Trust::only(sandbox.ca_pem().unwrap()),
+        &endpoints,
+        Url::parse("https://mail.contoso.com/EWS/Exchange.asmx").unwrap(),
+        &RequestLog::default(),
+    );
+
+    let result = client.call(&calendar(), Some(demo::ADELE)).await.unwrap();
+
+    assert!(result.output.is_some(), "{result:?}");
+    assert_eq!(refusals(&sandbox), Vec::<String>::new());
+}
+
+/// A connection to the sandbox's EWS, opened as `EwsClient` opens its NTLM connections.
+async fn ews_connection(sandbox: &SandboxHandle) -> Connection {
+    let trust = Trust::only(sandbox.ca_pem().unwrap());
+    let endpoints = Endpoints::offline();
+    let connector = Connector::new(&trust, Duration::from_secs(10), &endpoints).unwrap();
+    let url = sandbox.ews_url();
+    connector.open(&url, &url, "GetFolder").await.unwrap()
+}
+
+/// The sandbox CA's certificate (DER): a real certificate, but not the one the EWS connection got.
+fn ca_certificate(sandbox: &SandboxHandle) -> Vec<u8> {
+    CertificateDer::pem_slice_iter(sandbox.ca_pem().unwrap().as_bytes())
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_vec()
+}
+
+/// Drives NEGOTIATE, CHALLENGE and a GetFolder with the AUTHENTICATE on one connection, the AUTHENTICATE
+/// bound as `binding` says (given the connection); returns the HTTP status of the GetFolder.
+async fn get_folder_with_binding(
+    sandbox: &SandboxHandle,
+    binding: impl FnOnce(&Connection) -> Binding,
+) -> u16 {
+    let base64 = base64::engine::general_purpose::STANDARD;
+    let url = sandbox.ews_url();
+    let mut connection = ews_connection(sandbox).await;
+    let negotiate = ntlm::negotiate_message();
+    let mut headers = HeaderMap::new();
+    let value = format!("NTLM {}", base64.encode(&negotiate));
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
+    let reply = connection
+        .post(&url, headers, Vec::new(), &url, "GetFolder")
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 401);
+    let token = reply
+        .headers
+        .get(WWW_AUTHENTICATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("NTLM "))
+        .expect("an NTLM challenge");
+    let challenge = ntlm::Challenge::parse(&base64.decode(token).unwrap()).unwrap();
+    let binding = binding(&connection);
+    let message = ntlm::authenticate_message(
+        &negotiate,
+        &challenge,
+        demo::SERVICE_ACCOUNT_UPN,
+        &SecretString::from(demo::SERVICE_ACCOUNT_PASSWORD),
+        &binding,
+        ClientNonce::fresh(),
+    );
+    let mut headers = HeaderMap::new();
+    let value = format!("NTLM {}", base64.encode(message));
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    let document = envelope(
+        &Headers {
+            impersonate: Some(demo::ADELE.into()),
+            ..Headers::default()
+        },
+        &calendar().body(),
+    );
+    connection
+        .post(&url, headers, document.into_bytes(), &url, "GetFolder")
+        .await
+        .unwrap()
+        .status
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_channel_binding_is_computed_from_the_certificate_of_the_ntlm_connection() {
+    let sandbox = sandbox().await;
+    let connection = ews_connection(&sandbox).await;
+    let certificate = connection.peer_certificate().expect("a tls connection");
+
+    assert_ne!(
+        certificate,
+        &ca_certificate(&sandbox)[..],
+        "the leaf, not the CA"
+    );
+    assert_eq!(
+        Some(ntlm::channel_bindings(certificate)),
+        sandbox.state().channel_binding(),
+        "the sandbox's own tls-server-end-point binding"
+    );
+}
+
+#[tokio::test]
+async fn with_require_an_authenticate_bound_to_another_certificate_or_to_none_gets_401() {
+    let sandbox = sandbox_with_extended_protection(ExtendedProtection::Require).await;
+    let host = sandbox.ews_url().host_str().unwrap().to_owned();
+    let other = ca_certificate(&sandbox);
+
+    // The harness itself works: bound to the connection's own certificate, the same request succeeds.
+    let own = get_folder_with_binding(&sandbox, |connection| {
+        Binding::for_http(&host, connection.peer_certificate())
+    })
+    .await;
+    let another =
+        get_folder_with_binding(&sandbox, |_| Binding::for_http(&host, Some(&other))).await;
+    let none = get_folder_with_binding(&sandbox, |_| Binding::for_http(&host, None)).await;
+
+    assert_eq!((own, another, none), (200, 401, 401));
+    assert_eq!(
+        refusals(&sandbox),
+        vec![
+            "401: ntlm: extended protection: the channel binding does not match this TLS connection \
+             for svc-calconnect@contoso.com"
+                .to_owned(),
+            "401: ntlm: extended protection: no channel binding was sent for svc-calconnect@contoso.com"
+                .to_owned(),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn with_accept_a_binding_to_another_certificate_gets_401_and_none_is_let_through() {
+    let sandbox = sandbox_with_extended_protection(ExtendedProtection::Accept).await;
+    let host = sandbox.ews_url().host_str().unwrap().to_owned();
+    let other = ca_certificate(&sandbox);
+
+    let another =
+        get_folder_with_binding(&sandbox, |_| Binding::for_http(&host, Some(&other))).await;
+    let none = get_folder_with_binding(&sandbox, |_| Binding::for_http(&host, None)).await;
+
+    assert_eq!((another, none), (401, 200));
 }
