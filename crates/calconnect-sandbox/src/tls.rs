@@ -138,7 +138,9 @@ impl CertificateAuthority {
         &self.server_key_pem
     }
 
-    pub(crate) fn server_config(&self) -> Arc<rustls::ServerConfig> {
+    /// The rustls configuration serving the leaf certificate (tests also use it to stand up a
+    /// TLS-terminating proxy with a certificate of its own).
+    pub fn server_config(&self) -> Arc<rustls::ServerConfig> {
         Arc::clone(&self.server_config)
     }
 }

@@ -2,6 +2,7 @@
 //! against the sandbox's EWS over loopback.
 
 mod autodiscover;
+mod exchange_2026;
 mod ntlm;
 mod schema;
 mod service_account;

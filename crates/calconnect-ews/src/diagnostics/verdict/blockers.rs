@@ -31,9 +31,13 @@ fn date((year, month, day): (i32, u32, u32)) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
 }
 
-/// How an admin reads the Extended Protection setting of the EWS virtual directory on each server.
+/// How an admin reads the Extended Protection setting of every virtual directory, from an elevated
+/// Exchange Management Shell (microsoft.github.io/CSS-Exchange/Security/ExchangeExtendedProtectionManagement/).
 const EXTENDED_PROTECTION_CHECK: &str =
     ".\\ExchangeExtendedProtectionManagement.ps1 -ShowExtendedProtection";
+/// The IIS setting itself on one server, as that script reads it (CSS-Exchange
+/// `Invoke-ValidateMitigation.ps1`; values None, Allow, Require: IIS `extendedProtection` reference).
+const EXTENDED_PROTECTION_IIS: &str = "Get-WebConfigurationProperty -Filter 'system.webServer/security/authentication/windowsAuthentication/extendedProtection' -Location 'Default Web Site/EWS' -Name tokenChecking";
 
 /// Adds the shared findings to the run's verdict: a blocker replaces everything mailbox-specific.
 pub(super) fn shared_findings(verdict: &mut Verdict, shared: &Observations) {
@@ -68,7 +72,7 @@ fn extended_protection_mismatch(shared: &Observations) -> Fix {
             shared.service_account
         ),
         reaches: None,
-        changes: "changes nothing: lists the Extended Protection setting of each virtual directory (run it in the Exchange Management Shell on a server, from Microsoft's CSS-Exchange scripts). Either let the device pass TLS through to Exchange (no SSL offloading), or give it the same certificate as Exchange".into(),
+        changes: format!("changes nothing: lists the Extended Protection setting of each virtual directory (Microsoft's CSS-Exchange script, in an elevated Exchange Management Shell; on one server the IIS value is {EXTENDED_PROTECTION_IIS}). Extended Protection does not work with SSL offloading: let the device pass TLS through to Exchange, or give it the same certificate as Exchange"),
         command: Some(EXTENDED_PROTECTION_CHECK.into()),
         doc_url: EXTENDED_PROTECTION_DOC.into(),
     }
