@@ -64,7 +64,11 @@
  * @typedef {{ kind: 'password', username: string, password: string }
  *   | { kind: 'app', tenantId: string, clientId: string, clientSecret: string }} ExchangeCredentials
  */
-/** @typedef {{ mailbox: string, credentials: ExchangeCredentials, ewsUrl: string | null }} ExchangeTestRequest */
+/**
+ * `mailboxes`: one address a line, or a pasted CSV export with a header; `caPem`: the PEM text of an
+ * internal CA file the admin chose (public), or null.
+ * @typedef {{ mailboxes: string, credentials: ExchangeCredentials, ewsUrl: string | null, caPem: string | null }} ExchangeTestRequest
+ */
 /**
  * @typedef {{
  *   operation: string, method: string, url: string, status: number | null,
@@ -80,18 +84,33 @@
 /**
  * @typedef {{
  *   level: 'full' | 'restricted' | 'freeBusy' | 'none', summary: string, vendorCan: string[], vendorCannot: string[],
- *   fixes: { problem: string, reaches: string | null, command: string | null, docUrl: string }[], notes: string[],
+ *   fixes: { problem: string, reaches: string | null, changes: string, command: string | null, docUrl: string }[], notes: string[],
  * }} ExchangeVerdict
+ */
+/** @typedef {'impersonation' | 'delegate' | 'appOnly'} ExchangeRoute */
+/**
+ * @typedef {{
+ *   mailbox: string, level: 'full' | 'restricted' | 'freeBusy' | 'none', route: ExchangeRoute | null,
+ *   failed: string | null, availabilityView: string | null, verdict: ExchangeVerdict, steps: ExchangeStep[],
+ * }} ExchangeMailboxReport
  */
 /**
  * @typedef {{
  *   serviceAccount: string, mailbox: string, ewsUrl: string | null, serverVersion: string | null,
- *   startedAt: string, steps: ExchangeStep[], verdict: ExchangeVerdict,
+ *   deployment: 'exchangeOnline' | 'onPremises' | null, startedAt: string, steps: ExchangeStep[],
+ *   mailboxes: ExchangeMailboxReport[], verdict: ExchangeVerdict,
  * }} ExchangeReport
  */
 /**
+ * @typedef {{
+ *   done: number, total: number, mailbox: string, level: 'full' | 'restricted' | 'freeBusy' | 'none',
+ *   route: ExchangeRoute | null, failed: string | null,
+ * }} ExchangeMailboxProgress
+ */
+/**
  * @typedef {{ event: 'stepStarted', id: string, title: string }
- *   | { event: 'stepFinished', step: ExchangeStep }} ExchangeTestEvent
+ *   | { event: 'stepFinished', step: ExchangeStep }
+ *   | { event: 'mailboxFinished', progress: ExchangeMailboxProgress }} ExchangeTestEvent
  */
 
 /** @typedef {{ keychain: string, refreshTokenLastUsed: string, refreshTokenExpiresAt: string }} AccountDetails */

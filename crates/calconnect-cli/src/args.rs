@@ -99,7 +99,7 @@ pub enum Command {
     ///
     /// The password (or client secret) is read from CALCONNECT_EWS_SECRET, from stdin with --secret-stdin,
     /// or asked for on the terminal; it is never taken as an argument.
-    ExchangeTest(ExchangeTestArgs),
+    ExchangeTest(Box<ExchangeTestArgs>),
     /// Disconnect an account: remove its keychain entry and metadata.
     Logout {
         /// Account ID or email.

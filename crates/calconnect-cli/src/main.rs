@@ -187,7 +187,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
     // The service-account test needs no keychain and no signed-in account.
     if let Command::ExchangeTest(args) = cli.command {
-        return match exchange::run(args, cli.cloud, sandbox.as_ref(), cli.json).await? {
+        return match exchange::run(*args, cli.cloud, sandbox.as_ref(), cli.json).await? {
             exchange::Outcome::Reached => Ok(()),
             exchange::Outcome::FellShort => Err(Failure::AccessNotReached),
         };

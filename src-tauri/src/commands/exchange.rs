@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use calconnect_ews::auth::Credentials;
 use calconnect_ews::cloud::ExchangeCloud;
-use calconnect_ews::diagnostics::{self, Environment, Report, Reporter, Step, StepId, TestConfig};
+use calconnect_ews::diagnostics::{
+    self, mailbox_list, Environment, MailboxProgress, Report, Reporter, Step, StepId, TestConfig,
+};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
@@ -47,11 +49,18 @@ pub enum ExchangeCredentials {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExchangeTestRequest {
-    pub mailbox: String,
+    /// One address a line, or a pasted CSV export with a header (see `mailbox_list`).
+    pub mailboxes: String,
     pub credentials: ExchangeCredentials,
     /// Empty when Autodiscover should find it.
     pub ews_url: Option<String>,
+    /// The PEM of an internal CA the admin chose (the front end reads the file it was given; a CA
+    /// certificate is public), trusted in addition to the OS trust store and the bundled roots.
+    pub ca_pem: Option<String>,
 }
+
+/// A chosen CA file larger than this is not a certificate bundle.
+const MAX_CA_PEM_BYTES: usize = 512 * 1024;
 
 /// Pushed while the test runs.
 #[derive(Clone, Serialize)]
@@ -61,6 +70,9 @@ pub enum ExchangeTestEvent {
     StepStarted { id: StepId, title: String },
     #[serde(rename_all = "camelCase")]
     StepFinished { step: Step },
+    /// A mailbox of a run with several finished.
+    #[serde(rename_all = "camelCase")]
+    MailboxFinished { progress: MailboxProgress },
 }
 
 struct ChannelReporter(Channel<ExchangeTestEvent>);
@@ -78,6 +90,12 @@ impl Reporter for ChannelReporter {
         let _ = self
             .0
             .send(ExchangeTestEvent::StepFinished { step: step.clone() });
+    }
+
+    fn mailbox_finished(&self, progress: &MailboxProgress) {
+        let _ = self.0.send(ExchangeTestEvent::MailboxFinished {
+            progress: progress.clone(),
+        });
     }
 }
 
@@ -97,10 +115,22 @@ pub async fn test_exchange_account(
             "Correct the form and run the test again.",
         )
     };
-    let mailbox = request.mailbox.trim().to_owned();
-    if !mailbox.contains('@') {
-        return Err(invalid("The test mailbox must be an email address."));
-    }
+    let mailboxes = mailbox_list::parse(&request.mailboxes).map_err(|error| {
+        IpcError::new(
+            ErrorCode::Failed,
+            format!("{error}."),
+            "Enter one mailbox address a line, or paste a CSV export with a header such as PrimarySmtpAddress.",
+        )
+    })?;
+    let ca_pem = match request.ca_pem.as_deref().map(str::trim) {
+        Some(pem) if pem.len() > MAX_CA_PEM_BYTES || !pem.contains("-----BEGIN CERTIFICATE-----") => {
+            return Err(invalid(
+                "The CA file chosen is not a PEM certificate (it must contain -----BEGIN CERTIFICATE-----).",
+            ))
+        }
+        Some(pem) if !pem.is_empty() => Some(pem.to_owned()),
+        _ => None,
+    };
     let credentials = match request.credentials {
         ExchangeCredentials::Password { username, password } => Credentials::Password {
             username: username.trim().to_owned(),
@@ -117,7 +147,7 @@ pub async fn test_exchange_account(
             client_secret,
         },
     };
-    let mut config = TestConfig::new(credentials, mailbox.clone());
+    let mut config = TestConfig::with_mailboxes(credentials, mailboxes);
     config.ews_url = match request.ews_url.as_deref().map(str::trim).filter(|url| !url.is_empty()) {
         Some(text) => Some(url::Url::parse(text).map_err(|_| {
             invalid("The EWS URL is not a valid URL (for example https://mail.contoso.com/EWS/Exchange.asmx).")
@@ -126,9 +156,15 @@ pub async fn test_exchange_account(
     };
     if let Some(sandbox) = &sandbox {
         // The sandbox plays the organisation: the mailbox's domain and its autodiscover host lead to it.
-        config.environment =
-            Environment::sandbox(&sandbox.base_url, sandbox.ca_pem.as_deref(), &mailbox)
-                .map_err(|_| invalid("The mailbox's domain is not a valid host name."))?;
+        config.environment = Environment::sandbox(
+            &sandbox.base_url,
+            sandbox.ca_pem.as_deref(),
+            config.first_mailbox(),
+        )
+        .map_err(|_| invalid("The mailbox's domain is not a valid host name."))?;
+    }
+    if let Some(pem) = ca_pem {
+        config.environment.trust.extra_roots_pem.push(pem);
     }
 
     let report = diagnostics::run(&config, &ChannelReporter(on_event)).await;

@@ -3,6 +3,8 @@
  * For Exchange admins: test an Enterprise Connect service account before handing it to a vendor.
  * Each step appears as it finishes (pushed from Rust), expandable to the requests it made; the verdict
  * names the access level granted, what a vendor can and cannot do, and the exact fix for what is missing.
+ * Several mailboxes (pasted, one a line or a CSV export) run at once, with a progress bar and a table of
+ * each mailbox's level, route and what failed.
  */
 import { h, replaceChildren } from '../dom.js';
 import { appInfo, exportExchangeReport, testExchangeAccount } from '../ipc.js';
@@ -11,6 +13,14 @@ import { copyButton } from '../copy-button.js';
 
 /** @typedef {import('../ipc.js').ExchangeReport} ExchangeReport */
 /** @typedef {import('../ipc.js').ExchangeStep} ExchangeStep */
+/** @typedef {import('../ipc.js').ExchangeMailboxReport} ExchangeMailboxReport */
+/** @typedef {import('../ipc.js').ExchangeMailboxProgress} ExchangeMailboxProgress */
+
+/** @type {Record<string, string>} */
+const ROUTE_LABELS = { impersonation: 'Impersonation', delegate: 'Delegate access', appOnly: 'App-only' };
+
+/** A chosen CA file larger than this is not a certificate bundle. */
+const MAX_CA_FILE_BYTES = 512 * 1024;
 
 /** What a status looks like in the step list: a symbol and the words a screen reader says. */
 const STATUS = {
@@ -111,9 +121,10 @@ function verdictCard(report) {
             h(
               'div',
               { class: 'fix' },
-              h('p', {}, fix.problem),
+              h('p', {}, fix.reaches ? h('strong', {}, `${LEVEL_LABELS[fix.reaches] ?? fix.reaches}: `) : null, fix.problem),
               fix.command ? h('div', { class: 'command' }, h('code', {}, fix.command), copyButton(fix.command, 'Copy the command')) : null,
-              h('p', { class: 'small muted' }, fix.docUrl),
+              fix.changes ? h('p', { class: 'small' }, `It ${fix.changes}.`) : null,
+              h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), copyButton(fix.docUrl, 'Copy the documentation link')),
             ),
           ),
         )
@@ -126,12 +137,77 @@ function verdictCard(report) {
 const LEVEL_LABELS = { full: 'Full', restricted: 'Restricted', freeBusy: 'Free-busy only', none: 'None' };
 
 /**
+ * One row of the per-mailbox table.
+ * @param {{ mailbox: string, level: string, route: string | null, failed: string | null }} entry
+ */
+function mailboxRow(entry) {
+  return h(
+    'tr',
+    { 'data-level': entry.level, 'data-mailbox': entry.mailbox },
+    h('th', { scope: 'row' }, entry.mailbox),
+    h('td', {}, h('span', { class: `level-pill level-${entry.level}` }, LEVEL_LABELS[entry.level] ?? entry.level)),
+    h('td', {}, entry.route ? (ROUTE_LABELS[entry.route] ?? entry.route) : '—'),
+    h('td', { class: 'small' }, entry.failed ?? '—'),
+  );
+}
+
+/**
+ * The per-mailbox table: level, route and what failed, one row per mailbox.
+ * @param {HTMLElement[]} rows
+ */
+function mailboxTable(rows) {
+  return h(
+    'table',
+    { class: 'mailboxes', 'data-testid': 'ews-mailboxes' },
+    h('caption', { class: 'sr-only' }, 'Access per mailbox'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Mailbox'), h('th', { scope: 'col' }, 'Level'), h('th', { scope: 'col' }, 'Route'), h('th', { scope: 'col' }, 'What failed'))),
+    h('tbody', {}, rows),
+  );
+}
+
+/**
  * @param {HTMLElement} root
  * @returns {() => void} cleanup
  */
 export function render(root) {
   let active = true;
-  const mailbox = field('ews-mailbox', 'Test mailbox', { type: 'email', required: true, 'data-testid': 'ews-mailbox' }, 'A user or resource mailbox the service account should reach.');
+  const mailbox = h(
+    'div',
+    { class: 'field' },
+    h('label', { for: 'ews-mailbox' }, 'Test mailboxes'),
+    h('textarea', { id: 'ews-mailbox', name: 'ews-mailbox', rows: '3', required: true, spellcheck: 'false', autocomplete: 'off', 'data-testid': 'ews-mailbox', 'aria-describedby': 'ews-mailbox-hint' }),
+    h('small', { id: 'ews-mailbox-hint', class: 'muted' }, 'One mailbox address a line, or paste a CSV export with a header (PrimarySmtpAddress, EmailAddress…). Up to 8 are tested at once.'),
+  );
+  const caName = h('small', { class: 'muted', id: 'ews-ca-hint', 'data-testid': 'ews-ca-name' }, 'Only for an internal CA: the OS trust store and the public roots are always trusted.');
+  const caInput = /** @type {HTMLInputElement} */ (h('input', { id: 'ews-ca-file', type: 'file', accept: '.pem,.crt,.cer', 'aria-describedby': 'ews-ca-hint', 'data-testid': 'ews-ca-file' }));
+  /** @type {string | null} */
+  let caPem = null;
+  caInput.addEventListener('change', () => {
+    const file = caInput.files?.[0];
+    caPem = null;
+    if (!file) {
+      caName.textContent = 'Only for an internal CA: the OS trust store and the public roots are always trusted.';
+      return;
+    }
+    if (file.size > MAX_CA_FILE_BYTES) {
+      caName.textContent = `${file.name} is too large to be a certificate file.`;
+      return;
+    }
+    file
+      .text()
+      .then((text) => {
+        if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+          caName.textContent = `${file.name} is not a PEM certificate (export the CA as Base-64 encoded X.509).`;
+          return;
+        }
+        caPem = text;
+        caName.textContent = `Trusting ${file.name} as well.`;
+      })
+      .catch(() => {
+        caName.textContent = `${file.name} could not be read.`;
+      });
+  });
+  const caField = h('div', { class: 'field' }, h('label', { for: 'ews-ca-file' }, 'Internal CA certificate (optional)'), caInput, caName);
   const passwordFields = h(
     'div',
     { 'data-auth': 'password' },
@@ -154,19 +230,24 @@ export function render(root) {
   );
   const ewsUrl = field('ews-url', 'EWS URL (optional)', { type: 'url', placeholder: 'https://mail.contoso.com/EWS/Exchange.asmx' }, 'Leave empty to find it with Autodiscover.');
   const run = h('button', { type: 'submit', class: 'primary', 'data-testid': 'ews-run' }, 'Run the test');
-  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card', 'aria-labelledby': 'ews-form-heading' }, h('h2', { id: 'ews-form-heading' }, 'Service account'), mailbox, authChoice, passwordFields, appFields, ewsUrl, h('div', { class: 'actions' }, run)));
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card', 'aria-labelledby': 'ews-form-heading' }, h('h2', { id: 'ews-form-heading' }, 'Service account'), mailbox, authChoice, passwordFields, appFields, ewsUrl, caField, h('div', { class: 'actions' }, run)));
   const steps = h('ol', { class: 'ews-steps', 'aria-label': 'Test steps', 'data-testid': 'ews-steps' });
   const progress = h('p', { class: 'muted', role: 'status', 'data-testid': 'ews-progress' });
+  const bar = /** @type {HTMLProgressElement} */ (h('progress', { class: 'ews-bar', max: '1', value: '0', hidden: true, 'aria-label': 'Mailboxes tested', 'data-testid': 'ews-bar' }));
+  const liveRows = h('tbody', {});
+  const liveTable = h('div', { hidden: true }, h('table', { class: 'mailboxes' }, h('caption', { class: 'sr-only' }, 'Mailboxes tested so far'), h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Mailbox'), h('th', { scope: 'col' }, 'Level'), h('th', { scope: 'col' }, 'Route'), h('th', { scope: 'col' }, 'What failed'))), liveRows));
   const results = h('div', { 'data-testid': 'ews-results' });
   const exportStatus = h('p', { class: 'small', role: 'status', 'data-testid': 'ews-export-status' });
 
   replaceChildren(
     root,
     h('h1', {}, 'Test an Exchange service account'),
-    h('p', { class: 'lead' }, 'Before you hand Enterprise Connect credentials to a vendor, see what they can really do: Autodiscover, TLS, sign-in, impersonation of a mailbox, and the access level actually granted.'),
+    h('p', { class: 'lead' }, 'Before you hand Enterprise Connect credentials to a vendor, see what they can really do: Autodiscover, TLS, sign-in, impersonation and delegate access to each mailbox, and the access level actually granted.'),
     form,
     progress,
+    bar,
     steps,
+    liveTable,
     results,
   );
 
@@ -189,7 +270,7 @@ export function render(root) {
       if (!active || info.cloud !== 'sandbox') return;
       /** @type {HTMLInputElement} */ (root.querySelector('#ews-mailbox')).value = 'lee@contoso.com';
       /** @type {HTMLInputElement} */ (root.querySelector('#ews-username')).value = 'svc-calconnect@contoso.com';
-      form.append(h('p', { class: 'small muted' }, 'Sandbox: svc-calconnect@contoso.com has Full access to adele@, Restricted to megan@, AvailabilityOnly on lee@ and nothing on alex@contoso.com. Its password is Demo-Passw0rd!calconnect.'));
+      form.append(h('p', { class: 'small muted' }, 'Sandbox: svc-calconnect@contoso.com impersonates adele@ (Full), has Editor on the calendar of megan@ (Restricted, by delegate access), only the Default AvailabilityOnly on lee@ and nothing on alex@contoso.com. Its password is Demo-Passw0rd!calconnect.'));
     })
     .catch(() => {});
 
@@ -198,8 +279,9 @@ export function render(root) {
     const app = /** @type {HTMLInputElement} */ (authChoice.querySelector('input:checked')).value === 'app';
     /** @type {import('../ipc.js').ExchangeTestRequest} */
     const request = {
-      mailbox: value('ews-mailbox'),
+      mailboxes: /** @type {HTMLTextAreaElement} */ (root.querySelector('#ews-mailbox')).value,
       ewsUrl: value('ews-url') || null,
+      caPem,
       credentials: app
         ? { kind: 'app', tenantId: value('ews-tenant'), clientId: value('ews-client-id'), clientSecret: value('ews-client-secret') }
         : { kind: 'password', username: value('ews-username'), password: value('ews-password') },
@@ -209,12 +291,23 @@ export function render(root) {
     steps.setAttribute('aria-busy', 'true');
     replaceChildren(steps);
     replaceChildren(results);
+    replaceChildren(liveRows);
+    liveTable.hidden = true;
+    bar.hidden = true;
     progress.textContent = 'Running the test…';
     /** @type {HTMLElement | null} */
     let running = null;
     testExchangeAccount(request, (message) => {
       if (!active) return;
-      if (message.event === 'stepStarted') {
+      if (message.event === 'mailboxFinished') {
+        const { done, total } = message.progress;
+        bar.hidden = false;
+        bar.max = total;
+        bar.value = done;
+        liveTable.hidden = false;
+        liveRows.append(mailboxRow(message.progress));
+        progress.textContent = `${done} of ${total} mailboxes tested…`;
+      } else if (message.event === 'stepStarted') {
         running = stepRow({ id: message.id, title: message.title, status: 'running' });
         steps.append(running);
         progress.textContent = `${message.title}…`;
@@ -227,7 +320,10 @@ export function render(root) {
     })
       .then((report) => {
         if (!active) return;
-        progress.textContent = `Finished: ${report.steps.length} steps.`;
+        const several = report.mailboxes.length > 1;
+        progress.textContent = several ? `Finished: ${report.mailboxes.length} mailboxes.` : `Finished: ${report.steps.length} steps.`;
+        bar.hidden = true;
+        liveTable.hidden = true;
         replaceChildren(steps, ...report.steps.map(stepRow));
         const exportButton = (/** @type {'json' | 'text'} */ format, /** @type {string} */ label) =>
           h(
@@ -246,7 +342,9 @@ export function render(root) {
             },
             label,
           );
-        replaceChildren(results, verdictCard(report), h('div', { class: 'actions' }, exportButton('json', 'Save the log as JSON'), exportButton('text', 'Save as a text report')), exportStatus);
+        const table = several ? h('section', { class: 'card', 'aria-label': 'Access per mailbox' }, h('h2', {}, 'Mailboxes'), mailboxTable(report.mailboxes.map(mailboxRow))) : null;
+        // Several mailboxes: the table first (each mailbox's level), then the verdict for them all.
+        replaceChildren(results, ...(table ? [table] : []), verdictCard(report), h('div', { class: 'actions' }, exportButton('json', 'Save the log as JSON'), exportButton('text', 'Save as a text report')), exportStatus);
       })
       .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
         if (!active) return;

@@ -123,7 +123,9 @@ fn split_csv(line: &str) -> Vec<String> {
         match character {
             '"' if quoted && characters.peek() == Some(&'"') => {
                 characters.next();
-                fields.last_mut().map(|field| field.push('"'));
+                if let Some(field) = fields.last_mut() {
+                    field.push('"');
+                }
             }
             '"' => quoted = !quoted,
             ',' if !quoted => fields.push(String::new()),

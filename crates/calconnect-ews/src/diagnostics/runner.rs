@@ -178,12 +178,14 @@ async fn probe_many(
 ) -> Vec<(MailboxObservations, Vec<Step>)> {
     let total = config.mailboxes.len();
     let mut results: Vec<Option<(MailboxObservations, Vec<Step>)>> = vec![None; total];
-    let mut finished = futures::stream::iter(config.mailboxes.iter().enumerate())
-        .map(|(index, mailbox)| async move {
+    // Owned addresses: a closure over borrowed items is not general enough for the `Send` futures a
+    // Tauri command needs (rust-lang/rust#102211).
+    let mut finished = futures::stream::iter(config.mailboxes.clone().into_iter().enumerate())
+        .map(|(index, mailbox): (usize, String)| async move {
             let log = RequestLog::default();
             let client = client.clone().with_log(log.clone());
             let mut steps = Steps::silent(log);
-            let probe = mailbox_probe(config, &client, mailbox);
+            let probe = mailbox_probe(config, &client, &mailbox);
             let observed = probe_mailbox(&probe, &mut steps).await;
             (index, observed, steps.finished)
         })
