@@ -43,8 +43,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub tenant: Option<String>,
 
-    /// An extra trusted CA certificate (PEM), e.g. a sandbox's.
-    #[arg(long, global = true)]
+    /// A CA certificate file (PEM) to trust besides the bundled roots and the OS trust store: an
+    /// on-premises Exchange's internal CA, a TLS-inspecting proxy's, or a sandbox's.
+    #[arg(long, global = true, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 
     /// Keychain service name the tokens are filed under [default: calconnect, or calconnect-sandbox with --sandbox].

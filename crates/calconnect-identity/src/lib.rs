@@ -12,7 +12,7 @@
 //! ```no_run
 //! # async fn example() -> calconnect_identity::Result<()> {
 //! use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud, IdentityClient};
-//! let http = calconnect_identity::http_client(None)?;
+//! let http = calconnect_identity::http_client(&calconnect_identity::Trust::default())?;
 //! let authority = Authority::for_cloud(Cloud::Global, "organizations")?;
 //! let app = AppRegistration::new(AppKind::FreeBusy, "00000000-0000-0000-0000-000000000000");
 //! let client = IdentityClient::discover(http, authority, app).await?;
@@ -35,6 +35,7 @@ pub mod loopback;
 pub mod scopes;
 pub mod time;
 pub mod token;
+pub mod trust;
 
 pub use aadsts::{AadError, ErrorKind};
 pub use admin_consent::{AdminConsent, PermissionReason};
@@ -50,3 +51,4 @@ pub use scopes::{AccessLevel, ScopeSet};
 pub use time::{Clock, Sleeper, SystemClock, TokioSleeper};
 pub use token::TokenSet;
 pub use tokio_util::sync::CancellationToken;
+pub use trust::{Trust, TrustError};
