@@ -2,6 +2,7 @@
 //! Needs a Secret Service: run with `scripts/with-keyring.sh cargo nextest run -p calconnect-cli`.
 
 mod exchange;
+mod internal_ca;
 
 use std::path::Path;
 use std::process::Stdio;
