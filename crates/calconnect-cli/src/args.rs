@@ -27,9 +27,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "CALCONNECT_ACCOUNTS")]
     pub accounts_file: Option<PathBuf>,
 
-    /// Microsoft cloud: global, usgov or china.
-    #[arg(long, global = true)]
-    pub cloud: Option<Cloud>,
+    /// Microsoft cloud: global (worldwide, which includes GCC), gcc-high (US Government GCC High; also
+    /// usgov), dod (US Government DoD; also usgov-dod) or china (21Vianet). `gcc` is global.
+    #[arg(long, global = true, value_name = "CLOUD")]
+    pub cloud: Option<CloudChoice>,
 
     /// Authority base URL of any standards-compliant identity provider (overrides --cloud).
     #[arg(long, global = true)]
@@ -54,6 +55,21 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--cloud` as given: the cloud, and the note its spelling deserves (`gcc` is the worldwide cloud).
+#[derive(Debug, Clone, Copy)]
+pub struct CloudChoice {
+    pub cloud: Cloud,
+    pub note: Option<&'static str>,
+}
+
+impl std::str::FromStr for CloudChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Cloud::parse(text).map(|(cloud, note)| Self { cloud, note })
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,7 @@ fn exchange_cloud(cloud: Option<Cloud>, sandbox: Option<&SandboxHandle>) -> Exch
     match cloud.unwrap_or(Cloud::Global) {
         Cloud::Global => ExchangeCloud::global(),
         Cloud::UsGovernment => ExchangeCloud::us_government(),
+        Cloud::UsGovernmentDod => ExchangeCloud::us_government_dod(),
         Cloud::China => ExchangeCloud::china(),
     }
 }

@@ -163,7 +163,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     } else {
         None
     };
-    if let Some(cloud) = cli.cloud {
+    let cloud = cli.cloud.map(|choice| choice.cloud);
+    if let Some(note) = cli.cloud.and_then(|choice| choice.note) {
+        eprintln!("note: {note}");
+    }
+    if let Some(cloud) = cloud {
         config.cloud = cloud;
     }
     if let Some(authority) = &cli.authority {
@@ -191,7 +195,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::ExchangeTest(mut args) = cli.command {
         // --ca-file reaches the test through its arguments (an internal CA of an on-premises Exchange).
         args.trust = trust;
-        return match exchange::run(*args, cli.cloud, sandbox.as_ref(), cli.json).await? {
+        return match exchange::run(*args, cloud, sandbox.as_ref(), cli.json).await? {
             exchange::Outcome::Reached => Ok(()),
             exchange::Outcome::FellShort => Err(Failure::AccessNotReached),
         };

@@ -1,7 +1,8 @@
 //! Microsoft identity platform client: discovery, browser sign-in with PKCE, device code, refresh.
 //!
-//! The crate speaks OAuth 2.0 to any standards-compliant authority (Microsoft 365 global, US Government,
-//! China, or the calconnect sandbox): endpoints come from the authority's OpenID discovery document.
+//! The crate speaks OAuth 2.0 to any standards-compliant authority (Microsoft 365 worldwide, US Government
+//! GCC High or DoD, China, or the calconnect sandbox): endpoints come from the authority's OpenID discovery
+//! document.
 //!
 //! - [`IdentityClient::begin_browser_sign_in`]: authorization code + PKCE S256 through the system browser and a
 //!   loopback listener on 127.0.0.1 (RFC 6749 §4.1, RFC 7636, RFC 8252).
