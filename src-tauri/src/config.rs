@@ -33,15 +33,17 @@ pub struct StartupOptions {
     pub data_dir: Option<PathBuf>,
 }
 
-/// Which Microsoft cloud the app talks to.
+/// Which Microsoft cloud the app talks to (the national clouds' hosts are calconnect-identity's presets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Cloud {
-    /// Microsoft 365 global (login.microsoftonline.com, graph.microsoft.com).
+    /// Microsoft 365 worldwide (login.microsoftonline.com, graph.microsoft.com), GCC (moderate) tenants too.
     #[default]
     Global,
-    /// Microsoft 365 US Government (login.microsoftonline.us, graph.microsoft.us).
+    /// Microsoft 365 US Government GCC High (login.microsoftonline.us, graph.microsoft.us).
     UsGovernment,
+    /// Microsoft 365 US Government DoD (login.microsoftonline.us, dod-graph.microsoft.us).
+    UsGovernmentDod,
     /// Microsoft 365 operated by 21Vianet (login.chinacloudapi.cn).
     China,
     /// The offline demo tenant served by calconnect's own emulator.
@@ -49,13 +51,11 @@ pub enum Cloud {
 }
 
 impl Cloud {
-    /// The name a person sees for this cloud.
+    /// The name a person sees for this cloud: which US Government cloud is which, and that GCC is worldwide.
     pub fn label(self) -> &'static str {
-        match self {
-            Cloud::Global => "Microsoft 365 (global)",
-            Cloud::UsGovernment => "Microsoft 365 US Government",
-            Cloud::China => "Microsoft 365 operated by 21Vianet (China)",
-            Cloud::Sandbox => "Sandbox",
+        match self.national() {
+            Some(cloud) => cloud.label(),
+            None => "Sandbox",
         }
     }
 
@@ -64,14 +64,16 @@ impl Cloud {
         match self {
             Cloud::Global => Some(calconnect_identity::Cloud::Global),
             Cloud::UsGovernment => Some(calconnect_identity::Cloud::UsGovernment),
+            Cloud::UsGovernmentDod => Some(calconnect_identity::Cloud::UsGovernmentDod),
             Cloud::China => Some(calconnect_identity::Cloud::China),
             Cloud::Sandbox => None,
         }
     }
 
-    pub const ALL: [Cloud; 4] = [
+    pub const ALL: [Cloud; 5] = [
         Cloud::Global,
         Cloud::UsGovernment,
+        Cloud::UsGovernmentDod,
         Cloud::China,
         Cloud::Sandbox,
     ];
@@ -206,6 +208,25 @@ mod tests {
         assert_eq!(config.cloud_override, Some(Cloud::Sandbox));
         assert!(
             matches!(config.sandbox, SandboxSource::External { ref base_url, ca_pem: None } if base_url.port() == Some(4444))
+        );
+    }
+
+    #[test]
+    fn every_cloud_option_has_a_label_that_tells_the_us_government_clouds_apart() {
+        let labels: Vec<&str> = Cloud::ALL.iter().map(|cloud| cloud.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Microsoft 365 worldwide (includes GCC)",
+                "Microsoft 365 US Government GCC High",
+                "Microsoft 365 US Government DoD",
+                "Microsoft 365 China (operated by 21Vianet)",
+                "Sandbox",
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(Cloud::UsGovernmentDod).unwrap(),
+            "usGovernmentDod"
         );
     }
 

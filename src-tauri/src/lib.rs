@@ -86,7 +86,7 @@ mod tests {
             calconnect_core::Config::default(),
             paths.accounts.clone(),
             Arc::new(calconnect_vault::MemoryStore::new()),
-            calconnect_identity::http_client(None).unwrap(),
+            calconnect_identity::http_client(&calconnect_identity::Trust::default()).unwrap(),
         ))
         .unwrap();
         let config = AppConfig {

@@ -136,6 +136,27 @@ mod tests {
     }
 
     #[test]
+    fn dod_and_gcc_high_are_separate_presets() {
+        let endpoints = |cloud| {
+            Settings {
+                cloud,
+                ..Settings::default()
+            }
+            .core_config(None)
+            .endpoints()
+            .unwrap()
+        };
+        let dod = endpoints(Cloud::UsGovernmentDod);
+        assert_eq!(
+            dod.authority.url().as_str(),
+            "https://login.microsoftonline.us/organizations/v2.0"
+        );
+        assert_eq!(dod.graph.as_str(), "https://dod-graph.microsoft.us/v1.0/");
+        let gcc_high = endpoints(Cloud::UsGovernment);
+        assert_eq!(gcc_high.graph.as_str(), "https://graph.microsoft.us/v1.0/");
+    }
+
+    #[test]
     fn the_sandbox_uses_its_base_url_for_sign_in_and_graph() {
         let base = Url::parse("https://127.0.0.1:4443/").unwrap();
         let config = Settings::sandbox().core_config(Some(&base));

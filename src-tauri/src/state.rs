@@ -145,8 +145,15 @@ impl AppState {
                     source,
                 })?,
         );
-        let http = calconnect_identity::http_client(ca_pem.as_deref())
-            .map_err(calconnect_core::Error::Identity)?;
+        // The bundled roots and the OS trust store, plus the sandbox's CA when it has one.
+        let mut trust = calconnect_identity::Trust::default();
+        if let Some(pem) = &ca_pem {
+            trust = trust
+                .with_pem(String::from_utf8_lossy(pem).into_owned())
+                .map_err(|error| calconnect_core::Error::Identity(error.into()))?;
+        }
+        let http =
+            calconnect_identity::http_client(&trust).map_err(calconnect_core::Error::Identity)?;
         // Every sandbox session has an endpoint, with or without a CA, so the Exchange step never
         // mistakes the sandbox for a real organisation.
         let sandbox_endpoint = base.as_ref().map(|base_url| SandboxEndpoint {

@@ -115,8 +115,12 @@ async fn an_availability_only_service_account_gets_a_free_busy_verdict_and_a_cle
 async fn run_exchange_test(mailboxes: &str) -> anyhow::Result<(AppSession, tempfile::TempDir)> {
     let data = tempfile::tempdir()?;
     let data_dir = data.path().to_string_lossy().into_owned();
-    let session =
-        AppSession::launch(&app_binary()?, &["--sandbox"], &[("CALCONNECT_DATA_DIR", data_dir.as_str())]).await?;
+    let session = AppSession::launch(
+        &app_binary()?,
+        &["--sandbox"],
+        &[("CALCONNECT_DATA_DIR", data_dir.as_str())],
+    )
+    .await?;
     session.click_on("[data-testid=nav-exchange]", LONG).await?;
     session
         .wait_for_text("#ews-form-heading", LONG, |text| text == "Service account")
@@ -124,7 +128,10 @@ async fn run_exchange_test(mailboxes: &str) -> anyhow::Result<(AppSession, tempf
     // Wait for the sandbox's suggestion, then replace the mailbox with ours.
     let deadline = std::time::Instant::now() + SHORT;
     while session
-        .execute("return document.getElementById('ews-username').value;", vec![])
+        .execute(
+            "return document.getElementById('ews-username').value;",
+            vec![],
+        )
         .await?
         != demo::SERVICE_ACCOUNT_UPN
         && std::time::Instant::now() < deadline
@@ -149,10 +156,16 @@ async fn run_exchange_test(mailboxes: &str) -> anyhow::Result<(AppSession, tempf
 }
 
 #[tokio::test]
-async fn a_calendar_only_delegate_account_is_restricted_with_the_delegate_probe_shown() -> anyhow::Result<()> {
+async fn a_calendar_only_delegate_account_is_restricted_with_the_delegate_probe_shown(
+) -> anyhow::Result<()> {
     let (session, _data) = run_exchange_test(demo::MEGAN).await?;
-    let level = session.text(&session.find("[data-testid=ews-level]", SHORT).await?).await?;
-    assert_eq!(level, "Restricted", "Editor on megan's Calendar is delegate access");
+    let level = session
+        .text(&session.find("[data-testid=ews-level]", SHORT).await?)
+        .await?;
+    assert_eq!(
+        level, "Restricted",
+        "Editor on megan's Calendar is delegate access"
+    );
     let delegate = session
         .wait_for_text(
             ".ews-step[data-step=delegateCalendarFolder] .step-title",
@@ -162,11 +175,15 @@ async fn a_calendar_only_delegate_account_is_restricted_with_the_delegate_probe_
         .await?;
     assert!(delegate.contains("Delegate access"), "{delegate}");
     assert_eq!(
-        session.count(".ews-step[data-step=delegateCalendarFolder][data-status=passed]").await?,
+        session
+            .count(".ews-step[data-step=delegateCalendarFolder][data-status=passed]")
+            .await?,
         1
     );
     assert_eq!(
-        session.count(".ews-step[data-step=delegateOtherFolder][data-status=warning]").await?,
+        session
+            .count(".ews-step[data-step=delegateOtherFolder][data-status=warning]")
+            .await?,
         1,
         "the inbox is denied, as calendar-only access should be"
     );
@@ -178,7 +195,10 @@ async fn a_calendar_only_delegate_account_is_restricted_with_the_delegate_probe_
         .screenshot(&screenshot_dir().join("15-exchange-restricted-delegate-steps.png"))
         .await?;
     session
-        .execute("document.querySelector('[data-testid=ews-verdict]').scrollIntoView({block: 'start'});", vec![])
+        .execute(
+            "document.querySelector('[data-testid=ews-verdict]').scrollIntoView({block: 'start'});",
+            vec![],
+        )
         .await?;
     session
         .screenshot(&screenshot_dir().join("16-exchange-restricted-verdict.png"))
@@ -196,8 +216,13 @@ async fn a_pasted_list_of_mailboxes_gets_a_table_with_each_level_and_route() -> 
         demo::ALEX
     );
     let (session, _data) = run_exchange_test(&pasted).await?;
-    let level = session.text(&session.find("[data-testid=ews-level]", SHORT).await?).await?;
-    assert_eq!(level, "None", "the lowest level of the four: alex has nothing");
+    let level = session
+        .text(&session.find("[data-testid=ews-level]", SHORT).await?)
+        .await?;
+    assert_eq!(
+        level, "None",
+        "the lowest level of the four: alex has nothing"
+    );
     for (mailbox, expected) in [
         (demo::ADELE, "full"),
         (demo::MEGAN, "restricted"),
@@ -211,9 +236,17 @@ async fn a_pasted_list_of_mailboxes_gets_a_table_with_each_level_and_route() -> 
             .await?;
         assert_eq!(rows, 1, "{mailbox} is {expected} in the table");
     }
-    let table = session.text(&session.find("[data-testid=ews-mailboxes]", SHORT).await?).await?;
-    assert!(table.contains("Delegate access") && table.contains("Impersonation"), "{table}");
-    assert!(table.contains("ErrorNoFreeBusyAccess"), "what failed for alex: {table}");
+    let table = session
+        .text(&session.find("[data-testid=ews-mailboxes]", SHORT).await?)
+        .await?;
+    assert!(
+        table.contains("Delegate access") && table.contains("Impersonation"),
+        "{table}"
+    );
+    assert!(
+        table.contains("ErrorNoFreeBusyAccess"),
+        "what failed for alex: {table}"
+    );
     session
         .execute("document.querySelector('[data-testid=ews-mailboxes]').scrollIntoView({block: 'center'});", vec![])
         .await?;

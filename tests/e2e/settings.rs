@@ -22,7 +22,7 @@ async fn saved_settings_choose_the_cloud_of_the_next_run() -> anyhow::Result<()>
     // Choosing an option through script, as WebKitWebDriver cannot open a native <select> under Xvfb.
     session
         .execute(
-            "arguments[0].value = 'usGovernment'; arguments[0].dispatchEvent(new Event('change'));",
+            "arguments[0].value = 'usGovernmentDod'; arguments[0].dispatchEvent(new Event('change'));",
             vec![cloud.as_argument()],
         )
         .await?;
@@ -45,7 +45,7 @@ async fn saved_settings_choose_the_cloud_of_the_next_run() -> anyhow::Result<()>
         .await?;
     session
         .wait_for_text("[data-testid=cloud-badge]", SHORT, |text| {
-            text == "Microsoft 365 US Government"
+            text == "Microsoft 365 US Government DoD"
         })
         .await?;
     session
@@ -55,7 +55,7 @@ async fn saved_settings_choose_the_cloud_of_the_next_run() -> anyhow::Result<()>
 
     let saved = std::fs::read_to_string(data.path().join("settings.toml"))?;
     assert!(
-        saved.contains("usGovernment") && saved.contains("contoso.us"),
+        saved.contains(r#"cloud = "usGovernmentDod""#) && saved.contains("contoso.us"),
         "{saved}"
     );
 
@@ -63,6 +63,6 @@ async fn saved_settings_choose_the_cloud_of_the_next_run() -> anyhow::Result<()>
     session
         .wait_for_text("[data-testid=cloud-label]", LONG, |text| text != "loading…")
         .await
-        .map(|cloud| assert_eq!(cloud, "Microsoft 365 US Government"))?;
+        .map(|cloud| assert_eq!(cloud, "Microsoft 365 US Government DoD"))?;
     session.close().await
 }

@@ -74,6 +74,6 @@ async fn without_the_switch_the_welcome_step_names_microsoft_365_global() -> any
             |text| text != "loading…",
         )
         .await?;
-    assert_eq!(cloud, "Microsoft 365 (global)");
+    assert_eq!(cloud, "Microsoft 365 worldwide (includes GCC)");
     session.close().await
 }

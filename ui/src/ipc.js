@@ -16,7 +16,7 @@
  *   alternative?: 'browser' | 'deviceCode',
  * }} IpcError
  */
-/** @typedef {'global' | 'usGovernment' | 'china' | 'sandbox'} CloudName */
+/** @typedef {'global' | 'usGovernment' | 'usGovernmentDod' | 'china' | 'sandbox'} CloudName */
 /** @typedef {{ version: string, cloud: CloudName, cloudLabel: string }} AppInfo */
 /** @typedef {'full' | 'freeBusy'} Access */
 /**

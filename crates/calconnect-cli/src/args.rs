@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use calconnect_identity::{AppKind, Cloud};
+use calconnect_identity::{AppKind, Cloud, Trust};
 use clap::{Parser, Subcommand};
 use url::Url;
 
@@ -27,9 +27,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "CALCONNECT_ACCOUNTS")]
     pub accounts_file: Option<PathBuf>,
 
-    /// Microsoft cloud: global, usgov or china.
-    #[arg(long, global = true)]
-    pub cloud: Option<Cloud>,
+    /// Microsoft cloud: global (worldwide, which includes GCC), gcc-high (US Government GCC High; also
+    /// usgov), dod (US Government DoD; also usgov-dod) or china (21Vianet). `gcc` is global.
+    #[arg(long, global = true, value_name = "CLOUD")]
+    pub cloud: Option<CloudChoice>,
 
     /// Authority base URL of any standards-compliant identity provider (overrides --cloud).
     #[arg(long, global = true)]
@@ -43,8 +44,9 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub tenant: Option<String>,
 
-    /// An extra trusted CA certificate (PEM), e.g. a sandbox's.
-    #[arg(long, global = true)]
+    /// A CA certificate file (PEM) to trust besides the bundled roots and the OS trust store: an
+    /// on-premises Exchange's internal CA, a TLS-inspecting proxy's, or a sandbox's.
+    #[arg(long, global = true, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 
     /// Keychain service name the tokens are filed under [default: calconnect, or calconnect-sandbox with --sandbox].
@@ -53,6 +55,21 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--cloud` as given: the cloud, and the note its spelling deserves (`gcc` is the worldwide cloud).
+#[derive(Debug, Clone, Copy)]
+pub struct CloudChoice {
+    pub cloud: Cloud,
+    pub note: Option<&'static str>,
+}
+
+impl std::str::FromStr for CloudChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Cloud::parse(text).map(|(cloud, note)| Self { cloud, note })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,4 +169,8 @@ pub struct ExchangeTestArgs {
     /// Also write the validation log as a readable text report to this file.
     #[arg(long)]
     pub export_text: Option<PathBuf>,
+    /// The run's trust set-up, not an argument of its own: main.rs fills it with the bundled roots, the
+    /// OS trust store and the global `--ca-file`.
+    #[arg(skip)]
+    pub trust: Trust,
 }

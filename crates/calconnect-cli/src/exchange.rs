@@ -60,6 +60,9 @@ pub async fn run(
     };
 
     let mut config = TestConfig::with_mailboxes(credentials, mailboxes);
+    // The bundled roots, the OS trust store and --ca-file (an on-premises Exchange's internal CA); the
+    // sandbox below replaces it with its own CA.
+    config.environment.trust = args.trust.clone();
     config.ews_url = args.ews_url.clone();
     if let Some(concurrency) = args.concurrency {
         config.concurrency = usize::from(concurrency);
@@ -135,6 +138,7 @@ fn exchange_cloud(cloud: Option<Cloud>, sandbox: Option<&SandboxHandle>) -> Exch
     match cloud.unwrap_or(Cloud::Global) {
         Cloud::Global => ExchangeCloud::global(),
         Cloud::UsGovernment => ExchangeCloud::us_government(),
+        Cloud::UsGovernmentDod => ExchangeCloud::us_government_dod(),
         Cloud::China => ExchangeCloud::china(),
     }
 }

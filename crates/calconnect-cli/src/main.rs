@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use calconnect_core::{Account, Calconnect, Config, Error, Options};
-use calconnect_identity::AppKind;
+use calconnect_identity::{AppKind, Trust};
 use calconnect_vault::SecretStore;
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Parser;
@@ -113,12 +113,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         None => Config::default_path()?,
     };
     let mut config = Config::load(&config_path)?;
-    let mut extra_ca = match &cli.ca_file {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read CA file {}", path.display()))?,
-        ),
-        None => None,
+    // One trust set-up for every connection of this run: the bundled roots, the OS trust store and the
+    // --ca-file (an organisation's CA), checked here so a bad file is named before anything connects.
+    let mut trust = match &cli.ca_file {
+        Some(path) => Trust::default()
+            .with_ca_file(path)
+            .map_err(|error| Failure::Usage(format!("--ca-file: {error}")))?,
+        None => Trust::default(),
     };
     let mut accounts_path = match &cli.accounts_file {
         Some(path) => path.clone(),
@@ -147,10 +148,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         config.full_client_id = Some(calconnect_sandbox::demo::FULL_APP_CLIENT_ID.to_owned());
         config.freebusy_client_id =
             Some(calconnect_sandbox::demo::FREEBUSY_APP_CLIENT_ID.to_owned());
-        extra_ca = sandbox
-            .ca_pem()
-            .map(|pem| pem.as_bytes().to_vec())
-            .or(extra_ca);
+        if let Some(pem) = sandbox.ca_pem() {
+            trust = trust
+                .with_pem(pem)
+                .map_err(|error| anyhow::anyhow!("the sandbox's CA: {error}"))?;
+        }
         if !cli.json {
             eprintln!(
                 "sandbox running at {} (demo users: adele@, megan@, lee@, alex@contoso.com)",
@@ -161,7 +163,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     } else {
         None
     };
-    if let Some(cloud) = cli.cloud {
+    let cloud = cli.cloud.map(|choice| choice.cloud);
+    if let Some(note) = cli.cloud.and_then(|choice| choice.note) {
+        eprintln!("note: {note}");
+    }
+    if let Some(cloud) = cloud {
         config.cloud = cloud;
     }
     if let Some(authority) = &cli.authority {
@@ -186,8 +192,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 
     // The service-account test needs no keychain and no signed-in account.
-    if let Command::ExchangeTest(args) = cli.command {
-        return match exchange::run(*args, cli.cloud, sandbox.as_ref(), cli.json).await? {
+    if let Command::ExchangeTest(mut args) = cli.command {
+        // --ca-file reaches the test through its arguments (an internal CA of an on-premises Exchange).
+        args.trust = trust;
+        return match exchange::run(*args, cloud, sandbox.as_ref(), cli.json).await? {
             exchange::Outcome::Reached => Ok(()),
             exchange::Outcome::FellShort => Err(Failure::AccessNotReached),
         };
@@ -207,7 +215,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 source,
             })?,
     );
-    let http = calconnect_identity::http_client(extra_ca.as_deref())?;
+    let http = calconnect_identity::http_client(&trust)?;
     let mut options = Options::new(config, accounts_path, store, http);
     if let Command::Login { timeout, .. } = &cli.command {
         options.browser_timeout = std::time::Duration::from_secs(*timeout);

@@ -68,7 +68,10 @@ async fn run() -> anyhow::Result<()> {
         freebusy_client_id: Some(demo::FREEBUSY_APP_CLIENT_ID.to_owned()),
         ..Config::default()
     };
-    let http = calconnect_identity::http_client(sandbox.ca_pem().map(str::as_bytes))?;
+    let http = calconnect_identity::http_client(&sandbox.ca_pem().map_or_else(
+        calconnect_identity::Trust::default,
+        calconnect_identity::Trust::only,
+    ))?;
     let redirected_at = Arc::new(Mutex::new(None));
     let email = Arc::new(Mutex::new(String::new()));
     let mut options = Options::new(

@@ -19,7 +19,8 @@ pub const DEFAULT_TENANT: &str = "organizations";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// `global` (default), `usgov` or `china`; ignored when `authority` is set.
+    /// `global` (default; GCC tenants too), `usgov` (GCC High; `gcc-high` also reads), `usgov-dod` (DoD;
+    /// `dod` also reads) or `china`; ignored when `authority` is set.
     pub cloud: Cloud,
     /// A custom authority base URL (for example the sandbox); its Graph root is `graph`, or the same base.
     pub authority: Option<Url>,
@@ -183,6 +184,31 @@ mod tests {
         assert_eq!(
             config.endpoints().unwrap().authority.url().as_str(),
             "https://login.microsoftonline.us/contoso.com/v2.0"
+        );
+    }
+
+    #[test]
+    fn dod_signs_in_at_the_us_government_authority_and_reads_dod_graph() {
+        let config: Config = toml::from_str("cloud = \"dod\"\ntenant = \"army.mil\"").unwrap();
+        assert_eq!(config.cloud, Cloud::UsGovernmentDod);
+        let endpoints = config.endpoints().unwrap();
+        assert_eq!(
+            endpoints.authority.url().as_str(),
+            "https://login.microsoftonline.us/army.mil/v2.0"
+        );
+        assert_eq!(
+            endpoints.graph.as_str(),
+            "https://dod-graph.microsoft.us/v1.0/"
+        );
+        assert_eq!(
+            endpoints.graph_resource.as_str(),
+            "https://dod-graph.microsoft.us/"
+        );
+        // GCC High keeps its old spelling, and reads graph.microsoft.us.
+        let gcc_high: Config = toml::from_str("cloud = \"usgov\"").unwrap();
+        assert_eq!(
+            gcc_high.endpoints().unwrap().graph.as_str(),
+            "https://graph.microsoft.us/v1.0/"
         );
     }
 

@@ -13,7 +13,7 @@
 //!
 //! let config = Config { freebusy_client_id: Some("your-client-id".into()), ..Config::default() };
 //! let store = Arc::new(calconnect_vault::KeychainStore::new("calconnect").expect("keychain"));
-//! let http = calconnect_identity::http_client(None)?;
+//! let http = calconnect_identity::http_client(&calconnect_identity::Trust::default())?;
 //! let core = Calconnect::new(Options::new(config, "accounts.json".into(), store, http))?;
 //! let pending = core.start_device_code(AppKind::FreeBusy).await?;
 //! println!("go to {} and enter {}", pending.prompt().verification_uri, pending.prompt().user_code);

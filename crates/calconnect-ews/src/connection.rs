@@ -21,7 +21,6 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -276,30 +275,9 @@ fn authority(target: &Url) -> String {
 /// rustls with the ring provider, the Mozilla roots when [`Trust::builtin_roots`] and every extra PEM root,
 /// offering only HTTP/1.1 (IIS refuses NTLM over HTTP/2).
 fn client_config(trust: &Trust) -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    if trust.builtin_roots {
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    }
-    for pem in &trust.extra_roots_pem {
-        for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-            let certificate = certificate.map_err(|error| Error::ClientSetup {
-                detail: format!("trust anchor pem: {error}"),
-            })?;
-            roots.add(certificate).map_err(|error| Error::ClientSetup {
-                detail: format!("trust anchor: {error}"),
-            })?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| Error::ClientSetup {
-            detail: format!("tls: {error}"),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
+    // The same roots as the shared client (bundled, OS trust store, extra PEMs): a CA only the OS
+    // store holds must not pass the TLS step and then fail NTLM's own connection.
+    crate::tls::client_config(trust, &[b"http/1.1"])
 }
 
 #[cfg(test)]

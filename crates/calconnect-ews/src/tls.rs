@@ -1,5 +1,5 @@
-//! The https client and the TLS verdict: which trust anchors are used, and what exactly was wrong with a
-//! certificate that rustls refused (name mismatch, unknown issuer, expired, ...).
+//! The https client and the TLS verdict: which trust anchors are used (calconnect-identity's [`Trust`]), and
+//! what exactly was wrong with a certificate that rustls refused (name mismatch, unknown issuer, expired, ...).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -11,31 +11,30 @@ use url::Url;
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 
-/// Trust anchors for server certificates.
-#[derive(Debug, Clone)]
-pub struct Trust {
-    /// Trust the Mozilla root set (public CAs; what Exchange Online and most on-premises servers use).
-    pub builtin_roots: bool,
-    /// Extra roots in PEM (an on-premises enterprise CA, or the emulator's CA in tests).
-    pub extra_roots_pem: Vec<String>,
+/// Trust anchors for server certificates: calconnect's one trust set-up, shared with identity and Graph.
+/// [`Trust::default`] is the bundled Mozilla roots **and** the operating system's trust store (so an
+/// on-premises Exchange whose certificate comes from a CA the workstation trusts works as it does in
+/// Outlook); [`Trust::with_ca_file`] adds an organisation's CA (`--ca-file`); [`Trust::only`] is the
+/// emulator's CA alone.
+pub use calconnect_identity::trust::{Trust, TrustError};
+
+/// The root store `trust` makes ([`Trust::root_store`]), for connections this crate opens itself (NTLM's
+/// in `connection.rs`). OS certificates that cannot be read or used are skipped and logged; a bad extra
+/// PEM root is an [`Error::ClientSetup`].
+pub fn root_store(trust: &Trust) -> Result<rustls::RootCertStore> {
+    trust.root_store().map_err(setup_error)
 }
 
-impl Default for Trust {
-    fn default() -> Self {
-        Self {
-            builtin_roots: true,
-            extra_roots_pem: Vec::new(),
-        }
-    }
+/// A rustls client configuration trusting `trust` ([`Trust::client_config`]: the ring provider, TLS 1.2
+/// and 1.3), offering `alpn`: what the pooled client uses with `h2` and `http/1.1`, and what NTLM's own
+/// connections can use with `http/1.1` only (IIS refuses NTLM over HTTP/2).
+pub fn client_config(trust: &Trust, alpn: &[&[u8]]) -> Result<rustls::ClientConfig> {
+    trust.client_config(alpn).map_err(setup_error)
 }
 
-impl Trust {
-    /// Only the given PEM roots (tests against the emulator).
-    pub fn only(pem: impl Into<String>) -> Self {
-        Self {
-            builtin_roots: false,
-            extra_roots_pem: vec![pem.into()],
-        }
+fn setup_error(error: TrustError) -> Error {
+    Error::ClientSetup {
+        detail: error.to_string(),
     }
 }
 
@@ -59,25 +58,16 @@ fn builder(
     request_timeout: Duration,
     endpoints: &Endpoints,
 ) -> Result<reqwest::ClientBuilder> {
+    // One rustls configuration for reqwest and for NTLM's connections, so both trust the same roots.
+    let tls = client_config(trust, &[b"h2", b"http/1.1"])?;
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(request_timeout)
         .connect_timeout(request_timeout)
         .user_agent(concat!("calconnect-ews/", env!("CARGO_PKG_VERSION")))
-        .tls_built_in_root_certs(trust.builtin_roots);
+        .use_preconfigured_tls(tls);
     for (host, address) in endpoints.resolved() {
         builder = builder.resolve(host, *address);
-    }
-    for pem in &trust.extra_roots_pem {
-        let certificates =
-            reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
-                Error::ClientSetup {
-                    detail: format!("trust anchor pem: {error}"),
-                }
-            })?;
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
     }
     Ok(builder)
 }

@@ -6,22 +6,44 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::http::ensure_secure_url;
 
-/// A Microsoft cloud with its sign-in host and Graph root
-/// (Microsoft docs: "National cloud deployments", "Microsoft Graph national cloud deployments").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// A Microsoft cloud with its sign-in host and Graph root, from "Microsoft Graph national cloud deployments"
+/// (<https://learn.microsoft.com/graph/deployments>): GCC (moderate) tenants "continue using the worldwide
+/// endpoints"; GCC High uses `login.microsoftonline.us` + `graph.microsoft.us`; DoD uses
+/// `login.microsoftonline.us` + `dod-graph.microsoft.us`. Tokens of one cloud are not accepted by another.
+///
+/// Config files spell them `global`, `usgov` (GCC High), `usgov-dod` and `china`; [`Cloud::parse`] also takes
+/// `gcc-high`, `dod`, `us-gov-dod` and the like, and `gcc`, which is the worldwide cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cloud {
+    /// Microsoft 365 worldwide (commercial), which also serves GCC (moderate) tenants.
     Global,
-    #[serde(rename = "usgov")]
+    /// Microsoft 365 US Government GCC High.
     UsGovernment,
+    /// Microsoft 365 US Government DoD.
+    UsGovernmentDod,
+    /// Microsoft 365 operated by 21Vianet in China.
     China,
 }
 
+/// The spellings an unknown cloud name is told about.
+const EXPECTED_CLOUDS: &str = "expected global, gcc-high, dod or china; gcc is global";
+
+/// What [`Cloud::parse`] says about `gcc`.
+pub const GCC_NOTE: &str = "GCC (moderate) tenants use the worldwide Microsoft 365 endpoints, so `gcc` means `global`; GCC High and DoD are `gcc-high` and `dod`";
+
 impl Cloud {
+    /// Every cloud, worldwide first.
+    pub const ALL: [Cloud; 4] = [
+        Cloud::Global,
+        Cloud::UsGovernment,
+        Cloud::UsGovernmentDod,
+        Cloud::China,
+    ];
+
     pub fn login_base(self) -> Url {
         let base = match self {
             Self::Global => "https://login.microsoftonline.com/",
-            Self::UsGovernment => "https://login.microsoftonline.us/",
+            Self::UsGovernment | Self::UsGovernmentDod => "https://login.microsoftonline.us/",
             Self::China => "https://login.chinacloudapi.cn/",
         };
         Url::parse(base).expect("cloud login URLs are valid")
@@ -31,24 +53,87 @@ impl Cloud {
         let base = match self {
             Self::Global => "https://graph.microsoft.com/",
             Self::UsGovernment => "https://graph.microsoft.us/",
+            Self::UsGovernmentDod => "https://dod-graph.microsoft.us/",
             Self::China => "https://microsoftgraph.chinacloudapi.cn/",
         };
         Url::parse(base).expect("cloud Graph URLs are valid")
+    }
+
+    /// The spelling config files and `--cloud` use: `global`, `usgov`, `usgov-dod` or `china`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Global => "global",
+            Self::UsGovernment => "usgov",
+            Self::UsGovernmentDod => "usgov-dod",
+            Self::China => "china",
+        }
+    }
+
+    /// The name a person sees, saying which US Government cloud is which and where GCC belongs.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Global => "Microsoft 365 worldwide (includes GCC)",
+            Self::UsGovernment => "Microsoft 365 US Government GCC High",
+            Self::UsGovernmentDod => "Microsoft 365 US Government DoD",
+            Self::China => "Microsoft 365 China (operated by 21Vianet)",
+        }
+    }
+
+    /// Reads a cloud name, case-insensitively and ignoring `-`, `_` and spaces: `global` (`worldwide`,
+    /// `commercial`), `usgov` (`us-gov`, `gcc-high`, `usgov-high`), `usgov-dod` (`dod`, `us-gov-dod`),
+    /// `china` (`21vianet`). `gcc` is the worldwide cloud and comes with [`GCC_NOTE`].
+    pub fn parse(text: &str) -> std::result::Result<(Self, Option<&'static str>), String> {
+        let key: String = text
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect();
+        let cloud = match key.as_str() {
+            "gcc" | "gccmoderate" => return Ok((Self::Global, Some(GCC_NOTE))),
+            "global" | "worldwide" | "commercial" => Self::Global,
+            "usgov" | "usgovernment" | "gcchigh" | "usgovhigh" | "usgovgcchigh" => {
+                Self::UsGovernment
+            }
+            "dod" | "usgovdod" | "usgovernmentdod" | "gccdod" => Self::UsGovernmentDod,
+            "china" | "21vianet" | "china21vianet" => Self::China,
+            _ => return Err(format!("unknown cloud `{text}` ({EXPECTED_CLOUDS})")),
+        };
+        Ok((cloud, None))
+    }
+}
+
+impl std::fmt::Display for Cloud {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Written as [`Cloud::as_str`]; read with [`Cloud::parse`], so a config file takes every spelling `--cloud`
+/// does (old files' `usgov` included).
+impl Serialize for Cloud {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Cloud {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
 impl std::str::FromStr for Cloud {
     type Err = String;
 
+    /// [`Cloud::parse`] without its note.
     fn from_str(value: &str) -> std::result::Result<Self, Self::Err> {
-        match value.to_ascii_lowercase().as_str() {
-            "global" => Ok(Self::Global),
-            "usgov" | "us-gov" | "usgovernment" => Ok(Self::UsGovernment),
-            "china" => Ok(Self::China),
-            other => Err(format!(
-                "unknown cloud `{other}` (expected global, usgov or china)"
-            )),
-        }
+        Self::parse(value).map(|(cloud, _)| cloud)
     }
 }
 
@@ -183,14 +268,108 @@ mod tests {
     }
 
     #[test]
-    fn national_clouds_pair_sign_in_hosts_with_graph_roots() {
-        assert_eq!(
-            Cloud::UsGovernment.graph_base().as_str(),
-            "https://graph.microsoft.us/"
+    fn each_preset_pairs_its_sign_in_host_with_its_graph_root() {
+        let hosts = |cloud: Cloud| {
+            (
+                cloud.login_base().to_string(),
+                cloud.graph_base().to_string(),
+            )
+        };
+        let expected = [
+            (
+                Cloud::Global,
+                "https://login.microsoftonline.com/",
+                "https://graph.microsoft.com/",
+            ),
+            (
+                Cloud::UsGovernment,
+                "https://login.microsoftonline.us/",
+                "https://graph.microsoft.us/",
+            ),
+            (
+                Cloud::UsGovernmentDod,
+                "https://login.microsoftonline.us/",
+                "https://dod-graph.microsoft.us/",
+            ),
+            (
+                Cloud::China,
+                "https://login.chinacloudapi.cn/",
+                "https://microsoftgraph.chinacloudapi.cn/",
+            ),
+        ];
+        for (cloud, login, graph) in expected {
+            assert_eq!(
+                hosts(cloud),
+                (login.to_owned(), graph.to_owned()),
+                "{cloud}"
+            );
+        }
+        assert_eq!(Cloud::ALL, expected.map(|(cloud, ..)| cloud));
+    }
+
+    #[test]
+    fn old_and_new_spellings_parse_and_gcc_is_worldwide_with_a_note() {
+        for (text, cloud) in [
+            ("global", Cloud::Global),
+            ("Worldwide", Cloud::Global),
+            ("usgov", Cloud::UsGovernment),
+            ("us-gov", Cloud::UsGovernment),
+            ("usgovernment", Cloud::UsGovernment),
+            ("gcc-high", Cloud::UsGovernment),
+            ("GCCHigh", Cloud::UsGovernment),
+            ("gcc_high", Cloud::UsGovernment),
+            ("dod", Cloud::UsGovernmentDod),
+            ("DoD", Cloud::UsGovernmentDod),
+            ("us-gov-dod", Cloud::UsGovernmentDod),
+            ("usgov-dod", Cloud::UsGovernmentDod),
+            ("china", Cloud::China),
+            ("21Vianet", Cloud::China),
+        ] {
+            assert_eq!(Cloud::parse(text), Ok((cloud, None)), "{text}");
+            assert_eq!(text.parse::<Cloud>(), Ok(cloud), "{text}");
+        }
+        assert_eq!(Cloud::parse("gcc"), Ok((Cloud::Global, Some(GCC_NOTE))));
+        assert_eq!("GCC".parse::<Cloud>(), Ok(Cloud::Global));
+        let error = Cloud::parse("germany").unwrap_err();
+        assert!(
+            error.contains("germany") && error.contains("gcc-high"),
+            "{error}"
         );
-        assert_eq!(
-            Cloud::China.login_base().as_str(),
-            "https://login.chinacloudapi.cn/"
+    }
+
+    #[test]
+    fn every_cloud_reads_back_its_own_spelling_from_toml_and_old_files_still_load() {
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        struct File {
+            cloud: Cloud,
+        }
+        for cloud in Cloud::ALL {
+            let text = toml::to_string(&File { cloud }).unwrap();
+            assert_eq!(text.trim(), format!("cloud = \"{}\"", cloud.as_str()));
+            assert_eq!(toml::from_str::<File>(&text).unwrap().cloud, cloud);
+            assert_eq!(cloud.as_str().parse::<Cloud>(), Ok(cloud));
+        }
+        for (text, cloud) in [
+            ("gcc-high", Cloud::UsGovernment),
+            ("dod", Cloud::UsGovernmentDod),
+            ("us-gov-dod", Cloud::UsGovernmentDod),
+            ("gcc", Cloud::Global),
+        ] {
+            let file: File = toml::from_str(&format!("cloud = \"{text}\"")).unwrap();
+            assert_eq!(file.cloud, cloud, "{text}");
+        }
+        let error = toml::from_str::<File>("cloud = \"germany\"").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown cloud `germany`"),
+            "{error}"
         );
+    }
+
+    #[test]
+    fn labels_say_which_us_government_cloud_is_which() {
+        assert!(Cloud::Global.label().contains("GCC"));
+        assert!(Cloud::UsGovernment.label().contains("GCC High"));
+        assert!(Cloud::UsGovernmentDod.label().contains("DoD"));
+        assert!(Cloud::China.label().contains("21Vianet"));
     }
 }

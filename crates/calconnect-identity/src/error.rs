@@ -10,6 +10,9 @@ pub enum Error {
     InsecureUrl { url: String },
     #[error("invalid authority {url}: {reason}")]
     InvalidAuthority { url: String, reason: String },
+    /// The trusted CAs could not be set up (a `--ca-file` that is missing or not PEM, say).
+    #[error(transparent)]
+    Trust(#[from] crate::trust::TrustError),
     #[error("could not build the HTTP client")]
     HttpClient {
         #[source]
@@ -78,9 +81,10 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::InsecureUrl { .. } | Self::InvalidAuthority { .. } | Self::HttpClient { .. } => {
-                ErrorKind::Configuration
-            }
+            Self::InsecureUrl { .. }
+            | Self::InvalidAuthority { .. }
+            | Self::Trust(_)
+            | Self::HttpClient { .. } => ErrorKind::Configuration,
             Self::Network { .. } => ErrorKind::Network,
             Self::DiscoveryStatus { .. }
             | Self::DiscoveryInvalid { .. }

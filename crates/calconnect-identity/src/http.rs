@@ -5,24 +5,23 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::trust::Trust;
 
-/// Builds the reqwest client for identity and Graph calls.
+/// Builds the reqwest client for identity and Graph calls, trusting what `trust` names ([`Trust::default`]:
+/// the bundled roots and the OS trust store; the sandbox's or an organisation's CA can be added).
 ///
 /// Redirects are never followed: an OAuth endpoint that redirects is misconfigured, and following it could
-/// leak a code or token to another host (oauth2-rs's advice). TLS verification stays on; `extra_ca_pem`
-/// adds one more trusted root (the sandbox's own CA) next to the Web PKI roots.
-pub fn http_client(extra_ca_pem: Option<&[u8]>) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
+/// leak a code or token to another host (oauth2-rs's advice). TLS verification stays on.
+pub fn http_client(trust: &Trust) -> Result<reqwest::Client> {
+    // The same rustls set-up as EWS ([`Trust::client_config`]), offering HTTP/2 and HTTP/1.1 as reqwest's
+    // own configuration would.
+    let tls = trust.client_config(&[b"h2", b"http/1.1"])?;
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(60))
-        .user_agent(concat!("calconnect/", env!("CARGO_PKG_VERSION")));
-    if let Some(pem) = extra_ca_pem {
-        let certificate =
-            reqwest::Certificate::from_pem(pem).map_err(|source| Error::HttpClient { source })?;
-        builder = builder.add_root_certificate(certificate);
-    }
-    builder
+        .user_agent(concat!("calconnect/", env!("CARGO_PKG_VERSION")))
+        .use_preconfigured_tls(tls)
         .build()
         .map_err(|source| Error::HttpClient { source })
 }

@@ -1,7 +1,8 @@
 //! Microsoft identity platform client: discovery, browser sign-in with PKCE, device code, refresh.
 //!
-//! The crate speaks OAuth 2.0 to any standards-compliant authority (Microsoft 365 global, US Government,
-//! China, or the calconnect sandbox): endpoints come from the authority's OpenID discovery document.
+//! The crate speaks OAuth 2.0 to any standards-compliant authority (Microsoft 365 worldwide, US Government
+//! GCC High or DoD, China, or the calconnect sandbox): endpoints come from the authority's OpenID discovery
+//! document.
 //!
 //! - [`IdentityClient::begin_browser_sign_in`]: authorization code + PKCE S256 through the system browser and a
 //!   loopback listener on 127.0.0.1 (RFC 6749 §4.1, RFC 7636, RFC 8252).
@@ -12,7 +13,7 @@
 //! ```no_run
 //! # async fn example() -> calconnect_identity::Result<()> {
 //! use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud, IdentityClient};
-//! let http = calconnect_identity::http_client(None)?;
+//! let http = calconnect_identity::http_client(&calconnect_identity::Trust::default())?;
 //! let authority = Authority::for_cloud(Cloud::Global, "organizations")?;
 //! let app = AppRegistration::new(AppKind::FreeBusy, "00000000-0000-0000-0000-000000000000");
 //! let client = IdentityClient::discover(http, authority, app).await?;
@@ -35,6 +36,7 @@ pub mod loopback;
 pub mod scopes;
 pub mod time;
 pub mod token;
+pub mod trust;
 
 pub use aadsts::{AadError, ErrorKind};
 pub use admin_consent::{AdminConsent, PermissionReason};
@@ -50,3 +52,4 @@ pub use scopes::{AccessLevel, ScopeSet};
 pub use time::{Clock, Sleeper, SystemClock, TokioSleeper};
 pub use token::TokenSet;
 pub use tokio_util::sync::CancellationToken;
+pub use trust::{Trust, TrustError};

@@ -177,6 +177,7 @@ fn exchange_cloud(cloud: Cloud, sandbox: Option<&SandboxEndpoint>) -> ExchangeCl
     match (cloud, sandbox) {
         (_, Some(sandbox)) => ExchangeCloud::emulator(sandbox.base_url.clone()),
         (Cloud::UsGovernment, None) => ExchangeCloud::us_government(),
+        (Cloud::UsGovernmentDod, None) => ExchangeCloud::us_government_dod(),
         (Cloud::China, None) => ExchangeCloud::china(),
         (Cloud::Global | Cloud::Sandbox, None) => ExchangeCloud::global(),
     }

@@ -38,7 +38,7 @@ export function render(root, ctx) {
     const cloud = /** @type {HTMLSelectElement} */ (
       h(
         'select',
-        { id: 'cloud', name: 'cloud', 'data-testid': 'settings-cloud' },
+        { id: 'cloud', name: 'cloud', 'data-testid': 'settings-cloud', 'aria-describedby': 'cloud-hint' },
         view.clouds.map((option) => h('option', { value: option.value, selected: option.value === view.saved.cloud }, option.label)),
       )
     );
@@ -91,7 +91,17 @@ export function render(root, ctx) {
       view.lockedByCommandLine
         ? h('p', { class: 'notice' }, `This run uses ${view.activeCloudLabel}, chosen on the command line. What you save here applies when calconnect starts without it.`)
         : null,
-      h('div', { class: 'field' }, h('label', { for: 'cloud' }, 'Microsoft cloud'), cloud),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'cloud' }, 'Microsoft cloud'),
+        cloud,
+        h(
+          'small',
+          { id: 'cloud-hint', class: 'muted' },
+          'GCC (moderate) tenants use Worldwide. GCC High and DoD are separate US Government clouds with their own sign-in and Graph hosts; an account of one cloud cannot sign in to another.',
+        ),
+      ),
       sandboxNote,
       fields,
       h(

@@ -1,7 +1,9 @@
 //! The `calconnect` binary end to end against a sandbox on loopback TLS.
 //! Needs a Secret Service: run with `scripts/with-keyring.sh cargo nextest run -p calconnect-cli`.
 
+mod clouds;
 mod exchange;
+mod internal_ca;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -202,8 +202,11 @@ impl Bench {
             freebusy_client_id: Some(demo::FREEBUSY_APP_CLIENT_ID.to_owned()),
             ..Config::default()
         };
-        let http = calconnect_identity::http_client(sandbox.ca_pem().map(str::as_bytes))
-            .expect("http client");
+        let http = calconnect_identity::http_client(&sandbox.ca_pem().map_or_else(
+            calconnect_identity::Trust::default,
+            calconnect_identity::Trust::only,
+        ))
+        .expect("http client");
         let mut core_options = Options::new(
             config,
             directory.path().join("accounts.json"),

@@ -31,15 +31,6 @@ const AUTHENTICATION_DOC: &str =
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/authentication-and-ews-in-exchange";
 const EXO_OAUTH_DOC: &str = "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-authenticate-an-ews-application-by-using-oauth";
 
-/// Host names of Exchange Online's EWS endpoints (worldwide and national clouds).
-const EXCHANGE_ONLINE_HOSTS: [&str; 5] = [
-    "outlook.office365.com",
-    "outlook.office.com",
-    "outlook.office365.us",
-    "outlook.office.de",
-    "partner.outlook.cn",
-];
-
 /// The mailbox probes, skipped when a blocker stopped the run before them.
 const MAILBOX_STEPS: [StepId; 6] = [
     StepId::CalendarFolder,
@@ -866,8 +857,6 @@ fn record_version(
 }
 
 fn is_exchange_online(url: &Url) -> bool {
-    url.host_str().is_some_and(|host| {
-        let host = host.to_ascii_lowercase();
-        EXCHANGE_ONLINE_HOSTS.contains(&host.as_str()) || host.ends_with(".office365.com")
-    })
+    url.host_str()
+        .is_some_and(crate::cloud::is_exchange_online_host)
 }

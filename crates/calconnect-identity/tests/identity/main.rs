@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use calconnect_identity::{
-    AppKind, AppRegistration, Authority, CancellationToken, ErrorKind, IdentityClient,
+    AppKind, AppRegistration, Authority, CancellationToken, ErrorKind, IdentityClient, Trust,
 };
 use calconnect_sandbox::person::{Consent, Person};
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
 use secrecy::ExposeSecret;
 
 async fn client(sandbox: &SandboxHandle, app: AppKind) -> IdentityClient {
-    let http = calconnect_identity::http_client(sandbox.ca_pem().map(str::as_bytes)).unwrap();
+    let http = calconnect_identity::http_client(&Trust::only(sandbox.ca_pem().unwrap())).unwrap();
     let authority = Authority::new(sandbox.base_url(), demo::DOMAIN).unwrap();
     let client_id = match app {
         AppKind::Full => demo::FULL_APP_CLIENT_ID,
@@ -50,7 +50,7 @@ async fn discovery_finds_the_sandbox_endpoints_under_the_tenant() {
 #[tokio::test]
 async fn an_untrusted_certificate_fails_discovery_instead_of_skipping_verification() {
     let sandbox = Sandbox::builder().start().await.unwrap();
-    let http = calconnect_identity::http_client(None).unwrap();
+    let http = calconnect_identity::http_client(&Trust::default()).unwrap();
     let authority = Authority::new(sandbox.base_url(), demo::DOMAIN).unwrap();
 
     let error = IdentityClient::discover(
