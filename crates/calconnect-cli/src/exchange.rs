@@ -306,27 +306,8 @@ fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
 
 /// One line per mailbox: level, route, what failed.
 fn print_mailbox_table(report: &Report) {
-    let width = report
-        .mailboxes
-        .iter()
-        .map(|entry| entry.mailbox.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
     println!();
-    println!(
-        "{:<width$}  {:<14}  {:<16}  What failed",
-        "Mailbox", "Level", "Route"
-    );
-    for entry in &report.mailboxes {
-        println!(
-            "{:<width$}  {:<14}  {:<16}  {}",
-            entry.mailbox,
-            entry.level.label(),
-            entry.route.map_or("-", |route| route.label()),
-            entry.failed.as_deref().unwrap_or("-")
-        );
-    }
+    print!("{}", report.mailbox_table());
 }
 
 #[cfg(test)]

@@ -12,6 +12,32 @@ impl Report {
             .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
     }
 
+    /// One line per mailbox: address, level, route and what failed, in aligned columns.
+    pub fn mailbox_table(&self) -> String {
+        let width = self
+            .mailboxes
+            .iter()
+            .map(|entry| entry.mailbox.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        let mut table = format!(
+            "{:<width$}  {:<14}  {:<16}  What failed\n",
+            "Mailbox", "Level", "Route"
+        );
+        for entry in &self.mailboxes {
+            let _ = writeln!(
+                table,
+                "{:<width$}  {:<14}  {:<16}  {}",
+                entry.mailbox,
+                entry.level.label(),
+                entry.route.map_or("-", |route| route.label()),
+                entry.failed.as_deref().unwrap_or("-")
+            );
+        }
+        table
+    }
+
     /// A plain-text report for e-mail or a ticket.
     pub fn to_text(&self) -> String {
         let mut text = String::new();
@@ -44,29 +70,7 @@ impl Report {
         }
         if self.mailboxes.len() > 1 {
             let _ = writeln!(text);
-            let width = self
-                .mailboxes
-                .iter()
-                .map(|entry| entry.mailbox.len())
-                .max()
-                .unwrap_or(7)
-                .max(7);
-            let _ = writeln!(
-                text,
-                "{:<width$}  {:<14}  {:<16}  What failed",
-                "Mailbox", "Level", "Route"
-            );
-            for entry in &self.mailboxes {
-                let route = entry.route.map_or("-", |route| route.label());
-                let failed = entry.failed.as_deref().unwrap_or("-");
-                let _ = writeln!(
-                    text,
-                    "{:<width$}  {:<14}  {:<16}  {failed}",
-                    entry.mailbox,
-                    entry.level.label(),
-                    route
-                );
-            }
+            text.push_str(&self.mailbox_table());
             for entry in self
                 .mailboxes
                 .iter()

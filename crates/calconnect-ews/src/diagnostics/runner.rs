@@ -13,7 +13,7 @@ use super::report::{
     Deployment, MailboxProgress, MailboxReport, Report, Reporter, Step, StepId, StepStatus,
 };
 use super::route::Route;
-use super::steps::Steps;
+use super::steps::{StartedStep, Steps};
 use super::verdict::{mailbox_failures, mailbox_level, mailbox_verdict, verdict, AccessLevel};
 use crate::auth::{authorize, AuthScheme, Authorization, Credentials};
 use crate::autodiscover::{Autodiscover, CandidateOutcome, AUTODISCOVER_DOC};
@@ -276,15 +276,14 @@ async fn run_shared_steps(
         Ok(clients) => clients,
         Err(error) => {
             let started = steps.begin(StepId::Tls);
-            steps.finish(
+            return stop(
+                steps,
+                observations,
                 started,
-                StepStatus::Failed,
                 error.to_string(),
-                None,
-                Some(TLS_DOC.into()),
+                TLS_DOC,
+                Blocker::Unreachable(error.to_string()),
             );
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-            return None;
         }
     };
 
@@ -313,15 +312,14 @@ async fn run_shared_steps(
                     authorization
                 }
                 Err(error) => {
-                    steps.finish(
+                    return stop(
+                        steps,
+                        observations,
                         started,
-                        StepStatus::Failed,
                         error.to_string(),
-                        None,
-                        Some(EXO_OAUTH_DOC.into()),
+                        EXO_OAUTH_DOC,
+                        Blocker::Token(error.to_string()),
                     );
-                    observations.blocker = Some(Blocker::Token(error.to_string()));
-                    return None;
                 }
             }
         }
@@ -395,15 +393,14 @@ async fn run_shared_steps(
                             summary,
                         ),
                     };
-                    steps.finish(
+                    return stop(
+                        steps,
+                        observations,
                         started,
-                        StepStatus::Failed,
                         detail,
-                        None,
-                        Some(AUTODISCOVER_DOC.into()),
+                        AUTODISCOVER_DOC,
+                        Blocker::Autodiscover(blocker),
                     );
-                    observations.blocker = Some(Blocker::Autodiscover(blocker));
-                    return None;
                 }
             }
         }
@@ -422,15 +419,14 @@ async fn run_shared_steps(
     .with_retry(environment.retry);
     let started = steps.begin(StepId::Tls);
     if let Err(error) = ensure_secure(&ews_url) {
-        steps.finish(
+        return stop(
+            steps,
+            observations,
             started,
-            StepStatus::Failed,
             error.to_string(),
-            None,
-            Some(TLS_DOC.into()),
+            TLS_DOC,
+            Blocker::Unreachable(error.to_string()),
         );
-        observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-        return None;
     }
     let probe = client.probe().await;
     match &probe {
@@ -452,26 +448,24 @@ async fn run_shared_steps(
             None,
         ),
         Err(Error::Tls { problem, .. }) => {
-            steps.finish(
+            return stop(
+                steps,
+                observations,
                 started,
-                StepStatus::Failed,
                 problem.to_string(),
-                None,
-                Some(TLS_DOC.into()),
+                TLS_DOC,
+                Blocker::Tls(problem.clone()),
             );
-            observations.blocker = Some(Blocker::Tls(problem.clone()));
-            return None;
         }
         Err(error) => {
-            steps.finish(
+            return stop(
+                steps,
+                observations,
                 started,
-                StepStatus::Failed,
                 error.to_string(),
-                None,
-                Some(AUTHENTICATION_DOC.into()),
+                AUTHENTICATION_DOC,
+                Blocker::Unreachable(error.to_string()),
             );
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-            return None;
         }
     }
     let probe = probe.ok()?;
@@ -550,15 +544,14 @@ async fn run_shared_steps(
         Ok(client) => client,
         Err(error) => {
             let started = steps.begin(StepId::Authentication);
-            steps.finish(
+            return stop(
+                steps,
+                observations,
                 started,
-                StepStatus::Failed,
                 error.to_string(),
-                None,
-                Some(AUTHENTICATION_DOC.into()),
+                AUTHENTICATION_DOC,
+                Blocker::Unreachable(error.to_string()),
             );
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-            return None;
         }
     };
     let basic_offered = probe.offered.contains(&AuthScheme::Basic);
@@ -620,18 +613,17 @@ async fn authenticate(
         Err(Error::Unauthorized { offered, .. }) => {
             let names: Vec<String> = offered.iter().map(AuthScheme::to_string).collect();
             if !offered.is_empty() && !offered.contains(scheme) {
-                steps.finish(
+                return stop(
+                    steps,
+                    observations,
                     started,
-                    StepStatus::Failed,
                     format!("http 401: {scheme} authentication is disabled on this server"),
-                    None,
-                    Some(AUTHENTICATION_DOC.into()),
+                    AUTHENTICATION_DOC,
+                    Blocker::SchemeNotOffered {
+                        needed: scheme.to_string(),
+                        offered: names,
+                    },
                 );
-                observations.blocker = Some(Blocker::SchemeNotOffered {
-                    needed: scheme.to_string(),
-                    offered: names,
-                });
-                return None;
             }
             let detail = if observations.app_credentials {
                 "http 401: Exchange refused the app's token".to_owned()
@@ -666,17 +658,14 @@ async fn authenticate(
             );
             check_allow_list(steps, observations, report, client, &detail).await
         }
-        Err(Error::Forbidden { detail, .. }) => {
-            steps.finish(
-                started,
-                StepStatus::Failed,
-                format!("http 403: Exchange refused EWS to {principal}: {detail}"),
-                None,
-                Some(AUTHENTICATION_DOC.into()),
-            );
-            observations.blocker = Some(Blocker::Forbidden(detail));
-            None
-        }
+        Err(Error::Forbidden { detail, .. }) => stop(
+            steps,
+            observations,
+            started,
+            format!("http 403: Exchange refused EWS to {principal}: {detail}"),
+            AUTHENTICATION_DOC,
+            Blocker::Forbidden(detail),
+        ),
         Err(Error::Throttled { .. }) => {
             let detail = "ErrorServerBusy: still throttled after backing off".to_owned();
             steps.finish(
@@ -703,17 +692,14 @@ async fn authenticate(
             );
             Some(client)
         }
-        Err(error) => {
-            steps.finish(
-                started,
-                StepStatus::Failed,
-                error.to_string(),
-                None,
-                Some(AUTHENTICATION_DOC.into()),
-            );
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
-            None
-        }
+        Err(error) => stop(
+            steps,
+            observations,
+            started,
+            error.to_string(),
+            AUTHENTICATION_DOC,
+            Blocker::Unreachable(error.to_string()),
+        ),
     }
 }
 
@@ -773,18 +759,17 @@ async fn confirm_with_basic(
         Err(error) => error.to_string(),
         Ok(_) => String::new(),
     };
-    steps.finish(
+    stop(
+        steps,
+        observations,
         started,
-        StepStatus::Failed,
         detail,
-        None,
-        Some(AUTHENTICATION_DOC.into()),
-    );
-    observations.blocker = Some(Blocker::Unauthorized {
-        scheme: AuthScheme::Ntlm.to_string(),
-        basic_refused_too: true,
-    });
-    None
+        AUTHENTICATION_DOC,
+        Blocker::Unauthorized {
+            scheme: AuthScheme::Ntlm.to_string(),
+            basic_refused_too: true,
+        },
+    )
 }
 
 /// An app-only request impersonating a mailbox got 403: either the organisation's EWS allow list refuses
@@ -859,4 +844,25 @@ fn record_version(
 fn is_exchange_online(url: &Url) -> bool {
     url.host_str()
         .is_some_and(crate::cloud::is_exchange_online_host)
+}
+
+/// Ends a shared step as failed with `detail` and its documentation, records what stopped the run, and
+/// stops it.
+fn stop(
+    steps: &mut Steps<'_>,
+    observations: &mut Observations,
+    started: StartedStep,
+    detail: String,
+    doc_url: &str,
+    blocker: Blocker,
+) -> Option<EwsClient> {
+    steps.finish(
+        started,
+        StepStatus::Failed,
+        detail,
+        None,
+        Some(doc_url.into()),
+    );
+    observations.blocker = Some(blocker);
+    None
 }

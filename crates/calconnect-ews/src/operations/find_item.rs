@@ -40,16 +40,7 @@ impl Operation for FindCalendarView {
     }
 
     fn body(&self) -> String {
-        let mailbox = self
-            .mailbox
-            .as_ref()
-            .map(|address| {
-                format!(
-                    "<t:Mailbox><t:EmailAddress>{}</t:EmailAddress></t:Mailbox>",
-                    quick_xml::escape::escape(address.as_str())
-                )
-            })
-            .unwrap_or_default();
+        let mailbox = super::mailbox_element(self.mailbox.as_deref());
         format!(
             r#"<m:FindItem {ns} Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/></t:AdditionalProperties></m:ItemShape><m:CalendarView MaxEntriesReturned="{max}" StartDate="{start}" EndDate="{end}"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar">{mailbox}</t:DistinguishedFolderId></m:ParentFolderIds></m:FindItem>"#,
             ns = namespace_declarations(),

@@ -1,6 +1,5 @@
 //! `GetFolder` on a distinguished folder (EWS reference "GetFolder operation").
 
-use quick_xml::escape::escape;
 use serde::Serialize;
 
 use super::Operation;
@@ -72,16 +71,7 @@ impl Operation for GetFolder {
     }
 
     fn body(&self) -> String {
-        let mailbox = self
-            .mailbox
-            .as_ref()
-            .map(|address| {
-                format!(
-                    "<t:Mailbox><t:EmailAddress>{}</t:EmailAddress></t:Mailbox>",
-                    escape(address.as_str())
-                )
-            })
-            .unwrap_or_default();
+        let mailbox = super::mailbox_element(self.mailbox.as_deref());
         format!(
             r#"<m:GetFolder {ns}><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:EffectiveRights"/></t:AdditionalProperties></m:FolderShape><m:FolderIds><t:DistinguishedFolderId Id="{id}">{mailbox}</t:DistinguishedFolderId></m:FolderIds></m:GetFolder>"#,
             ns = namespace_declarations(),

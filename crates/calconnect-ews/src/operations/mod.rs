@@ -32,3 +32,15 @@ pub trait Operation {
 pub(crate) fn xml_date_time(instant: chrono::DateTime<chrono::Utc>) -> String {
     instant.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
+
+/// `<t:Mailbox>` naming a folder's owner for delegate access, or nothing (impersonation, own mailbox).
+pub(crate) fn mailbox_element(owner: Option<&str>) -> String {
+    owner
+        .map(|address| {
+            format!(
+                "<t:Mailbox><t:EmailAddress>{}</t:EmailAddress></t:Mailbox>",
+                quick_xml::escape::escape(address)
+            )
+        })
+        .unwrap_or_default()
+}
