@@ -367,11 +367,11 @@ fn combined(shared: &Observations, mailboxes: &[MailboxObservations]) -> Verdict
             None,
         ),
     };
-    verdict.summary = format!(
-        "{} mailboxes tested: {tally}. A vendor can rely on {} on every one of them",
-        mailboxes.len(),
-        lowest.label()
-    );
+    let floor = match lowest {
+        AccessLevel::None => "at least one has no usable access".to_owned(),
+        level => format!("every one of them has at least {} access", level.label()),
+    };
+    verdict.summary = format!("{} mailboxes tested: {tally}; {floor}", mailboxes.len());
     // Each kind of fix once, for every mailbox needing it, in the order the mailboxes were given.
     let mut needing: BTreeMap<FixKind, Vec<&str>> = BTreeMap::new();
     for (mailbox, (level, _)) in mailboxes.iter().zip(&levels) {
