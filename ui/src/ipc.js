@@ -84,7 +84,7 @@
 /**
  * @typedef {{
  *   level: 'full' | 'restricted' | 'freeBusy' | 'none', summary: string, vendorCan: string[], vendorCannot: string[],
- *   fixes: { problem: string, reaches: string | null, changes: string, command: string | null, docUrl: string }[], notes: string[],
+ *   fixes: { problem: string, reaches: string | null, changes: string, command: string | null, docUrl: string }[], chooseOne: boolean, notes: string[],
  * }} ExchangeVerdict
  */
 /** @typedef {'impersonation' | 'delegate' | 'appOnly'} ExchangeRoute */

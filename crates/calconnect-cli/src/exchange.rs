@@ -113,8 +113,21 @@ fn mailboxes(args: &ExchangeTestArgs) -> anyhow::Result<Vec<String>> {
         list.push(mailbox_list::validate(mailbox)?);
     }
     if let Some(path) = &args.mailboxes {
-        let file = std::fs::read_to_string(path)
+        // A list of a few thousand addresses is well under a megabyte; anything bigger is the wrong file.
+        const MAX_LIST_BYTES: u64 = 2 * 1024 * 1024;
+        let mut file = String::new();
+        std::fs::File::open(path)
+            .and_then(|opened| {
+                use std::io::Read as _;
+                opened.take(MAX_LIST_BYTES + 1).read_to_string(&mut file)
+            })
             .with_context(|| format!("cannot read the mailbox list {}", path.display()))?;
+        if file.len() as u64 > MAX_LIST_BYTES {
+            bail!(
+                "the mailbox list {} is larger than 2 MB: give a list of addresses",
+                path.display()
+            );
+        }
         for mailbox in mailbox_list::parse(&file)? {
             if !list
                 .iter()
@@ -126,6 +139,12 @@ fn mailboxes(args: &ExchangeTestArgs) -> anyhow::Result<Vec<String>> {
     }
     if list.is_empty() {
         bail!("give a mailbox to test with --mailbox or --mailboxes FILE");
+    }
+    if list.len() > mailbox_list::MAX_MAILBOXES {
+        bail!(
+            "more than {} mailboxes; split the list",
+            mailbox_list::MAX_MAILBOXES
+        );
     }
     Ok(list)
 }
@@ -279,9 +298,16 @@ fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
     for line in &verdict.vendor_cannot {
         println!("  cannot: {line}");
     }
-    for fix in &verdict.fixes {
+    if !verdict.fixes.is_empty() {
         println!();
-        println!("To fix: {}", fix.problem);
+        println!("{}:", verdict.fixes_heading());
+    }
+    for (index, fix) in verdict.fixes.iter().enumerate() {
+        println!();
+        match verdict.fix_label(index) {
+            Some(label) => println!("{label}: {}", fix.problem),
+            None => println!("{}", fix.problem),
+        }
         if !fix.changes.is_empty() {
             println!("  It {}", fix.changes);
         }

@@ -116,12 +116,12 @@ function verdictCard(report) {
       ? h(
           'div',
           { 'data-testid': 'ews-fixes' },
-          h('h3', {}, 'To fix'),
-          verdict.fixes.map((fix) =>
+          h('h3', {}, verdict.chooseOne ? 'To fix: choose one, least privilege first' : 'To fix'),
+          verdict.fixes.map((fix, index) =>
             h(
               'div',
               { class: 'fix' },
-              h('p', {}, fix.reaches ? h('strong', {}, `${LEVEL_LABELS[fix.reaches] ?? fix.reaches}: `) : null, fix.problem),
+              h('p', {}, fix.reaches ? h('strong', {}, `${fixLabel(verdict, index)}: `) : null, fix.problem),
               fix.command ? h('div', { class: 'command' }, h('code', {}, fix.command), copyButton(fix.command, 'Copy the command')) : null,
               fix.changes ? h('p', { class: 'small' }, `It ${fix.changes}.`) : null,
               h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), copyButton(fix.docUrl, 'Copy the documentation link')),
@@ -135,6 +135,19 @@ function verdictCard(report) {
 
 /** @type {Record<string, string>} */
 const LEVEL_LABELS = { full: 'Full', restricted: 'Restricted', freeBusy: 'Free-busy only', none: 'None' };
+
+/**
+ * "Option 2, gives Restricted access" among alternatives, "Gives Full access" for a single one.
+ * @param {import('../ipc.js').ExchangeVerdict} verdict
+ * @param {number} index
+ */
+function fixLabel(verdict, index) {
+  const fix = verdict.fixes[index];
+  const level = `${LEVEL_LABELS[fix.reaches ?? ''] ?? fix.reaches} access`;
+  if (!verdict.chooseOne) return `Gives ${level}`;
+  const position = verdict.fixes.slice(0, index + 1).filter((candidate) => candidate.reaches).length;
+  return `Option ${position}, gives ${level}`;
+}
 
 /**
  * One row of the per-mailbox table.
@@ -178,7 +191,7 @@ export function render(root) {
     h('textarea', { id: 'ews-mailbox', name: 'ews-mailbox', rows: '3', required: true, spellcheck: 'false', autocomplete: 'off', 'data-testid': 'ews-mailbox', 'aria-describedby': 'ews-mailbox-hint' }),
     h('small', { id: 'ews-mailbox-hint', class: 'muted' }, 'One mailbox address a line, or paste a CSV export with a header (PrimarySmtpAddress, EmailAddress…). Up to 8 are tested at once.'),
   );
-  const caName = h('small', { class: 'muted', id: 'ews-ca-hint', 'data-testid': 'ews-ca-name' }, 'Only for an internal CA: the OS trust store and the public roots are always trusted.');
+  const caName = h('small', { class: 'muted', id: 'ews-ca-hint', role: 'status', 'data-testid': 'ews-ca-name' }, 'Only for an internal CA: the OS trust store and the public roots are always trusted.');
   const caInput = /** @type {HTMLInputElement} */ (h('input', { id: 'ews-ca-file', type: 'file', accept: '.pem,.crt,.cer', 'aria-describedby': 'ews-ca-hint', 'data-testid': 'ews-ca-file' }));
   /** @type {string | null} */
   let caPem = null;
@@ -193,8 +206,11 @@ export function render(root) {
       caName.textContent = `${file.name} is too large to be a certificate file.`;
       return;
     }
+    // The run waits for the file: a test started before it is read would not trust the CA.
+    run.setAttribute('disabled', '');
     file
       .text()
+      .finally(() => run.removeAttribute('disabled'))
       .then((text) => {
         if (!text.includes('-----BEGIN CERTIFICATE-----')) {
           caName.textContent = `${file.name} is not a PEM certificate (export the CA as Base-64 encoded X.509).`;
@@ -306,7 +322,9 @@ export function render(root) {
         bar.value = done;
         liveTable.hidden = false;
         liveRows.append(mailboxRow(message.progress));
-        progress.textContent = `${done} of ${total} mailboxes tested…`;
+        // The status line is a live region: announce every tenth of the run, not every mailbox.
+        const step = Math.max(1, Math.ceil(total / 10));
+        if (done === total || done % step === 0) progress.textContent = `${done} of ${total} mailboxes tested…`;
       } else if (message.event === 'stepStarted') {
         running = stepRow({ id: message.id, title: message.title, status: 'running' });
         steps.append(running);
@@ -349,6 +367,8 @@ export function render(root) {
       .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
         if (!active) return;
         progress.textContent = '';
+        bar.hidden = true;
+        liveTable.hidden = true;
         replaceChildren(results, errorCard(error));
       })
       .finally(() => {

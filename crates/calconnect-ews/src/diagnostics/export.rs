@@ -97,8 +97,18 @@ impl Report {
         for cannot in &verdict.vendor_cannot {
             let _ = writeln!(text, "  A vendor cannot: {cannot}");
         }
-        for fix in &verdict.fixes {
-            let _ = writeln!(text, "  Fix: {}", fix.problem);
+        if !verdict.fixes.is_empty() {
+            let _ = writeln!(text, "  {}:", verdict.fixes_heading());
+        }
+        for (index, fix) in verdict.fixes.iter().enumerate() {
+            match verdict.fix_label(index) {
+                Some(label) => {
+                    let _ = writeln!(text, "  Fix ({label}): {}", fix.problem);
+                }
+                None => {
+                    let _ = writeln!(text, "  Fix: {}", fix.problem);
+                }
+            }
             if !fix.changes.is_empty() {
                 let _ = writeln!(text, "       It {}", fix.changes);
             }

@@ -7,8 +7,10 @@
 //! handled, multi-line fields are not an address anyway.
 //!
 //! Every address is validated here, before anything is sent or put into a fix command: an address is
-//! one `@` between non-empty parts, no whitespace or control characters, and none of the characters
-//! that would end or expand a PowerShell string (`"`, `` ` ``, `$`).
+//! one `@` between non-empty parts, ASCII only (an internationalised domain in its punycode form), no
+//! whitespace or control characters, and none of the characters that would end or expand a PowerShell
+//! string (`"`, `` ` ``, `$`). ASCII only matters: PowerShell treats the typographic quotes “ ” „ ‘ ’ as
+//! real quotes ("about_Quoting_Rules"), so one in an address could end a string of a pasted fix.
 
 use crate::error::{Error, Result};
 
@@ -74,8 +76,13 @@ pub fn parse(text: &str) -> Result<Vec<String>> {
             lines.next();
             Some(position)
         }
-        Some(header) if !header.contains('@') => {
-            // A one-column file with a header such as "PrimarySmtpAddress".
+        Some(header)
+            if ADDRESS_COLUMNS
+                .iter()
+                .any(|column| header.trim_matches('"').eq_ignore_ascii_case(column)) =>
+        {
+            // A one-column file with a header such as "PrimarySmtpAddress"; any other first line is an
+            // entry (a mistyped address is an error, not a header silently skipped).
             lines.next();
             None
         }

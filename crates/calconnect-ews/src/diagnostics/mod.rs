@@ -21,6 +21,6 @@ pub use report::{
 pub use route::Route;
 pub use runner::run;
 pub use verdict::{
-    mailbox_level, mailbox_verdict, verdict, AccessLevel, Fix, Verdict, EXO_EWS_ALLOW_LIST_FROM,
-    EXO_EWS_SHUTDOWN_ON,
+    assess, mailbox_level, mailbox_verdict, verdict, AccessLevel, Assessment, Fix, Verdict,
+    EXO_EWS_ALLOW_LIST_FROM, EXO_EWS_SHUTDOWN_ON,
 };

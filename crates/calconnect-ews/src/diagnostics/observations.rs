@@ -75,6 +75,9 @@ pub enum Blocker {
     /// HTTP 403 to authenticated EWS requests, also to a request naming no mailbox (in Exchange Online
     /// since 2026-10-01: the app is not allow-listed).
     Forbidden(String),
+    /// An app's request got 403 and the request naming no mailbox got no SOAP answer either: neither the
+    /// allow list nor the RBAC scope can be named.
+    AllowListUndetermined(String),
 }
 
 /// What one route reached.

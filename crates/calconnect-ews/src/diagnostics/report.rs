@@ -129,6 +129,9 @@ pub struct MailboxReport {
     pub level: AccessLevel,
     /// How the level was reached (`impersonation`, `delegate`, `appOnly`), when anything worked.
     pub route: Option<Route>,
+    /// Whether the level is known: false when a probe that could have raised it got no permission
+    /// decision from Exchange (timeout, throttling, server error), or the run stopped before it.
+    pub determined: bool,
     /// What failed, in one line (the first probe that was refused), when anything did.
     pub failed: Option<String>,
     /// The `FreeBusyViewType` Exchange returned, when availability worked.

@@ -14,7 +14,7 @@ use super::report::{
 };
 use super::route::Route;
 use super::steps::{StartedStep, Steps};
-use super::verdict::{mailbox_failures, mailbox_level, mailbox_verdict, verdict, AccessLevel};
+use super::verdict::{assess, mailbox_failures, mailbox_verdict, verdict, AccessLevel};
 use crate::auth::{authorize, AuthScheme, Authorization, Credentials};
 use crate::autodiscover::{Autodiscover, CandidateOutcome, AUTODISCOVER_DOC};
 use crate::client::EwsClient;
@@ -184,14 +184,17 @@ async fn probe_many(
     let mut done = 0;
     while let Some((index, observed, mailbox_steps)) = finished.next().await {
         done += 1;
-        let (level, route) = mailbox_level(shared, &observed);
+        let assessment = assess(shared, &observed);
         reporter.mailbox_finished(&MailboxProgress {
             done,
             total,
             mailbox: observed.mailbox.clone(),
-            level,
-            route,
-            failed: mailbox_failures(&observed),
+            level: assessment.level,
+            route: assessment.route,
+            failed: match &assessment.undetermined {
+                Some(reason) => Some(format!("not determined ({reason})")),
+                None => mailbox_failures(&observed),
+            },
         });
         results[index] = Some((observed, mailbox_steps));
     }
@@ -203,15 +206,17 @@ fn mailbox_report(
     observed: &MailboxObservations,
     steps: Vec<Step>,
 ) -> MailboxReport {
-    let (level, route) = mailbox_level(shared, observed);
-    let failed = match &shared.blocker {
-        Some(_) => Some("not tested: an earlier step failed".to_owned()),
-        None => mailbox_failures(observed),
+    let assessment = assess(shared, observed);
+    let failed = match (&shared.blocker, &assessment.undetermined) {
+        (Some(_), _) => Some("not tested: an earlier step failed".to_owned()),
+        (None, Some(reason)) => Some(format!("not determined ({reason})")),
+        (None, None) => mailbox_failures(observed),
     };
     MailboxReport {
         mailbox: observed.mailbox.clone(),
-        level,
-        route,
+        level: assessment.level,
+        route: assessment.route,
+        determined: shared.blocker.is_none() && assessment.undetermined.is_none(),
         failed,
         availability_view: observed.availability_view.clone(),
         verdict: mailbox_verdict(shared, observed),
@@ -743,7 +748,7 @@ async fn confirm_with_basic(
             started,
             StepStatus::Warning,
             format!(
-                "Basic accepted the password of {username}, so it is right: NTLM was refused because Extended Protection's channel binding does not match (a device between this machine and Exchange presents another certificate); the remaining steps use Basic"
+                "Basic accepted the password of {username} (sent once, inside the verified TLS connection, to the EWS host that offered Basic), so it is right: NTLM was most likely refused because Extended Protection's channel binding does not match (a device between this machine and Exchange presents another certificate); the remaining steps use Basic"
             ),
             None,
             Some(crate::diagnostics::verdict::EXTENDED_PROTECTION_DOC.into()),
@@ -804,7 +809,9 @@ async fn check_allow_list(
             observations.blocker = Some(Blocker::Forbidden(first_detail.to_owned()));
             None
         }
-        outcome => {
+        // Only a SOAP answer proves the request got past the allow list (facts §0: app-only tokens
+        // without impersonation get ErrorInvalidExchangeImpersonationHeaderData).
+        outcome @ (Ok(_) | Err(Error::SoapFault { .. })) => {
             if let Ok(result) = &outcome {
                 record_version(report, observations, result.server_version.as_ref());
             }
@@ -824,6 +831,14 @@ async fn check_allow_list(
             observations.authenticated_with = Some(AuthScheme::Bearer.to_string());
             Some(client)
         }
+        Err(error) => stop(
+            steps,
+            observations,
+            started,
+            format!("no SOAP answer to a request naming no mailbox, so the allow list cannot be told from the RBAC scope: {error}"),
+            AUTHENTICATION_DOC,
+            Blocker::AllowListUndetermined(error.to_string()),
+        ),
     }
 }
 

@@ -332,7 +332,7 @@ async fn app_only_inside_its_rbac_scope_is_full_and_outside_gets_the_rbac_for_ap
         command.contains(&format!("New-ServicePrincipal -AppId \"{}\"", demo::EWS_APP_CLIENT_ID))
             && command.contains(&format!("-RecipientRestrictionFilter \"PrimarySmtpAddress -eq '{}'\"", demo::MEGAN))
             && command.contains(&format!(
-                "New-ManagementRoleAssignment -App \"{}\" -Role \"Application EWS.AccessAsApp\" -CustomResourceScope \"calconnect-mailboxes\"",
+                "New-ManagementRoleAssignment -App \"{}\" -Role \"Application EWS.AccessAsApp\" -CustomResourceScope \"calconnect-",
                 demo::EWS_APP_CLIENT_ID
             )),
         "{command}"
@@ -530,5 +530,35 @@ async fn a_bulk_run_honours_server_busy_and_still_reaches_every_verdict() {
     assert_eq!(
         busy_records, 6,
         "the busy answers are in the mailboxes' logs"
+    );
+}
+
+#[tokio::test]
+async fn a_server_offering_only_negotiate_gets_a_check_not_a_command_that_changes_nothing() {
+    let mut tenant = Tenant::demo();
+    tenant.exchange.authentication = Some(vec![AuthMethod::Negotiate]);
+    let sandbox = start(tenant).await;
+    let report = run(
+        &config(
+            &sandbox,
+            demo::ADELE,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+    assert_eq!(report.access_level(), AccessLevel::None);
+    let fix = &report.verdict.fixes[0];
+    let command = fix.command.as_deref().unwrap_or_default();
+    // Negotiate offered means Windows authentication is already on: turning it on changes nothing.
+    assert!(
+        !command.contains("Set-WebServicesVirtualDirectory"),
+        "{command}"
+    );
+    assert!(
+        command.contains("windowsAuthentication/providers")
+            && fix.changes.starts_with("changes nothing"),
+        "{}",
+        report.to_text()
     );
 }

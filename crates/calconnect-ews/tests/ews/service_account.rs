@@ -265,14 +265,20 @@ async fn default_free_busy_is_named_as_default_and_fixes_come_least_privilege_fi
     );
     let editor = report.verdict.fixes[0].command.as_deref().unwrap();
     assert!(
-        editor.starts_with("$calendar = \"lee@contoso.com:\\Calendar\";")
+        editor.starts_with("$mailbox = \"lee@contoso.com\"; $calendar = $mailbox + ':\\' + (Get-MailboxFolderStatistics -Identity $mailbox -FolderScope Calendar")
             && editor.contains("Add-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights Editor"),
         "{editor}"
     );
     let impersonation = report.verdict.fixes[1].command.as_deref().unwrap();
+    // The scope is named after its mailboxes, so runs for other mailboxes never rebind it.
+    let scope = impersonation
+        .split('"')
+        .nth(1)
+        .filter(|name| name.starts_with("calconnect-"))
+        .unwrap_or_else(|| panic!("{impersonation}"));
     assert_eq!(
         impersonation,
-        "New-ManagementScope -Name \"calconnect-mailboxes\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq 'lee@contoso.com'\"; New-ManagementRoleAssignment -Name \"calconnect-impersonation\" -Role ApplicationImpersonation -User \"svc-calconnect@contoso.com\" -CustomRecipientWriteScope \"calconnect-mailboxes\""
+        format!("New-ManagementScope -Name \"{scope}\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq 'lee@contoso.com'\"; New-ManagementRoleAssignment -Name \"{scope}-impersonation\" -Role ApplicationImpersonation -User \"svc-calconnect@contoso.com\" -CustomRecipientWriteScope \"{scope}\"")
     );
     assert!(report
         .verdict
@@ -320,7 +326,7 @@ async fn no_rights_at_all_is_none_with_the_availability_only_fix() {
     assert_eq!(first.reaches, Some(AccessLevel::FreeBusy));
     assert_eq!(
         first.command.as_deref(),
-        Some("$calendar = \"alex@contoso.com:\\Calendar\"; if (Get-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -ErrorAction SilentlyContinue) { Set-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly } else { Add-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly }")
+        Some("$mailbox = \"alex@contoso.com\"; $calendar = $mailbox + ':\\' + (Get-MailboxFolderStatistics -Identity $mailbox -FolderScope Calendar | Where-Object FolderType -eq 'Calendar' | Select-Object -First 1).Name; if (Get-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -ErrorAction SilentlyContinue) { Set-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly } else { Add-MailboxFolderPermission -Identity $calendar -User \"svc-calconnect@contoso.com\" -AccessRights AvailabilityOnly }")
     );
 }
 

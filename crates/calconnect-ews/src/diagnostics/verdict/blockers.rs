@@ -37,7 +37,9 @@ const EXTENDED_PROTECTION_CHECK: &str =
     ".\\ExchangeExtendedProtectionManagement.ps1 -ShowExtendedProtection";
 /// The IIS setting itself on one server, as that script reads it (CSS-Exchange
 /// `Invoke-ValidateMitigation.ps1`; values None, Allow, Require: IIS `extendedProtection` reference).
-const EXTENDED_PROTECTION_IIS: &str = "Get-WebConfigurationProperty -Filter 'system.webServer/security/authentication/windowsAuthentication/extendedProtection' -Location 'Default Web Site/EWS' -Name tokenChecking";
+const EXTENDED_PROTECTION_IIS: &str = "Import-Module WebAdministration; Get-WebConfigurationProperty -PSPath 'IIS:\\' -Filter 'system.webServer/security/authentication/windowsAuthentication/extendedProtection' -Location 'Default Web Site/EWS' -Name tokenChecking";
+/// The client-facing EWS virtual directory (the front end; the back end is `Exchange Back End/EWS`).
+const EWS_FRONT_END: &str = "Default Web Site/EWS";
 
 /// Adds the shared findings to the run's verdict: a blocker replaces everything mailbox-specific.
 pub(super) fn shared_findings(verdict: &mut Verdict, shared: &Observations) {
@@ -68,11 +70,11 @@ pub(super) fn shared_findings(verdict: &mut Verdict, shared: &Observations) {
 fn extended_protection_mismatch(shared: &Observations) -> Fix {
     Fix {
         problem: format!(
-            "Exchange refused NTLM for {} although the password is right (Basic accepted it): Extended Protection is on and the channel binding does not match — typically a load balancer, reverse proxy or TLS inspection between this machine and Exchange that presents its own certificate",
+            "Exchange refused NTLM for {} although the password is right (Basic accepted it): most likely Extended Protection is on and the channel binding does not match — typically a load balancer, reverse proxy or TLS inspection between this machine and Exchange that presents its own certificate. A policy that restricts NTLM for this account, or a server that accepts only NTLMv1, looks the same",
             shared.service_account
         ),
         reaches: None,
-        changes: format!("changes nothing: lists the Extended Protection setting of each virtual directory (Microsoft's CSS-Exchange script, in an elevated Exchange Management Shell; on one server the IIS value is {EXTENDED_PROTECTION_IIS}). Extended Protection does not work with SSL offloading: let the device pass TLS through to Exchange, or give it the same certificate as Exchange"),
+        changes: format!("changes nothing: lists the Extended Protection setting of each virtual directory (Microsoft's CSS-Exchange script, in an elevated Exchange Management Shell; on one server the front end's IIS value is {EXTENDED_PROTECTION_IIS}). Extended Protection does not work with SSL offloading: let the device pass TLS through to Exchange, or give it the same certificate as Exchange"),
         command: Some(EXTENDED_PROTECTION_CHECK.into()),
         doc_url: EXTENDED_PROTECTION_DOC.into(),
     }
@@ -151,6 +153,24 @@ fn blocker_fix(blocker: &Blocker, shared: &Observations) -> (String, Fix) {
             basic_refused_too,
         } => unauthorized(scheme, *basic_refused_too, shared),
         Blocker::Forbidden(detail) => forbidden(detail, shared),
+        Blocker::AllowListUndetermined(detail) => {
+            let app = quote(&shared.service_account);
+            let summary = format!(
+                "Exchange Online refused the app (HTTP 403) and did not answer a request naming no mailbox ({detail}): check both the EWS allow list and the app's RBAC scope"
+            );
+            (
+                summary.clone(),
+                Fix {
+                    problem: summary,
+                    reaches: None,
+                    changes: "changes nothing: shows whether EWS is on and which app ids it allows, then what RBAC for Applications grants the app".into(),
+                    command: Some(format!(
+                        "Get-OrganizationConfig -RetrieveEwsOperationAccessPolicy | Format-List EwsEnabled,EwsAllowedAppIDs; Test-ServicePrincipalAuthorization -Identity {app}"
+                    )),
+                    doc_url: APPLICATION_RBAC_DOC.into(),
+                },
+            )
+        }
         Blocker::Throttled(detail) => (
             format!("Exchange kept throttling the service account: {detail}"),
             plain(
@@ -199,14 +219,21 @@ fn scheme_not_offered(needed: &str, offered: &[String], shared: &Observations) -
     } else {
         format!("The server does not accept {needed} tokens (it offers {offered_text})")
     };
-    // Windows authentication (NTLM) rather than Basic: the password then never crosses the wire.
-    let command = password.then(|| {
-        "Set-WebServicesVirtualDirectory -Identity \"<server>\\EWS (Default Web Site)\" -WindowsAuthentication $true".to_owned()
-    });
-    let changes = if password {
-        "turns Windows authentication (NTLM, Negotiate) on for the EWS virtual directory of that server".into()
+    // Windows authentication (NTLM) rather than Basic: the password then never crosses the wire. When the
+    // server already offers Negotiate, Windows authentication is on and only its NTLM provider is missing,
+    // so turning it on would change nothing: the command lists the providers instead.
+    let (command, changes) = if password && only_negotiate {
+        (
+            Some(format!("Import-Module WebAdministration; Get-WebConfigurationProperty -PSPath 'IIS:\\' -Filter 'system.webServer/security/authentication/windowsAuthentication/providers' -Location '{EWS_FRONT_END}' -Name Collection")),
+            "changes nothing: lists the Windows authentication providers of the EWS virtual directory on that server; NTLM is missing from them (or a proxy rewrites WWW-Authenticate)".to_owned(),
+        )
+    } else if password {
+        (
+            Some("Set-WebServicesVirtualDirectory -Identity \"<server>\\EWS (Default Web Site)\" -WindowsAuthentication $true".to_owned()),
+            "turns Windows authentication (NTLM, Negotiate) on for the EWS virtual directory of that server (replace <server> with its name)".to_owned(),
+        )
     } else {
-        String::new()
+        (None, String::new())
     };
     (
         summary.clone(),
@@ -227,8 +254,20 @@ fn scheme_not_offered(needed: &str, offered: &[String], shared: &Observations) -
 fn unauthorized(scheme: &str, basic_refused_too: bool, shared: &Observations) -> (String, Fix) {
     let account = &shared.service_account;
     if shared.app_credentials {
-        let problem = "Exchange refused the app's token (HTTP 401)".to_owned();
-        return (problem.clone(), plain(problem, EXO_OAUTH_DOC));
+        let problem = "Exchange refused the app's token (HTTP 401): the app may hold no EWS permission (full_access_as_app with admin consent, or an RBAC for Applications assignment of Application EWS.AccessAsApp)".to_owned();
+        return (
+            problem.clone(),
+            Fix {
+                problem,
+                reaches: None,
+                changes: "changes nothing: lists the RBAC for Applications roles the app holds and their scopes".into(),
+                command: Some(format!(
+                    "Test-ServicePrincipalAuthorization -Identity {}",
+                    quote(&shared.service_account)
+                )),
+                doc_url: APPLICATION_RBAC_DOC.into(),
+            },
+        );
     }
     if shared.exchange_online {
         return basic_off_in_exchange_online(shared);
@@ -270,8 +309,13 @@ fn forbidden(detail: &str, shared: &Observations) -> (String, Fix) {
         return (summary.clone(), plain(summary, EWS_RETIREMENT_DOC));
     }
     if shared.exchange_online && shared.app_credentials {
+        let since = if shared.today >= date(EXO_EWS_ALLOW_LIST_FROM) {
+            "since October 2026"
+        } else {
+            "by the organisation's EWS settings"
+        };
         let summary = format!(
-            "EWS is blocked for app {app} in Exchange Online since October 2026: add its app id to the organization's EwsAllowedAppIDs (the list is replaced whole, so the command keeps the ids already on it; changes can take up to 24 hours), and plan for April 2027, when Microsoft turns EWS off for good"
+            "EWS is blocked for app {app} in Exchange Online {since}: the organisation's EwsAllowedAppIDs must let it in (the command reads the list first and keeps the ids already on it; changes can take up to 24 hours), and plan for April 2027, when Microsoft turns EWS off for good"
         );
         let mut fix = fixes::allow_list(app, detail);
         fix.changes.push_str(&format!(
