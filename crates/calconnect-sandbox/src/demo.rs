@@ -4,16 +4,21 @@
 
 /// Directory (tenant) id of Contoso, the demo tenant.
 pub const TENANT_ID: &str = "5e6a1b7c-3f0d-4c2a-9b8e-6d1f2a3c4b5d";
-/// Verified domain of the demo tenant; also accepted as `{tenant}` in authority URLs.
+/// Verified domain of the demo tenant (its default domain); also accepted as `{tenant}` in authority URLs.
 pub const DOMAIN: &str = "contoso.com";
+/// The demo tenant's initial domain, the `*.onmicrosoft.com` one Entra gives every tenant; also accepted
+/// as `{tenant}` in authority URLs.
+pub const INITIAL_DOMAIN: &str = "contoso.onmicrosoft.com";
 /// Display name of the demo tenant.
 pub const TENANT_NAME: &str = "Contoso";
 
-/// Adele Vance: several calendars, a realistic week of events, Teams-enabled.
+/// Adele Vance: several calendars, a realistic week of events, Teams-enabled and covered by the Teams
+/// application access policy [`TEAMS_APPLICATION_ACCESS_POLICY`].
 pub const ADELE: &str = "adele@contoso.com";
 /// Megan Bowen: many calendars, so `/me/calendars` pages.
 pub const MEGAN: &str = "megan@contoso.com";
-/// Lee Gu: the tenant requires admin consent for the Full app for him (AADSTS90094 / AADSTS65001).
+/// Lee Gu: the tenant requires admin consent for the Full app for him (AADSTS90094 / AADSTS65001); Teams-enabled
+/// but outside every Teams application access policy.
 pub const LEE: &str = "lee@contoso.com";
 /// Alex Wilber: blocked by a conditional access policy (AADSTS53003).
 pub const ALEX: &str = "alex@contoso.com";
@@ -31,6 +36,28 @@ pub const EWS_APP_CLIENT_SECRET: &str = "demo-ews-app-secret~not-a-real-secret";
 pub const EWS_UNLISTED_APP_CLIENT_ID: &str = "3e4f5061-7283-494a-b5c6-d7e8f90a1b2c";
 /// Client secret of [`EWS_UNLISTED_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
 pub const EWS_UNLISTED_APP_CLIENT_SECRET: &str = "demo-unlisted-ews-secret~not-a-real-secret";
+/// Public client "calconnect Teams" asking for `User.Read OnlineMeetings.ReadWrite offline_access`: Teams
+/// conferencing only, no calendar access.
+pub const TEAMS_APP_CLIENT_ID: &str = "4f506172-8394-4a5b-86d7-e8f90a1b2c3d";
+/// Confidential client "calconnect Teams Enterprise" with the application permissions `User.ReadBasic.All
+/// OnlineMeetings.ReadWrite.All Organization.Read.All`; it authenticates with
+/// [`TEAMS_ENTERPRISE_APP_CLIENT_SECRET`] or with the certificate of [`TEAMS_ENTERPRISE_CERTIFICATE_PEM`].
+pub const TEAMS_ENTERPRISE_APP_CLIENT_ID: &str = "50617283-94a5-4b6c-97e8-f90a1b2c3d4e";
+/// Client secret of [`TEAMS_ENTERPRISE_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
+pub const TEAMS_ENTERPRISE_APP_CLIENT_SECRET: &str =
+    "demo-teams-enterprise-secret~not-a-real-secret";
+/// Private key (PKCS#8, `-----BEGIN PRIVATE KEY-----`) followed by the certificate (`-----BEGIN
+/// CERTIFICATE-----`, RSA 2048, self-signed, valid 2026-12-01 to 2076-11-30) registered on
+/// [`TEAMS_ENTERPRISE_APP_CLIENT_ID`], for signing client assertions. A public demo credential, committed on
+/// purpose; it authenticates nothing outside the sandbox.
+pub const TEAMS_ENTERPRISE_CERTIFICATE_PEM: &str = include_str!("tenant/demo-teams-enterprise.pem");
+/// SHA-1 thumbprint of that certificate, as the portal and AADSTS700027 show it.
+pub const TEAMS_ENTERPRISE_CERTIFICATE_THUMBPRINT: &str =
+    "848D26F55BF36ABC75857B4BFC50CF56D5FDD797";
+/// The Teams application access policy (`New-CsApplicationAccessPolicy -Identity`) listing
+/// [`TEAMS_ENTERPRISE_APP_CLIENT_ID`], granted to [`ADELE`] only.
+pub const TEAMS_APPLICATION_ACCESS_POLICY: &str = "calconnect Teams pilot";
+
 /// The management scope (`Department -eq 'Retail'`: adele) of the demo's impersonation and RBAC for
 /// Applications assignments.
 pub const SERVICE_SCOPE: &str = "calconnect pilot mailboxes";

@@ -2,7 +2,7 @@
 //!
 //! Knobs are keyed by route name (see [`crate::route::route_name`]): `authorize`, `token`, `devicecode`,
 //! `devicelogin`, `discovery`, `keys`, `graph.me`, `graph.calendars`, `graph.calendarView`, `graph.getSchedule`,
-//! `graph.onlineMeetings`, `ews`, `autodiscover`. A knob on `graph` matches every `graph.*` route.
+//! `graph.onlineMeetings`, `graph.users`, `graph.organization`, `ews`, `autodiscover`. A knob on `graph` matches every `graph.*` route.
 //! The same knobs are reachable over HTTP: `POST /_sandbox/faults` with a JSON [`Fault`] (or an array of them).
 
 use std::collections::HashMap;

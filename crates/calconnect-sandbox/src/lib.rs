@@ -40,6 +40,7 @@ pub mod person;
 pub mod route;
 pub mod scope;
 pub mod server;
+mod sha1;
 pub mod signing;
 pub mod state;
 pub mod store;

@@ -14,7 +14,10 @@ use clap::Parser;
 /// certificate (reqwest: Certificate::from_pem + add_root_certificate; curl: --cacert PATH).
 ///
 /// Demo users (no password asked): adele@contoso.com, megan@contoso.com, lee@contoso.com (admin consent
-/// required for the Full app), alex@contoso.com (blocked by conditional access).
+/// required for the Full app; outside the Teams application access policy), alex@contoso.com (blocked by
+/// conditional access). Apps: calconnect (Full), calconnect Free/Busy, calconnect Teams (public clients),
+/// calconnect Teams Enterprise (client secret or certificate; its demo certificate and key are
+/// calconnect_sandbox::demo::TEAMS_ENTERPRISE_CERTIFICATE_PEM) and the EWS apps.
 ///
 /// Admin endpoints: POST /_sandbox/faults with JSON such as
 /// {"kind":"throttle","route":"graph.calendars","status":429,"retry_after_secs":2,"times":1}
@@ -106,6 +109,11 @@ async fn main() -> anyhow::Result<()> {
     println!("  ews:          {}", sandbox.ews_url());
     println!("  full app:     {}", demo::FULL_APP_CLIENT_ID);
     println!("  free/busy app: {}", demo::FREEBUSY_APP_CLIENT_ID);
+    println!("  teams app:    {}", demo::TEAMS_APP_CLIENT_ID);
+    println!(
+        "  teams enterprise app: {}",
+        demo::TEAMS_ENTERPRISE_APP_CLIENT_ID
+    );
     if let Some(path) = &arguments.ca_out {
         sandbox
             .write_ca_pem(path)

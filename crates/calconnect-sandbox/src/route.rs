@@ -26,6 +26,9 @@ pub fn route_name(path: &str) -> String {
 fn graph_route(rest: &[&str]) -> String {
     let name = match rest.last().copied() {
         _ if rest == ["me"] => "graph.me",
+        _ if rest.contains(&"onlinemeetings") => "graph.onlineMeetings",
+        _ if rest.first() == Some(&"organization") => "graph.organization",
+        _ if matches!(rest, ["users", _]) => "graph.users",
         Some("calendars") => "graph.calendars",
         Some("calendarview") => "graph.calendarView",
         Some("getschedule") => "graph.getSchedule",
@@ -52,6 +55,16 @@ mod tests {
             "graph.getSchedule"
         );
         assert_eq!(route_name("/v1.0/me"), "graph.me");
+        assert_eq!(
+            route_name("/v1.0/users/adele@contoso.com/onlineMeetings/MSo1"),
+            "graph.onlineMeetings"
+        );
+        assert_eq!(
+            route_name("/v1.0/me/onlineMeetings"),
+            "graph.onlineMeetings"
+        );
+        assert_eq!(route_name("/v1.0/users/adele@contoso.com"), "graph.users");
+        assert_eq!(route_name("/v1.0/organization"), "graph.organization");
         assert_eq!(route_name("/EWS/Exchange.asmx"), "ews");
         assert_eq!(
             route_name("/organizations/v2.0/.well-known/openid-configuration"),

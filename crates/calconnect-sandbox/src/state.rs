@@ -1,4 +1,5 @@
-//! Shared state of a running sandbox: tenant, issued codes and tokens, faults, journal, clock, signing key.
+//! Shared state of a running sandbox: tenant, issued codes and tokens, online meetings, faults, journal,
+//! clock, signing key.
 //!
 //! Route modules (identity, Graph, EWS, Autodiscover) receive an [`AppState`] through axum's `State`.
 
@@ -14,6 +15,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::demo;
 use crate::fault::FaultControl;
+use crate::graph::online_meetings::MeetingStore;
 use crate::journal::Journal;
 use crate::persistence::{Snapshot, StateDir};
 use crate::signing::SigningKey;
@@ -57,6 +59,8 @@ struct Inner {
     lifetimes: Lifetimes,
     signing_key: Arc<SigningKey>,
     store: Mutex<Store>,
+    /// Online meetings Graph created.
+    online_meetings: Mutex<MeetingStore>,
     faults: FaultControl,
     journal: Journal,
     clock: Clock,
@@ -189,6 +193,7 @@ impl AppState {
                 lifetimes,
                 signing_key,
                 store: Mutex::new(store),
+                online_meetings: Mutex::new(MeetingStore::default()),
                 faults: FaultControl::default(),
                 journal: Journal::default(),
                 clock: snapshot.map_or_else(Clock::default, |snapshot| {
@@ -291,6 +296,14 @@ impl AppState {
             store.apply_refresh_token_fault(&fault, &self.inner.tenant);
         }
         store
+    }
+
+    /// Locks the online meetings Graph created; never hold it across an `.await`.
+    pub fn online_meetings(&self) -> MutexGuard<'_, MeetingStore> {
+        self.inner
+            .online_meetings
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Issuer of tokens for the tenant: `{base}{tenant id}/v2.0`.

@@ -1,9 +1,9 @@
-//! The signed-in user behind a Graph request, taken from its bearer token.
+//! Who is behind a Graph request, taken from its bearer token: [`Bearer`] for any verified Graph token
+//! (delegated or app-only), [`Caller`] for routes under `/me`, which need a signed-in user.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 
 use crate::demo;
 use crate::graph::error::GraphError;
@@ -14,6 +14,34 @@ use crate::tenant::User;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub claims: AccessClaims,
+}
+
+/// A verified Graph access token, delegated or app-only (client credentials, with `roles`).
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    pub claims: AccessClaims,
+}
+
+impl Bearer {
+    /// Whether the token carries one of `permissions`: as app roles in an app-only token, as delegated
+    /// scopes otherwise.
+    pub fn has_any(&self, permissions: &[&str]) -> bool {
+        permissions.iter().any(|permission| {
+            if self.claims.is_app_only() {
+                self.claims.has_role(permission)
+            } else {
+                self.claims.has_scope(permission)
+            }
+        })
+    }
+
+    /// The signed-in user of a delegated token (`None` for app-only tokens or unknown users).
+    pub fn signed_in_user<'a>(&self, state: &'a AppState) -> Option<&'a User> {
+        if self.claims.is_app_only() {
+            return None;
+        }
+        state.tenant().user_by_id(self.claims.oid)
+    }
 }
 
 impl Caller {
@@ -31,11 +59,11 @@ impl Caller {
         state
             .tenant()
             .user_by_id(self.claims.oid)
-            .ok_or_else(|| GraphError::new(StatusCode::NOT_FOUND, "Request_ResourceNotFound", format!("Resource '{}' does not exist or one of its queried reference-property objects are not present.", self.claims.oid)))
+            .ok_or_else(|| GraphError::resource_not_found(&self.claims.oid.to_string()))
     }
 }
 
-impl FromRequestParts<AppState> for Caller {
+impl FromRequestParts<AppState> for Bearer {
     type Rejection = GraphError;
 
     async fn from_request_parts(
@@ -69,7 +97,19 @@ impl FromRequestParts<AppState> for Caller {
                     "Access token validation failure. Invalid audience.",
                 ),
             })?;
-        // Every route here is under /me: an app-only token has no "me" and gets Graph's 403 (facts §2.5).
+        Ok(Self { claims })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = GraphError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Bearer { claims } = Bearer::from_request_parts(parts, state).await?;
+        // Routes under /me: an app-only token has no "me" and gets Graph's 403 (facts §2.5).
         if claims.is_app_only() {
             return Err(GraphError::access_denied());
         }

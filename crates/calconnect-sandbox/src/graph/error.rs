@@ -53,6 +53,28 @@ impl GraphError {
         )
     }
 
+    /// 403 of Graph's directory APIs (`/users`, `/organization`) when the token lacks the permission:
+    /// `Authorization_RequestDenied`, "Insufficient privileges to complete the operation."
+    /// (BakkerJan/M365Portal#1: app-only `GET /users/{id}` without User.Read.All;
+    /// microsoftgraph/microsoft-graph-docs-contrib#8159).
+    pub fn insufficient_privileges() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )
+    }
+
+    /// 404 of Graph's directory APIs for an object that does not exist ("Get user": "If a user with the ID
+    /// doesn't exist, this method returns a `404 Not Found` error code").
+    pub fn resource_not_found(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        )
+    }
+
     /// 400 for a malformed request.
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)

@@ -1,13 +1,17 @@
-//! Microsoft Graph v1.0 subset: `/me`, calendars, calendarView, getSchedule, onlineMeetings.
+//! Microsoft Graph v1.0 subset: `/me`, calendars, calendarView, getSchedule, onlineMeetings (for `/me` and,
+//! app-only, for `/users/{id}`), `/users/{id | userPrincipalName}` and `/organization`.
 //!
-//! Every route verifies the bearer token (signature, lifetime, audience) and the delegated permission it
-//! needs, answering in Graph's error envelope (401 `InvalidAuthenticationToken`, 403 `ErrorAccessDenied`).
+//! Every route verifies the bearer token (signature, lifetime, audience) and the permission it needs
+//! (delegated scopes in `scp`, application permissions in `roles`), answering in Graph's error envelope
+//! (401 `InvalidAuthenticationToken`; 403 `ErrorAccessDenied`, or `Authorization_RequestDenied` on the
+//! directory routes). Routes under `/me` refuse app-only tokens.
 
 pub mod calendars;
 pub mod caller;
 pub mod error;
 pub mod me;
 pub mod online_meetings;
+pub mod organization;
 pub mod preference;
 pub mod schedule;
 pub mod userinfo;
@@ -36,5 +40,19 @@ pub fn routes() -> Router<AppState> {
             post(schedule::get_schedule),
         )
         .route("/v1.0/me/onlineMeetings", post(online_meetings::create))
+        .route(
+            "/v1.0/me/onlineMeetings/{meeting_id}",
+            get(online_meetings::get).delete(online_meetings::delete),
+        )
+        .route("/v1.0/users/{user}", get(me::user))
+        .route(
+            "/v1.0/users/{user}/onlineMeetings",
+            post(online_meetings::create_for_user),
+        )
+        .route(
+            "/v1.0/users/{user}/onlineMeetings/{meeting_id}",
+            get(online_meetings::get_for_user).delete(online_meetings::delete_for_user),
+        )
+        .route("/v1.0/organization", get(organization::list))
         .route("/oidc/userinfo", get(userinfo::userinfo))
 }

@@ -35,6 +35,11 @@ impl AadError {
         }
     }
 
+    /// A 401 `invalid_client`: client authentication failed (a credential missing, wrong or unusable).
+    pub fn invalid_client(code: u32, message: impl Into<String>) -> Self {
+        Self::new("invalid_client", code, message).with_status(StatusCode::UNAUTHORIZED)
+    }
+
     /// Same error with Entra's `suberror`.
     pub fn with_suberror(mut self, suberror: &'static str) -> Self {
         self.suberror = Some(suberror);

@@ -1,6 +1,7 @@
 //! Microsoft identity platform v2.0: discovery, JWKS, authorize pages, token and device code endpoints.
 
 pub mod authorize;
+pub mod client_assertion;
 pub mod consent;
 pub mod device_code;
 pub mod discovery;

@@ -1,14 +1,15 @@
 //! `POST /{tenant}/oauth2/v2.0/token`: authorization code (+PKCE), refresh token, device code and client
-//! credentials grants (Microsoft identity platform docs for each flow; errors from "AADSTS error codes").
+//! credentials grants (Microsoft identity platform docs for each flow; errors from "AADSTS error codes"),
+//! with client secrets or certificate client assertions ([`client_assertion`]) for confidential clients.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::graph::calendars::seven_digit_fraction;
+use crate::identity::client_assertion;
 use crate::identity::consent;
 use crate::identity::error::AadError;
 use crate::identity::form::FormBody;
@@ -50,22 +51,24 @@ fn grant(state: &AppState, segment: &str, form: &FormBody) -> Result<Response, A
     let app = tenant
         .app(client_id)
         .ok_or_else(|| unknown_client(client_id, &tenant.display_name))?;
-    let presented_secret = form.contains("client_secret") || form.contains("client_assertion");
+    let authenticate = |credential_required: bool| {
+        authenticate_client(state, segment, app, form, credential_required)
+    };
     match grant_type {
         "authorization_code" => {
-            authenticate_client(app, form, presented_secret, !app.public_client)?;
+            authenticate(!app.public_client)?;
             authorization_code(state, app, form)
         }
         "refresh_token" => {
-            authenticate_client(app, form, presented_secret, !app.public_client)?;
+            authenticate(!app.public_client)?;
             refresh_token(state, app, form)
         }
         DEVICE_CODE_GRANT => {
-            authenticate_client(app, form, presented_secret, !app.allow_public_client_flows)?;
+            authenticate(!app.allow_public_client_flows)?;
             device_code(state, app, form)
         }
         "client_credentials" => {
-            authenticate_client(app, form, presented_secret, true)?;
+            authenticate(true)?;
             client_credentials(state, app, form)
         }
         other => Err(AadError::new(
@@ -76,39 +79,60 @@ fn grant(state: &AppState, segment: &str, form: &FormBody) -> Result<Response, A
     }
 }
 
-/// Public clients must not present a secret (AADSTS700025); confidential use needs one (AADSTS7000218).
+/// Client authentication. A public client (no credential registered) must present none (AADSTS700025); a
+/// confidential one presents a client secret (wrong: AADSTS7000215) or a certificate's client assertion
+/// ([`client_assertion::verify`]), and must present one where the flow needs it (AADSTS7000218). Every
+/// credential presented must be valid.
 fn authenticate_client(
+    state: &AppState,
+    segment: &str,
     app: &AppRegistration,
     form: &FormBody,
-    presented: bool,
-    secret_required: bool,
+    credential_required: bool,
 ) -> Result<(), AadError> {
-    let invalid_client = |code: u32, message: &str| {
-        AadError::new("invalid_client", code, message).with_status(StatusCode::UNAUTHORIZED)
-    };
-    match &app.client_secret {
-        None if presented => Err(invalid_client(
-            700025,
-            "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
-        )),
-        None if secret_required => Err(invalid_client(
+    let missing_credential = || {
+        AadError::invalid_client(
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        )),
-        None => Ok(()),
-        Some(secret) => match form.get("client_secret") {
-            Some(presented) if secret.matches(presented) => Ok(()),
-            Some(_) => Err(invalid_client(
+        )
+    };
+    if !app.has_credentials() {
+        let presented = form.contains("client_secret")
+            || form.contains("client_assertion")
+            || form.contains("client_assertion_type");
+        return if presented {
+            Err(AadError::invalid_client(
+                700025,
+                "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+            ))
+        } else if credential_required {
+            Err(missing_credential())
+        } else {
+            Ok(())
+        };
+    }
+    let secret = form.get("client_secret");
+    let assertion_presented =
+        form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some();
+    if assertion_presented {
+        client_assertion::verify(state, segment, app, form)?;
+    }
+    if let Some(presented) = secret {
+        if !app
+            .client_secret
+            .as_ref()
+            .is_some_and(|stored| stored.matches(presented))
+        {
+            return Err(AadError::invalid_client(
                 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
-            )),
-            None if secret_required => Err(invalid_client(
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            )),
-            None => Ok(()),
-        },
+            ));
+        }
     }
+    if secret.is_none() && !assertion_presented && credential_required {
+        return Err(missing_credential());
+    }
+    Ok(())
 }
 
 fn requested_scopes(form: &FormBody) -> Result<Option<Vec<Scope>>, AadError> {

@@ -1,8 +1,11 @@
-//! App registrations and the credentials a tenant file stores.
+//! App registrations and the credentials a tenant file stores: client secrets and certificates.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::certificate::X509Certificate;
 
 /// An app registration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +31,47 @@ pub struct AppRegistration {
     /// Client secret of a confidential client.
     #[serde(default)]
     pub client_secret: Option<TenantSecret>,
+    /// Certificates uploaded under "Certificates & secrets" (Graph `keyCredentials`); a client proves it
+    /// holds one by signing a client assertion with its private key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_credentials: Vec<KeyCredential>,
+}
+
+impl AppRegistration {
+    /// Whether the registration holds any credential (secret or certificate): a confidential client.
+    /// One without any is a public client, which must present none (AADSTS700025).
+    pub fn has_credentials(&self) -> bool {
+        self.client_secret.is_some() || !self.key_credentials.is_empty()
+    }
+
+    /// The registered certificates, parsed (the tenant was validated, so each one parses).
+    pub fn certificates(&self) -> Vec<(&KeyCredential, X509Certificate)> {
+        self.key_credentials
+            .iter()
+            .filter_map(|credential| Some((credential, credential.parse().ok()?)))
+            .collect()
+    }
+}
+
+/// A certificate credential: Graph's `keyCredential` of `type` AsymmetricX509Cert and `usage` Verify.
+/// Its thumbprint (`customKeyIdentifier`), start and end come from the certificate itself, as the portal
+/// derives them on upload. [learn.microsoft.com/entra/identity-platform/certificate-credentials]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyCredential {
+    /// Graph `keyId`.
+    pub key_id: Uuid,
+    /// Graph `displayName` (the portal shows the certificate subject).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The certificate in PEM (`-----BEGIN CERTIFICATE-----`): public material only, never the key.
+    pub certificate: String,
+}
+
+impl KeyCredential {
+    /// The certificate, parsed.
+    pub fn parse(&self) -> Result<X509Certificate, String> {
+        X509Certificate::from_pem(&self.certificate)
+    }
 }
 
 /// A credential stored in the tenant definition (service account password, client secret).

@@ -9,13 +9,14 @@
 use chrono::{DateTime, Duration, Utc, Weekday};
 use uuid::Uuid;
 
-use super::apps::{AppRegistration, TenantSecret};
+use super::apps::{AppRegistration, KeyCredential, TenantSecret};
 use super::directory::{Calendar, Event, Frequency, Recurrence, Sensitivity, ShowAs, User};
 use super::exchange::{
     AccessRights, AuthMethod, Deployment, Exchange, ExtendedProtection, FolderPermission, Mailbox,
     ManagementScope, OrganizationConfig, RoleAssignment, ServiceAccount, SharingPermissionFlag,
     APPLICATION_EWS_ACCESS_AS_APP, APPLICATION_IMPERSONATION, DEFAULT_USER, EXCHANGE_2019_CU14,
 };
+use super::teams::{ApplicationAccessPolicy, ApplicationAccessPolicyGrant, Teams};
 use super::{week_start, GraphSettings, Tenant};
 use crate::demo;
 use crate::error::Result;
@@ -85,8 +86,12 @@ impl Tenant {
 const SCENARIOS: &[(&str, &str)] = &[
     ("user_principal_name = \"adele@contoso.com\"", "adele: several calendars and a realistic week; Retail, so inside the service account's scopes"),
     ("user_principal_name = \"megan@contoso.com\"", "megan: 25 calendars, so /me/calendars pages"),
-    ("user_principal_name = \"lee@contoso.com\"", "lee: his tenant requires admin consent for the Full app, so only Free/Busy works"),
+    ("user_principal_name = \"lee@contoso.com\"", "lee: his tenant requires admin consent for the Full app, so only Free/Busy works; Teams-licensed, but no Teams application access policy covers him"),
     ("user_principal_name = \"alex@contoso.com\"", "alex: blocked by a conditional access policy (AADSTS53003)"),
+    ("name = \"calconnect Teams\"", "the Teams app: delegated User.Read OnlineMeetings.ReadWrite, no calendar permission, so its tokens get 403 on calendars"),
+    ("name = \"calconnect Teams Enterprise\"", "the enterprise Teams app: application permissions User.ReadBasic.All OnlineMeetings.ReadWrite.All Organization.Read.All; a client secret and a certificate (demo::TEAMS_ENTERPRISE_CERTIFICATE_PEM holds its private key)"),
+    ("identity = \"calconnect Teams pilot\"", "New-CsApplicationAccessPolicy -Identity \"calconnect Teams pilot\" -AppIds <the enterprise Teams app>"),
+    ("identity = \"adele@contoso.com\"", "Grant-CsApplicationAccessPolicy -PolicyName \"calconnect Teams pilot\" -Identity adele: the enterprise Teams app may create her meetings; lee has no grant and there is no -Global one, so it may not create his"),
     ("name = \"calconnect Enterprise Connect (EWS)\"", "the EWS app: no tenant-wide full_access_as_app; in Exchange Online it is scoped by RBAC for Applications"),
     ("name = \"calconnect Enterprise Connect (EWS, not allow-listed)\"", "full_access_as_app, but not on EwsAllowedAppIDs: Exchange Online answers it with HTTP 403 from 2026-10-01"),
     ("recipient_restriction_filter = \"Department -eq 'Retail'\"", "adele is the only Retail mailbox: the scope of the grants below"),
@@ -360,7 +365,7 @@ impl DemoWeek {
             office_location: Some("23/3101".to_owned()),
             conditional_access_blocked: false,
             admin_consent_required_for: vec![demo::FULL_APP_CLIENT_ID.to_owned()],
-            teams_enabled: false,
+            teams_enabled: true,
             calendars: vec![calendar(
                 "AAMkAGLeeCalendar",
                 "Calendar",
@@ -458,6 +463,7 @@ impl DemoWeek {
                 allow_public_client_flows: true,
                 redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
                 client_secret: None,
+                key_credentials: Vec::new(),
             },
             AppRegistration {
                 client_id: demo::FREEBUSY_APP_CLIENT_ID.to_owned(),
@@ -468,6 +474,35 @@ impl DemoWeek {
                 allow_public_client_flows: true,
                 redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
                 client_secret: None,
+                key_credentials: Vec::new(),
+            },
+            AppRegistration {
+                client_id: demo::TEAMS_APP_CLIENT_ID.to_owned(),
+                name: "calconnect Teams".to_owned(),
+                scopes: vec!["User.Read".into(), "OnlineMeetings.ReadWrite".into()],
+                app_roles: Vec::new(),
+                public_client: true,
+                allow_public_client_flows: true,
+                redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
+                client_secret: None,
+                key_credentials: Vec::new(),
+            },
+            AppRegistration {
+                key_credentials: vec![KeyCredential {
+                    key_id: Uuid::from_u128(0x6172_8394_a5b6_4c7d_88f9_0a1b_2c3d_4e5f),
+                    display_name: Some("CN=calconnect Teams Enterprise (sandbox demo)".to_owned()),
+                    certificate: certificate_block(demo::TEAMS_ENTERPRISE_CERTIFICATE_PEM),
+                }],
+                ..confidential_app(
+                    demo::TEAMS_ENTERPRISE_APP_CLIENT_ID,
+                    "calconnect Teams Enterprise",
+                    demo::TEAMS_ENTERPRISE_APP_CLIENT_SECRET,
+                    vec![
+                        "User.ReadBasic.All".to_owned(),
+                        "OnlineMeetings.ReadWrite.All".to_owned(),
+                        "Organization.Read.All".to_owned(),
+                    ],
+                )
             },
             confidential_app(
                 demo::EWS_APP_CLIENT_ID,
@@ -531,7 +566,7 @@ impl DemoWeek {
         Tenant {
             id: demo::TENANT_ID.parse().unwrap_or_default(),
             display_name: demo::TENANT_NAME.to_owned(),
-            domains: vec![demo::DOMAIN.to_owned()],
+            domains: vec![demo::DOMAIN.to_owned(), demo::INITIAL_DOMAIN.to_owned()],
             graph: GraphSettings::default(),
             users,
             apps,
@@ -566,8 +601,35 @@ impl DemoWeek {
                 role_assignments: vec![role_assignment],
                 folder_permissions,
             },
+            teams: Teams {
+                application_access_policies: vec![ApplicationAccessPolicy {
+                    identity: demo::TEAMS_APPLICATION_ACCESS_POLICY.to_owned(),
+                    app_ids: vec![demo::TEAMS_ENTERPRISE_APP_CLIENT_ID.to_owned()],
+                    description: Some(
+                        "calconnect Teams Enterprise may create meetings for the pilot users"
+                            .to_owned(),
+                    ),
+                }],
+                application_access_policy_grants: vec![ApplicationAccessPolicyGrant {
+                    policy_name: Some(demo::TEAMS_APPLICATION_ACCESS_POLICY.to_owned()),
+                    identity: Some(demo::ADELE.to_owned()),
+                    global: false,
+                }],
+            },
         }
     }
+}
+
+/// The `-----BEGIN CERTIFICATE-----` block of a PEM that also holds a private key: what an administrator
+/// uploads to the app registration (the key stays with the client).
+fn certificate_block(pem: &str) -> String {
+    let start = pem.find("-----BEGIN CERTIFICATE-----").unwrap_or(0);
+    let end = pem[start..]
+        .find("-----END CERTIFICATE-----")
+        .map_or(pem.len(), |offset| {
+            start + offset + "-----END CERTIFICATE-----".len()
+        });
+    format!("{}\n", &pem[start..end])
 }
 
 fn confidential_app(
@@ -585,6 +647,7 @@ fn confidential_app(
         allow_public_client_flows: false,
         redirect_uris: vec!["https://calconnect.example/oauth/callback".to_owned()],
         client_secret: Some(TenantSecret::new(secret)),
+        key_credentials: Vec::new(),
     }
 }
 

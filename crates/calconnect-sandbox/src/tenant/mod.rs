@@ -5,16 +5,19 @@
 //! the same tenant, so a user's events look the same whichever way a client asks for them.
 //!
 //! - [`directory`]: users, calendars, events;
-//! - [`apps`]: app registrations and stored secrets;
+//! - [`apps`]: app registrations and their credentials (secrets, [`certificate`]s);
+//! - [`teams`]: Teams' own primitives (application access policies and their grants);
 //! - [`exchange`]: Exchange's own primitives (deployment, RBAC, folder permissions, organisation config);
 //! - [`recipient_filter`]: the OPATH filters of management scopes;
 //! - [`demo_data`]: the Contoso demo tenant in its on-premises and Exchange Online flavours.
 
 pub mod apps;
+pub mod certificate;
 pub mod demo_data;
 pub mod directory;
 pub mod exchange;
 pub mod recipient_filter;
+pub mod teams;
 
 use std::path::Path;
 
@@ -23,7 +26,8 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
-pub use apps::{AppRegistration, TenantSecret};
+pub use apps::{AppRegistration, KeyCredential, TenantSecret};
+pub use certificate::X509Certificate;
 pub use directory::{
     week_start, Calendar, Event, Frequency, Occurrence, Recurrence, Sensitivity, ShowAs, User,
 };
@@ -32,6 +36,7 @@ pub use exchange::{
     FolderRights, Mailbox, ManagementScope, OrganizationConfig, RoleAssignment, ServiceAccount,
 };
 pub use recipient_filter::{Recipient, RecipientFilter};
+pub use teams::{ApplicationAccessPolicy, ApplicationAccessPolicyGrant, Teams};
 
 /// A directory tenant with its users, app registrations and Exchange organisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,7 +45,9 @@ pub struct Tenant {
     pub id: Uuid,
     /// Organisation name shown on sign-in pages.
     pub display_name: String,
-    /// Verified domains; each one is also a valid `{tenant}` segment of the authority.
+    /// Verified domains; each one is also a valid `{tenant}` segment of the authority. The first is the
+    /// default domain; the `*.onmicrosoft.com` one is the initial domain Entra gives every tenant (Graph
+    /// `verifiedDomain.isDefault` / `isInitial`).
     pub domains: Vec<String>,
     /// Graph behaviours that differ between tenants or documentation pages.
     #[serde(default)]
@@ -51,6 +58,9 @@ pub struct Tenant {
     pub apps: Vec<AppRegistration>,
     #[serde(default)]
     pub exchange: Exchange,
+    /// Microsoft Teams: application access policies for app-only online meetings.
+    #[serde(default)]
+    pub teams: Teams,
 }
 
 /// Serde default for the flags that are on unless a tenant file says otherwise.
@@ -100,9 +110,23 @@ impl Tenant {
         tenant.validated()
     }
 
-    /// The tenant, if Exchange would accept what it describes ([`Exchange::validate`]).
+    /// The tenant, if Exchange and Teams would accept what it describes ([`Exchange::validate`],
+    /// [`Teams::validate`]) and every registered certificate parses as an RSA X.509 certificate.
     pub fn validated(self) -> Result<Self> {
         self.exchange.validate().map_err(Error::TenantParse)?;
+        self.teams
+            .validate(&self.users)
+            .map_err(Error::TenantParse)?;
+        for app in &self.apps {
+            for credential in &app.key_credentials {
+                credential.parse().map_err(|error| {
+                    Error::TenantParse(format!(
+                        "app {}: key credential {}: {error}",
+                        app.client_id, credential.key_id
+                    ))
+                })?;
+            }
+        }
         Ok(self)
     }
 
@@ -137,6 +161,32 @@ impl Tenant {
     /// Finds a user by object id.
     pub fn user_by_id(&self, id: Uuid) -> Option<&User> {
         self.users.iter().find(|user| user.id == id)
+    }
+
+    /// Finds a user as Graph's `/users/{id | userPrincipalName}` does: by object id, else by UPN.
+    pub fn user_by_id_or_upn(&self, key: &str) -> Option<&User> {
+        let key = key.trim();
+        match key.parse::<Uuid>() {
+            Ok(id) => self.user_by_id(id),
+            Err(_) => self
+                .users
+                .iter()
+                .find(|user| user.user_principal_name.eq_ignore_ascii_case(key)),
+        }
+    }
+
+    /// The default domain (the first verified domain).
+    pub fn default_domain(&self) -> Option<&str> {
+        self.domains.first().map(String::as_str)
+    }
+
+    /// The initial `*.onmicrosoft.com` domain, or the default one for a tenant file that lists none.
+    pub fn initial_domain(&self) -> Option<&str> {
+        self.domains
+            .iter()
+            .map(String::as_str)
+            .find(|domain| domain.to_ascii_lowercase().ends_with(".onmicrosoft.com"))
+            .or_else(|| self.default_domain())
     }
 
     /// Finds an app registration by client id (case-insensitive GUID).
@@ -190,6 +240,18 @@ mod tests {
                 parsed.exchange.role_assignments.len(),
                 tenant.exchange.role_assignments.len()
             );
+            assert_eq!(
+                parsed.teams.application_access_policy_grants,
+                tenant.teams.application_access_policy_grants
+            );
+            let teams_app = parsed
+                .app(demo::TEAMS_ENTERPRISE_APP_CLIENT_ID)
+                .expect("the enterprise Teams app exists");
+            assert_eq!(
+                teams_app.certificates()[0].1.thumbprint(),
+                demo::TEAMS_ENTERPRISE_CERTIFICATE_THUMBPRINT,
+                "the certificate survives TOML"
+            );
             let adele = parsed.user_by_email(demo::ADELE).expect("adele exists");
             assert_eq!(
                 adele.calendars[0].events.len(),
@@ -206,6 +268,11 @@ mod tests {
             "# megan: Editor on her Calendar folder only",
             "# alex: Default set to None",
             "# adele is the only Retail mailbox",
+            "# the Teams app: delegated User.Read OnlineMeetings.ReadWrite",
+            "# the enterprise Teams app: application permissions",
+            "# New-CsApplicationAccessPolicy -Identity \"calconnect Teams pilot\"",
+            "# Grant-CsApplicationAccessPolicy -PolicyName \"calconnect Teams pilot\" -Identity adele",
+            "no Teams application access policy covers him",
         ] {
             assert!(text.contains(expected), "missing {expected:?} in\n{text}");
         }
@@ -235,6 +302,25 @@ mod tests {
             error.to_string().contains("ApplicationImpersonation"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_tenant_file_with_a_broken_certificate_or_grant_is_refused() {
+        let mut tenant = Tenant::demo();
+        let app = tenant
+            .apps
+            .iter_mut()
+            .find(|app| app.client_id == demo::TEAMS_ENTERPRISE_APP_CLIENT_ID)
+            .expect("the enterprise Teams app exists");
+        app.key_credentials[0].certificate =
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_owned();
+        let error = tenant
+            .validated()
+            .expect_err("a certificate that does not parse");
+        assert!(error.to_string().contains("key credential"), "{error}");
+        let mut tenant = Tenant::demo();
+        tenant.teams.application_access_policy_grants[0].policy_name = Some("nope".to_owned());
+        assert!(tenant.validated().is_err());
     }
 
     #[test]

@@ -4,38 +4,10 @@ use calconnect_sandbox::demo;
 use calconnect_sandbox::tenant::week_start;
 use serde_json::{json, Value};
 
-use crate::support::{sign_in_tokens, world, World, FREEBUSY_SCOPES, FULL_SCOPES};
-
-fn schema_validator(definition: &str, paged: bool) -> jsonschema::Validator {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/graph-schema/graph-subset.schema.json"
-    ))
-    .or_else(|_| {
-        std::fs::read_to_string("/work/shared/reference/graph-schema/graph-subset.schema.json")
-    })
-    .expect("graph schema is readable");
-    let mut schema: Value = serde_json::from_str(&text).unwrap();
-    let reference = json!({"$ref": format!("#/$defs/{definition}")});
-    let root = if paged {
-        json!({"type": "object", "required": ["value"], "properties": {"value": {"type": "array", "items": reference}}})
-    } else {
-        reference
-    };
-    for (key, value) in root.as_object().unwrap() {
-        schema[key] = value.clone();
-    }
-    schema.as_object_mut().unwrap().remove("oneOf");
-    jsonschema::validator_for(&schema).expect("schema compiles")
-}
-
-fn assert_valid(validator: &jsonschema::Validator, instance: &Value) {
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|error| format!("{error} at {}", error.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "schema errors: {errors:?}\n{instance}");
-}
+use crate::support::{
+    assert_graph_valid as assert_valid, graph_schema as schema_validator, sign_in_tokens, world,
+    World, FREEBUSY_SCOPES, FULL_SCOPES,
+};
 
 async fn get(world: &World, token: &str, url: &str) -> (u16, Value) {
     let response = world.http.get(url).bearer_auth(token).send().await.unwrap();

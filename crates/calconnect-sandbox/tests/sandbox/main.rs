@@ -11,3 +11,4 @@ mod graph;
 mod persistence;
 mod refresh;
 mod support;
+mod teams;

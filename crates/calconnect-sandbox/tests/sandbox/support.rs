@@ -155,6 +155,62 @@ pub async fn sign_in_tokens(world: &World, client_id: &str, scope: &str, user: &
     body
 }
 
+/// POSTs a token request to `{segment}/oauth2/v2.0/token` (a tenant id or domain, as client assertions'
+/// `aud` names it).
+pub async fn post_token_at(world: &World, segment: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let url = world
+        .sandbox
+        .base_url()
+        .join(&format!("{segment}/oauth2/v2.0/token"))
+        .unwrap();
+    let response = world
+        .http
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .expect("token request sent");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.expect("token response is JSON"),
+    )
+}
+
+/// A validator for the Graph definition `definition` of `shared/reference/graph-schema`, or for a page
+/// (`{"value": [definition…]}`) of them when `paged`.
+pub fn graph_schema(definition: &str, paged: bool) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference/graph-schema/graph-subset.schema.json"
+    ))
+    .or_else(|_| {
+        std::fs::read_to_string("/work/shared/reference/graph-schema/graph-subset.schema.json")
+    })
+    .expect("graph schema is readable");
+    let mut schema: Value = serde_json::from_str(&text).unwrap();
+    let reference = serde_json::json!({"$ref": format!("#/$defs/{definition}")});
+    let root = if paged {
+        serde_json::json!({"type": "object", "required": ["value"], "properties": {"value": {"type": "array", "items": reference}}})
+    } else {
+        reference
+    };
+    for (key, value) in root.as_object().unwrap() {
+        schema[key] = value.clone();
+    }
+    schema.as_object_mut().unwrap().remove("oneOf");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+/// Asserts that `instance` is valid against `validator`, listing every error otherwise.
+pub fn assert_graph_valid(validator: &jsonschema::Validator, instance: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|error| format!("{error} at {}", error.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}\n{instance}");
+}
+
 pub fn aadsts(body: &Value) -> u64 {
     body["error_codes"][0].as_u64().unwrap_or_default()
 }
