@@ -11,10 +11,14 @@ const COMMANDS: &[&str] = &[
     "cancel_sign_in",
     "calendars",
     "free_busy",
+    "create_test_meeting",
+    "open_meeting_link",
     "get_settings",
     "save_settings",
     "test_exchange_account",
     "export_exchange_report",
+    "test_teams_app",
+    "export_teams_report",
 ];
 
 fn main() {

@@ -29,7 +29,7 @@ pub struct AccessOption {
     pub cannot_see: &'static [&'static str],
 }
 
-/// Both options, Full first.
+/// Every option: the two calendar apps, Full first, then Teams conferencing.
 pub fn options() -> Vec<AccessOption> {
     vec![
         AccessOption {
@@ -60,6 +60,20 @@ pub fn options() -> Vec<AccessOption> {
                 "What your events are about: subject, place, attendees, notes",
                 "Your calendars' names, and any way to change them",
                 "Your mail, files or contacts",
+            ],
+        },
+        AccessOption {
+            access: Access::Teams,
+            title: "Teams conferencing",
+            summary: "Teams meeting links for your events: a connection of its own, with no access to your calendar.",
+            scopes: reasons(AppKind::Teams),
+            can_see: &[
+                "Your name and email address",
+                "Teams meetings it creates for you (and can delete again)",
+            ],
+            cannot_see: &[
+                "Your calendars or events: Teams conferencing gives no calendar access",
+                "Your mail, files, chats or contacts",
             ],
         },
     ]

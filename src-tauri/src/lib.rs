@@ -46,6 +46,7 @@ pub fn build_app<R: tauri::Runtime>(
     builder
         .manage(state)
         .manage(commands::exchange::ExchangeState::default())
+        .manage(commands::teams::TeamsState::default())
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::access_options,
@@ -57,10 +58,14 @@ pub fn build_app<R: tauri::Runtime>(
             commands::sign_in::cancel_sign_in,
             commands::calendars::calendars,
             commands::calendars::free_busy,
+            commands::calendars::create_test_meeting,
+            commands::calendars::open_meeting_link,
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::exchange::test_exchange_account,
             commands::exchange::export_exchange_report,
+            commands::teams::test_teams_app,
+            commands::teams::export_teams_report,
         ])
 }
 

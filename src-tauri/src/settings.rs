@@ -19,6 +19,8 @@ pub struct Settings {
     pub tenant: String,
     pub full_client_id: String,
     pub freebusy_client_id: String,
+    /// The Teams conferencing app (`User.Read OnlineMeetings.ReadWrite offline_access`).
+    pub teams_client_id: String,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             tenant: DEFAULT_TENANT.to_owned(),
             full_client_id: String::new(),
             freebusy_client_id: String::new(),
+            teams_client_id: String::new(),
         }
     }
 }
@@ -65,6 +68,7 @@ impl Settings {
         }
         self.full_client_id = self.full_client_id.trim().to_owned();
         self.freebusy_client_id = self.freebusy_client_id.trim().to_owned();
+        self.teams_client_id = self.teams_client_id.trim().to_owned();
         self
     }
 
@@ -75,6 +79,7 @@ impl Settings {
             tenant: demo::DOMAIN.to_owned(),
             full_client_id: demo::FULL_APP_CLIENT_ID.to_owned(),
             freebusy_client_id: demo::FREEBUSY_APP_CLIENT_ID.to_owned(),
+            teams_client_id: demo::TEAMS_APP_CLIENT_ID.to_owned(),
         }
     }
 
@@ -85,6 +90,7 @@ impl Settings {
             tenant: self.tenant.clone(),
             full_client_id: optional(&self.full_client_id),
             freebusy_client_id: optional(&self.freebusy_client_id),
+            teams_client_id: optional(&self.teams_client_id),
             ..Config::default()
         };
         match (self.cloud.national(), sandbox_base) {
@@ -113,6 +119,7 @@ mod tests {
             tenant: "contoso.com".into(),
             full_client_id: "f".into(),
             freebusy_client_id: String::new(),
+            teams_client_id: "t".into(),
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);

@@ -18,7 +18,7 @@
  */
 /** @typedef {'global' | 'usGovernment' | 'usGovernmentDod' | 'china' | 'sandbox'} CloudName */
 /** @typedef {{ version: string, cloud: CloudName, cloudLabel: string }} AppInfo */
-/** @typedef {'full' | 'freeBusy'} Access */
+/** @typedef {'full' | 'freeBusy' | 'teams'} Access */
 /**
  * @typedef {{
  *   id: string, name: string, email: string, access: Access, app: Access,
@@ -52,7 +52,7 @@
  *   | { kind: 'connected', account: Account, calendars: Calendar[] }
  *   | { kind: 'failed', error: IpcError }} SignInEvent
  */
-/** @typedef {{ cloud: CloudName, tenant: string, fullClientId: string, freebusyClientId: string }} Settings */
+/** @typedef {{ cloud: CloudName, tenant: string, fullClientId: string, freebusyClientId: string, teamsClientId: string }} Settings */
 /**
  * @typedef {{
  *   saved: Settings, activeCloud: CloudName, activeCloudLabel: string, lockedByCommandLine: boolean,
@@ -252,6 +252,28 @@ export function freeBusy(accountId, start, end) {
   return call('free_busy', { accountId, start: start.toISOString(), end: end.toISOString() });
 }
 
+/**
+ * @typedef {{ meetingId: string, joinWebUrl: string, subject: string, start: string, end: string, deleted: boolean }} TestMeeting
+ */
+
+/**
+ * Creates a Teams test meeting with a Teams conferencing account, then deletes it again.
+ * @param {string} accountId
+ * @returns {Promise<TestMeeting>}
+ */
+export function createTestMeeting(accountId) {
+  return /** @type {Promise<TestMeeting>} */ (call('create_test_meeting', { accountId }));
+}
+
+/**
+ * Opens a Teams join link in the system browser (Rust accepts only Teams meeting links).
+ * @param {string} url
+ * @returns {Promise<void>}
+ */
+export function openMeetingLink(url) {
+  return /** @type {Promise<void>} */ (call('open_meeting_link', { url }));
+}
+
 /** @returns {Promise<SettingsView>} */
 export function getSettings() {
   return call('get_settings');
@@ -291,4 +313,40 @@ export function testExchangeAccount(request, onEvent) {
  */
 export function exportExchangeReport(format) {
   return /** @type {Promise<string>} */ (call('export_exchange_report', { format }));
+}
+
+/**
+ * @typedef {{ id: string, title: string, status: 'passed' | 'failed' | 'warning' | 'skipped', durationMs: number, detail: string, requests: string[] }} TeamsStep
+ */
+/**
+ * @typedef {{ problem: string, changes: string, command: string | null, link: string | null, docUrl: string }} TeamsFix
+ */
+/**
+ * @typedef {{
+ *   clientId: string, tenant: string, user: string, startedAt: string, roles: string[], missingRoles: string[],
+ *   organization: string | null, verifiedDomains: string[], joinWebUrl: string | null, steps: TeamsStep[],
+ *   passed: boolean, summary: string, fixes: TeamsFix[],
+ * }} TeamsReport
+ */
+/**
+ * @typedef {{ tenantId: string, clientId: string, user: string, clientSecret: string | null, certificatePem: string | null }} TeamsTestRequest
+ */
+
+/**
+ * Runs the Teams Enterprise app test; each step is pushed on `onStep` as it finishes.
+ * @param {TeamsTestRequest} request
+ * @param {(step: TeamsStep) => void} onStep
+ * @returns {Promise<TeamsReport>}
+ */
+export function testTeamsApp(request, onStep) {
+  return /** @type {Promise<TeamsReport>} */ (call('test_teams_app', { request, onStep: eventChannel(onStep) }));
+}
+
+/**
+ * Saves the last Teams test report and resolves with the file's path.
+ * @param {'json' | 'text'} format
+ * @returns {Promise<string>}
+ */
+export function exportTeamsReport(format) {
+  return /** @type {Promise<string>} */ (call('export_teams_report', { format }));
 }

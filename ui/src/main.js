@@ -8,9 +8,10 @@ import * as connected from './steps/connected.js';
 import * as accounts from './steps/accounts.js';
 import * as settings from './steps/settings.js';
 import * as exchange from './steps/exchange-test.js';
+import * as teamsTest from './steps/teams-test.js';
 
 /** @type {Record<import('./wizard.js').StepName, { render: (root: HTMLElement, ctx: import('./wizard.js').StepContext) => () => void }>} */
-const stepModules = { welcome, access, signIn, connected, accounts, settings, exchange };
+const stepModules = { welcome, access, signIn, connected, accounts, settings, exchange, teamsTest };
 
 /** @type {(() => void) | null} */
 let cleanupCurrentStep = null;
@@ -45,6 +46,7 @@ const navEvents = {
   accounts: { type: 'showAccounts' },
   settings: { type: 'showSettings' },
   exchange: { type: 'showExchangeTest' },
+  teamsTest: { type: 'showTeamsTest' },
 };
 for (const link of document.querySelectorAll('[data-nav]')) {
   const target = link.getAttribute('data-nav') ?? '';

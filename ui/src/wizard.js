@@ -5,7 +5,7 @@
  * Welcome → Choose access → Sign in → Connected, with Accounts and Settings reachable from anywhere.
  */
 
-/** @typedef {'welcome' | 'access' | 'signIn' | 'connected' | 'accounts' | 'settings' | 'exchange'} StepName */
+/** @typedef {'welcome' | 'access' | 'signIn' | 'connected' | 'accounts' | 'settings' | 'exchange' | 'teamsTest'} StepName */
 /** @typedef {import('./ipc.js').Access} Access */
 /** @typedef {import('./ipc.js').Account} Account */
 /** @typedef {import('./ipc.js').Calendar} Calendar */
@@ -28,12 +28,13 @@
  *   | { type: 'showAccounts' }
  *   | { type: 'showSettings' }
  *   | { type: 'showExchangeTest' }
+ *   | { type: 'showTeamsTest' }
  *   | { type: 'home' }
  *   | { type: 'back' }} WizardEvent
  */
 
 /** The order of the wizard's main steps (Accounts and Settings sit beside them). */
-export const STEPS = /** @type {const} */ (['welcome', 'access', 'signIn', 'connected', 'accounts', 'settings', 'exchange']);
+export const STEPS = /** @type {const} */ (['welcome', 'access', 'signIn', 'connected', 'accounts', 'settings', 'exchange', 'teamsTest']);
 
 /**
  * The step to show first.
@@ -73,6 +74,8 @@ export function transition(state, event) {
       return { ...state, step: 'settings' };
     case 'showExchangeTest':
       return { ...state, step: 'exchange' };
+    case 'showTeamsTest':
+      return { ...state, step: 'teamsTest' };
     case 'home':
       return { ...state, step: 'welcome' };
     case 'back':
@@ -93,6 +96,7 @@ function previousStep(step) {
     case 'accounts':
     case 'settings':
     case 'exchange':
+    case 'teamsTest':
     case 'welcome':
       return 'welcome';
   }
@@ -103,6 +107,7 @@ function previousStep(step) {
  * @param {Access} access
  */
 export function accessLabel(access) {
+  if (access === 'teams') return 'Teams conferencing (no calendar access)';
   return access === 'full' ? 'Full' : 'Free/Busy only';
 }
 

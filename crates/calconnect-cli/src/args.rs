@@ -111,6 +111,22 @@ pub enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Prove a Teams conferencing connection: create a test meeting, print its join link, and delete it
+    /// again (unless --keep).
+    TeamsMeeting {
+        /// Account ID or email of a Teams connection (optional when only one is connected).
+        account: Option<String>,
+        /// Keep the meeting instead of deleting it.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Test the Teams Enterprise app as an admin: its app-only token and roles, the organisation, the test
+    /// user, and a meeting created on the user's behalf (then deleted). Exits 10 when no meeting could be
+    /// created.
+    ///
+    /// The client secret is read from CALCONNECT_CLIENT_SECRET, from stdin with --secret-stdin, or asked
+    /// for on the terminal; --certificate uses a certificate credential instead.
+    TeamsTest(TeamsTestArgs),
     /// Test an Exchange (EWS) Enterprise Connect service account: Autodiscover, TLS, authentication,
     /// impersonation and delegate access to one or many mailboxes, and the access level actually granted.
     ///
@@ -173,4 +189,30 @@ pub struct ExchangeTestArgs {
     /// OS trust store and the global `--ca-file`.
     #[arg(skip)]
     pub trust: Trust,
+}
+
+/// Arguments of `calconnect teams-test`.
+#[derive(Debug, clap::Args)]
+pub struct TeamsTestArgs {
+    /// The Teams Enterprise app's application (client) ID.
+    #[arg(long)]
+    pub client_id: String,
+    /// The tenant ID or a verified domain of the organisation.
+    #[arg(long)]
+    pub tenant_id: String,
+    /// The test user's UPN: the meeting is created on their behalf.
+    #[arg(long)]
+    pub user: String,
+    /// A PEM file with the app's certificate and its private key (certificate credential).
+    #[arg(long, value_name = "PEM")]
+    pub certificate: Option<PathBuf>,
+    /// Read the client secret from the first line of stdin.
+    #[arg(long, conflicts_with = "certificate")]
+    pub secret_stdin: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub export_json: Option<PathBuf>,
+    /// Also write the report as text to this file.
+    #[arg(long)]
+    pub export_text: Option<PathBuf>,
 }

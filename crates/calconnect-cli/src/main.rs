@@ -4,6 +4,7 @@ mod args;
 mod exchange;
 mod exit;
 mod output;
+mod teams;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -148,6 +149,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         config.full_client_id = Some(calconnect_sandbox::demo::FULL_APP_CLIENT_ID.to_owned());
         config.freebusy_client_id =
             Some(calconnect_sandbox::demo::FREEBUSY_APP_CLIENT_ID.to_owned());
+        config.teams_client_id = Some(calconnect_sandbox::demo::TEAMS_APP_CLIENT_ID.to_owned());
         if let Some(pem) = sandbox.ca_pem() {
             trust = trust
                 .with_pem(pem)
@@ -188,6 +190,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         match app {
             AppKind::Full => config.full_client_id = Some(client_id.clone()),
             AppKind::FreeBusy => config.freebusy_client_id = Some(client_id.clone()),
+            AppKind::Teams => config.teams_client_id = Some(client_id.clone()),
         }
     }
 
@@ -198,6 +201,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         return match exchange::run(*args, cloud, sandbox.as_ref(), cli.json).await? {
             exchange::Outcome::Reached => Ok(()),
             exchange::Outcome::FellShort => Err(Failure::AccessNotReached),
+        };
+    }
+
+    // The Teams Enterprise test is app-only: no keychain, no signed-in account.
+    if let Command::TeamsTest(args) = &cli.command {
+        let http = calconnect_identity::http_client(&trust)?;
+        return match teams::run(args, &config, &http, cli.json).await? {
+            true => Ok(()),
+            false => Err(Failure::AccessNotReached),
         };
     }
 
@@ -224,7 +236,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let json_output = cli.json;
 
     match cli.command {
-        Command::ExchangeTest(_) => unreachable!("handled before the keychain is opened"),
+        Command::ExchangeTest(_) | Command::TeamsTest(_) => {
+            unreachable!("handled before the keychain is opened")
+        }
         Command::Login {
             app, device_code, ..
         } => login(&core, app, device_code, json_output).await,
@@ -276,6 +290,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 output::print_json(&json!({ "account": account.id, "free_busy": free_busy }));
             } else {
                 output::free_busy(&free_busy);
+            }
+            Ok(())
+        }
+        Command::TeamsMeeting { account, keep } => {
+            let account = choose_teams_account(&core, account.as_deref()).await?;
+            let meeting = core.create_test_meeting(&account.id, keep).await?;
+            if json_output {
+                output::print_json(&json!({ "account": account.id, "meeting": meeting }));
+            } else {
+                output::test_meeting(&meeting);
             }
             Ok(())
         }
@@ -402,6 +426,33 @@ async fn choose_account(core: &Calconnect, wanted: Option<&str>) -> Result<Accou
                     .join(", ")
             ))),
         },
+    }
+}
+
+/// The account of `teams-meeting`: the one named, or the only Teams connection.
+async fn choose_teams_account(core: &Calconnect, wanted: Option<&str>) -> Result<Account, Failure> {
+    if wanted.is_some() {
+        return choose_account(core, wanted).await;
+    }
+    let teams: Vec<Account> = core
+        .list_accounts()
+        .await?
+        .into_iter()
+        .filter(|account| account.app == AppKind::Teams)
+        .collect();
+    match teams.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Failure::Usage(
+            "no Teams conferencing connection: run `calconnect login --app teams` first".to_owned(),
+        )),
+        _ => Err(Failure::Usage(format!(
+            "several Teams connections; name one of: {}",
+            teams
+                .iter()
+                .map(|account| account.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 

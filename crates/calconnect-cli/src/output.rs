@@ -137,7 +137,25 @@ pub fn calendars(calendars: &[CalendarInfo]) {
 
 pub fn connected(connected: &Connected) {
     println!("Connected {}", account_line(&connected.account));
-    calendars(&connected.calendars);
+    if connected.account.app.reads_calendars() {
+        calendars(&connected.calendars);
+    } else {
+        println!("Teams conferencing: meeting links only, no access to calendars. Try `calconnect teams-meeting`.");
+    }
+}
+
+pub fn test_meeting(meeting: &calconnect_core::TestMeeting) {
+    println!(
+        "Created \"{}\" ({} to {})",
+        meeting.subject, meeting.start, meeting.end
+    );
+    println!("Join link:  {}", meeting.join_web_url);
+    println!("Meeting ID: {}", meeting.meeting_id);
+    if meeting.deleted {
+        println!("Deleted again: the test left nothing behind.");
+    } else {
+        println!("Kept (--keep): delete it in Teams when you no longer need it.");
+    }
 }
 
 pub fn free_busy(free_busy: &FreeBusy) {

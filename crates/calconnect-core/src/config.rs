@@ -32,6 +32,9 @@ pub struct Config {
     pub full_client_id: Option<String>,
     /// Client id of your Free/Busy app registration (`Calendars.ReadBasic User.Read offline_access`).
     pub freebusy_client_id: Option<String>,
+    /// Client id of your Teams conferencing app registration (`User.Read OnlineMeetings.ReadWrite
+    /// offline_access`): meeting links, no calendar access.
+    pub teams_client_id: Option<String>,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             tenant: DEFAULT_TENANT.to_owned(),
             full_client_id: None,
             freebusy_client_id: None,
+            teams_client_id: None,
         }
     }
 }
@@ -116,6 +120,7 @@ impl Config {
         match app {
             AppKind::Full => self.full_client_id.as_deref(),
             AppKind::FreeBusy => self.freebusy_client_id.as_deref(),
+            AppKind::Teams => self.teams_client_id.as_deref(),
         }
         .filter(|id| !id.trim().is_empty())
     }

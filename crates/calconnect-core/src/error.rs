@@ -38,6 +38,15 @@ pub enum Error {
     },
     #[error("no connected account {id}")]
     AccountNotFound { id: String },
+    /// A Teams conferencing account asked for calendars.
+    #[error("account {id} is a Teams conferencing connection without calendar access")]
+    NotCalendarAccount { id: String },
+    /// A calendar account asked to create a Teams meeting.
+    #[error("account {id} has no Teams conferencing permission")]
+    NotTeamsAccount { id: String },
+    /// Graph refused to create or delete a Teams meeting (no Teams licence, a personal account, a policy).
+    #[error("microsoft graph refused the teams meeting")]
+    MeetingRefused(#[source] calconnect_graph::Error),
     #[error("no client id configured for the {app} app")]
     ClientIdMissing { app: AppKind },
     #[error("cannot read or write {path}")]
@@ -88,6 +97,9 @@ pub enum ErrorKind {
     AccessDenied,
     ServiceError,
     Internal,
+    NotCalendarAccount,
+    NotTeamsAccount,
+    TeamsUnavailable,
 }
 
 impl Error {
@@ -106,6 +118,12 @@ impl Error {
             Self::Graph(source) => crate::graph_errors::kind(source),
             Self::NeedsSignInAgain { .. } => ErrorKind::NeedsSignInAgain,
             Self::AccountNotFound { .. } => ErrorKind::AccountNotFound,
+            Self::NotCalendarAccount { .. } => ErrorKind::NotCalendarAccount,
+            Self::NotTeamsAccount { .. } => ErrorKind::NotTeamsAccount,
+            Self::MeetingRefused(source) => match source {
+                calconnect_graph::Error::AccessDenied { .. } => ErrorKind::TeamsUnavailable,
+                other => crate::graph_errors::kind(other),
+            },
             Self::ClientIdMissing { .. }
             | Self::ConfigInvalid { .. }
             | Self::ConfigIo { .. }
@@ -130,6 +148,14 @@ impl Error {
                 "This account's saved sign-in is no longer valid.".to_owned()
             }
             Self::AccountNotFound { id } => format!("There is no connected account `{id}`."),
+            Self::NotCalendarAccount { .. } => "This account is a Teams conferencing connection: it gives calconnect no access to calendars.".to_owned(),
+            Self::NotTeamsAccount { .. } => "This account is connected for calendars: it has no permission to create Teams meetings.".to_owned(),
+            Self::MeetingRefused(source) => match source {
+                calconnect_graph::Error::AccessDenied { message, .. } => format!(
+                    "Microsoft Teams refused to create the meeting: {message}"
+                ),
+                other => crate::graph_errors::user_message(other),
+            },
             Self::ClientIdMissing { app } => {
                 format!("No client ID is configured for the {} app.", app.label())
             }
@@ -156,6 +182,12 @@ impl Error {
             Self::Graph(source) => crate::graph_errors::next_step(source),
             Self::NeedsSignInAgain { .. } => "Sign in again with the same app; the account's settings are kept.".to_owned(),
             Self::AccountNotFound { .. } => "List the connected accounts and use one of their IDs.".to_owned(),
+            Self::NotCalendarAccount { .. } => "Connect the same person's calendar with Full or Free/Busy access; the Teams connection stays as it is.".to_owned(),
+            Self::NotTeamsAccount { .. } => "Connect Teams conferencing for this person (a separate connection); their calendar connection stays as it is.".to_owned(),
+            Self::MeetingRefused(source) => match source {
+                calconnect_graph::Error::AccessDenied { .. } => "Teams meetings need a work or school account with a Microsoft Teams licence (personal Microsoft accounts are not supported): ask your administrator to assign one, then try again.".to_owned(),
+                other => crate::graph_errors::next_step(other),
+            },
             Self::ClientIdMissing { app } => format!(
                 "Register your app in Microsoft Entra ID and enter its client ID in Settings (desktop) or set `{}_client_id` in config.toml / pass --client-id (CLI); see the README.",
                 app.as_str()

@@ -124,6 +124,12 @@ impl Calconnect {
         &self.inner.config
     }
 
+    /// The HTTP client every request goes through (its trust set-up included), for admin tests that
+    /// share it.
+    pub fn http_client(&self) -> reqwest::Client {
+        self.inner.http.clone()
+    }
+
     pub fn endpoints(&self) -> &Endpoints {
         &self.inner.endpoints
     }
@@ -211,6 +217,7 @@ impl Calconnect {
     /// "Free Busy" calendar for Free/Busy access.
     pub async fn calendars(&self, account_id: &str) -> Result<Vec<CalendarInfo>> {
         let account = self.usable_account(account_id).await?;
+        refuse_teams_only(&account)?;
         if account.access == AccessLevel::FreeBusy {
             return Ok(vec![CalendarInfo::free_busy(&account.user.email)]);
         }
@@ -237,6 +244,7 @@ impl Calconnect {
             });
         }
         let account = self.usable_account(account_id).await?;
+        refuse_teams_only(&account)?;
         let source = self.token_source(&account)?;
         let blocks = self
             .graph(&account.graph)
@@ -268,7 +276,12 @@ impl Calconnect {
         Ok(())
     }
 
-    async fn usable_account(&self, account_id: &str) -> Result<Account> {
+    /// Now, from the injected clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) async fn usable_account(&self, account_id: &str) -> Result<Account> {
         let account = self.inner.accounts.get(account_id).await?;
         if account.status == AccountStatus::NeedsSignInAgain {
             return Err(Error::NeedsSignInAgain {
@@ -279,13 +292,13 @@ impl Calconnect {
         Ok(account)
     }
 
-    fn graph(&self, base: &Url) -> GraphClient {
+    pub(crate) fn graph(&self, base: &Url) -> GraphClient {
         GraphClient::new(base.clone(), self.inner.http.clone()).with_sleeper(
             crate::graph_errors::graph_sleeper(self.inner.sleeper.clone()),
         )
     }
 
-    fn token_source(&self, account: &Account) -> Result<AccountTokenSource> {
+    pub(crate) fn token_source(&self, account: &Account) -> Result<AccountTokenSource> {
         let persistence = Persistence {
             account_id: account.id.clone(),
             store: self.inner.store.clone(),
@@ -376,23 +389,35 @@ impl Calconnect {
         });
         let source = AccountTokenSource::fresh(factory, tokens, self.inner.clock.clone());
         let graph = self.graph(&self.inner.endpoints.graph);
-        let (user, calendars) = if access == AccessLevel::Full {
-            let (user, calendars) = futures::try_join!(graph.me(&source), graph.calendars(&source))
-                .map_err(crate::graph_errors::from_graph)?;
-            (
-                user,
-                calendars
-                    .into_iter()
-                    .map(CalendarInfo::from)
-                    .collect::<Vec<_>>(),
-            )
-        } else {
-            let user = graph
-                .me(&source)
-                .await
-                .map_err(crate::graph_errors::from_graph)?;
-            let email = user_email(&user);
-            (user, vec![CalendarInfo::free_busy(&email)])
+        let (user, calendars) = match access {
+            AccessLevel::Full => {
+                let (user, calendars) =
+                    futures::try_join!(graph.me(&source), graph.calendars(&source))
+                        .map_err(crate::graph_errors::from_graph)?;
+                (
+                    user,
+                    calendars
+                        .into_iter()
+                        .map(CalendarInfo::from)
+                        .collect::<Vec<_>>(),
+                )
+            }
+            AccessLevel::FreeBusy => {
+                let user = graph
+                    .me(&source)
+                    .await
+                    .map_err(crate::graph_errors::from_graph)?;
+                let email = user_email(&user);
+                (user, vec![CalendarInfo::free_busy(&email)])
+            }
+            // Teams conferencing gives no calendar access: the profile only.
+            AccessLevel::Teams => {
+                let user = graph
+                    .me(&source)
+                    .await
+                    .map_err(crate::graph_errors::from_graph)?;
+                (user, Vec::new())
+            }
         };
         // A refresh during the Graph calls (a 401, or a token inside the margin) rotated the refresh token:
         // store what the source holds now, not the set the sign-in returned.
@@ -534,5 +559,17 @@ impl PendingDeviceCode {
             .await
             .map_err(|error| core.sign_in_error(error, &registration))?;
         core.connect(&registration, signed_in).await
+    }
+}
+
+/// A Teams conferencing account has no calendar permission: say so rather than send a request Graph
+/// would refuse with 403.
+fn refuse_teams_only(account: &Account) -> Result<()> {
+    if account.app.reads_calendars() {
+        Ok(())
+    } else {
+        Err(Error::NotCalendarAccount {
+            id: account.id.clone(),
+        })
     }
 }

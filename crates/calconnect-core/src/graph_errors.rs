@@ -20,6 +20,14 @@ pub(crate) fn from_graph(error: GraphError) -> Error {
     }
 }
 
+/// A Graph error of a Teams meeting call: a refusal becomes [`Error::MeetingRefused`].
+pub(crate) fn from_meeting(error: GraphError) -> Error {
+    match from_graph(error) {
+        Error::Graph(graph @ GraphError::AccessDenied { .. }) => Error::MeetingRefused(graph),
+        other => other,
+    }
+}
+
 pub(crate) fn kind(error: &GraphError) -> ErrorKind {
     match error {
         GraphError::Unauthorized { .. } => ErrorKind::NeedsSignInAgain,

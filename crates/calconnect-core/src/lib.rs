@@ -27,6 +27,8 @@ pub mod config;
 pub mod error;
 pub mod flows;
 mod graph_errors;
+pub mod teams;
+pub mod teams_test;
 mod token_source;
 pub mod view;
 
@@ -37,5 +39,6 @@ pub use flows::{
     AccountDetails, Calconnect, Connected, DeviceCodePrompt, Options, PendingBrowserSignIn,
     PendingDeviceCode,
 };
+pub use teams::{TestMeeting, TEST_MEETING_SUBJECT};
 pub use token_source::REFRESH_MARGIN;
 pub use view::{BusyBlock, CalendarInfo, FreeBusy, FREE_BUSY_CALENDAR_NAME};

@@ -52,4 +52,21 @@ impl GraphClient {
             join_web_url,
         })
     }
+
+    /// Deletes a meeting made by [`Self::create_online_meeting`] (learn.microsoft.com/graph/api/onlinemeeting-delete;
+    /// 204 No Content), so a test leaves nothing behind.
+    pub async fn delete_online_meeting(&self, tokens: &dyn TokenProvider, id: &str) -> Result<()> {
+        let mut url = self.endpoint("me/onlineMeetings/");
+        let base = url.to_string();
+        // The id is opaque (base64 with `=`, `_`): one path segment, percent-encoded by the URL parser.
+        url.path_segments_mut()
+            .map_err(|_| Error::Decode {
+                url: base,
+                body_snippet: "the Graph base URL cannot take a path".into(),
+            })?
+            .pop_if_empty()
+            .push(id);
+        self.request::<()>(tokens, Method::DELETE, url, Body::None, &[])
+            .await
+    }
 }

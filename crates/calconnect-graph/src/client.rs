@@ -130,6 +130,12 @@ impl GraphClient {
             tracing::debug!(%method, %url, status = status.as_u16(), "graph response");
             if status.is_success() {
                 let text = response.text().await?;
+                // 204 No Content (a DELETE) has no body: read it as JSON `null`, which `()` accepts.
+                let text = if text.trim().is_empty() {
+                    "null".to_owned()
+                } else {
+                    text
+                };
                 return serde_json::from_str(&text).map_err(|error| Error::Decode {
                     url: url.to_string(),
                     body_snippet: format!("{error}: {}", snippet(&text)),

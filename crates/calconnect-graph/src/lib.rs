@@ -21,6 +21,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod app_only;
 mod calendars;
 mod client;
 mod error;

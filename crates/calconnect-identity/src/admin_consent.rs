@@ -30,6 +30,8 @@ pub fn why_needed(scope: &str) -> &'static str {
         "user.read" => "to read your profile (name and email address), which identifies the connected account",
         "calendars.readwrite" => "to create, read, update and delete events in your calendars",
         "calendars.readbasic" => "to read your free/busy schedule (busy times only, without event details)",
+        // Seed 002 ("What Microsoft Teams scopes does Cronofy require?").
+        "onlinemeetings.readwrite" => "to create, read, update and delete Teams meetings on your behalf, which is what makes a Teams meeting link",
         "offline_access" => "to keep the connection working by refreshing access without signing in again; without it access would stop after about an hour",
         _ => "requested by the app registration",
     }

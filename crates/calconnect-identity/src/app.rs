@@ -1,4 +1,6 @@
-//! The two app registrations calconnect signs in with, and the delegated scopes each requests.
+//! The app registrations calconnect signs in with, and the delegated scopes each requests: two for
+//! calendars, and one for Teams conferencing, which is a connection of its own ("Authorizing Teams
+//! conferencing does not provide … Read/Write access to users' calendars", seed 002).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,8 @@ pub enum AppKind {
     /// Free/busy only: `Calendars.ReadBasic User.Read offline_access`.
     #[serde(rename = "freebusy")]
     FreeBusy,
+    /// Teams conferencing, no calendar access: `User.Read OnlineMeetings.ReadWrite offline_access`.
+    Teams,
 }
 
 impl AppKind {
@@ -23,7 +27,16 @@ impl AppKind {
         match self {
             Self::Full => &["User.Read", "Calendars.ReadWrite", "offline_access"],
             Self::FreeBusy => &["Calendars.ReadBasic", "User.Read", "offline_access"],
+            Self::Teams => &["User.Read", "OnlineMeetings.ReadWrite", "offline_access"],
         }
+    }
+
+    /// Every app, in the order the "Choose access" step offers them.
+    pub const ALL: [AppKind; 3] = [Self::Full, Self::FreeBusy, Self::Teams];
+
+    /// Whether this app reads calendars (Teams conferencing does not).
+    pub fn reads_calendars(self) -> bool {
+        !matches!(self, Self::Teams)
     }
 
     pub fn scope_set(self) -> ScopeSet {
@@ -35,6 +48,7 @@ impl AppKind {
         match self {
             Self::Full => "full",
             Self::FreeBusy => "freebusy",
+            Self::Teams => "teams",
         }
     }
 
@@ -43,6 +57,7 @@ impl AppKind {
         match self {
             Self::Full => "Full (read-write calendars)",
             Self::FreeBusy => "Free/Busy only",
+            Self::Teams => "Teams conferencing",
         }
     }
 }
@@ -60,8 +75,9 @@ impl std::str::FromStr for AppKind {
         match value.to_ascii_lowercase().as_str() {
             "full" => Ok(Self::Full),
             "freebusy" | "free-busy" | "free_busy" => Ok(Self::FreeBusy),
+            "teams" => Ok(Self::Teams),
             other => Err(format!(
-                "unknown app `{other}` (expected `full` or `freebusy`)"
+                "unknown app `{other}` (expected `full`, `freebusy` or `teams`)"
             )),
         }
     }

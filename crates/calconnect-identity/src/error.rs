@@ -60,6 +60,9 @@ pub enum Error {
     Cancelled,
     #[error("stored token set is unreadable: {reason}")]
     TokenSetFormat { reason: String },
+    /// An app credential (certificate PEM) cannot be used; the reason never quotes it.
+    #[error("the app credential cannot be used: {reason}")]
+    InvalidCredential { reason: String },
 }
 
 impl Error {
@@ -90,6 +93,7 @@ impl Error {
             | Self::DiscoveryInvalid { .. }
             | Self::InvalidResponse { .. }
             | Self::TokenSetFormat { .. } => ErrorKind::InvalidResponse,
+            Self::InvalidCredential { .. } => ErrorKind::Configuration,
             Self::Server { response, .. } => response.kind(),
             Self::UnableToGrantScope { .. } => ErrorKind::UnableToGrantScope,
             Self::StateMismatch => ErrorKind::StateMismatch,

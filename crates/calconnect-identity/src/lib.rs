@@ -25,6 +25,7 @@
 pub mod aadsts;
 pub mod admin_consent;
 pub mod app;
+pub mod app_only;
 pub mod authority;
 pub mod browser;
 pub mod client;

@@ -120,6 +120,8 @@ pub enum AccessLevel {
     /// Only what the Free/Busy app asks for: getSchedule busy blocks, no event details.
     #[serde(rename = "freebusy")]
     FreeBusy,
+    /// Teams conferencing: meeting links, no calendar access at all.
+    Teams,
 }
 
 impl AccessLevel {
@@ -127,6 +129,7 @@ impl AccessLevel {
         match self {
             Self::Full => AppKind::Full,
             Self::FreeBusy => AppKind::FreeBusy,
+            Self::Teams => AppKind::Teams,
         }
     }
 }
@@ -153,10 +156,10 @@ pub fn check_grant(
     };
     let requested_missing = match missing(app) {
         None => {
-            return Ok(if app == AppKind::Full {
-                AccessLevel::Full
-            } else {
-                AccessLevel::FreeBusy
+            return Ok(match app {
+                AppKind::Full => AccessLevel::Full,
+                AppKind::FreeBusy => AccessLevel::FreeBusy,
+                AppKind::Teams => AccessLevel::Teams,
             })
         }
         Some(scope) => scope,
@@ -181,6 +184,20 @@ mod tests {
         assert!(set.contains("user.read"));
         assert!(set.contains("offline_access"));
         assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn a_teams_grant_is_teams_access_and_a_short_one_names_the_missing_scope() {
+        let granted = ScopeSet::parse("User.Read OnlineMeetings.ReadWrite");
+        assert_eq!(
+            check_grant(AppKind::Teams, &granted, true).unwrap(),
+            AccessLevel::Teams
+        );
+        let short = ScopeSet::parse("User.Read");
+        assert!(matches!(
+            check_grant(AppKind::Teams, &short, true),
+            Err(Error::UnableToGrantScope { scope, .. }) if scope == "OnlineMeetings.ReadWrite"
+        ));
     }
 
     #[test]

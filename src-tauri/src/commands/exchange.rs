@@ -209,13 +209,18 @@ pub fn export_exchange_report(
         ExportFormat::Json => (report.to_json(), "json"),
         ExportFormat::Text => (report.to_text(), "txt"),
     };
+    save_export("calconnect-exchange-test", extension, &contents)
+}
+
+/// Writes a report into the export folder as `{stem}-{timestamp}.{extension}` and returns its path.
+pub(crate) fn save_export(stem: &str, extension: &str, contents: &str) -> Result<String, IpcError> {
     let directory = export_directory();
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let path = directory.join(format!("calconnect-exchange-test-{stamp}.{extension}"));
+    let path = directory.join(format!("{stem}-{stamp}.{extension}"));
     let written =
         std::fs::create_dir_all(&directory).and_then(|()| std::fs::write(&path, contents));
     written.map_err(|error| {
-        tracing::warn!(path = %path.display(), %error, "cannot save the exchange report");
+        tracing::warn!(path = %path.display(), %error, "cannot save the report");
         IpcError::new(
             ErrorCode::Failed,
             format!("The report could not be saved to {}.", directory.display()),

@@ -9,3 +9,4 @@ pub mod calendars;
 pub mod exchange;
 pub mod settings;
 pub mod sign_in;
+pub mod teams;

@@ -17,12 +17,13 @@ pub struct AppInfo {
     pub cloud_label: String,
 }
 
-/// Full or Free/Busy, as the UI names it (both the app chosen and the access granted).
+/// Full, Free/Busy or Teams conferencing, as the UI names it (both the app chosen and the access granted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Access {
     Full,
     FreeBusy,
+    Teams,
 }
 
 impl From<Access> for AppKind {
@@ -30,6 +31,7 @@ impl From<Access> for AppKind {
         match access {
             Access::Full => AppKind::Full,
             Access::FreeBusy => AppKind::FreeBusy,
+            Access::Teams => AppKind::Teams,
         }
     }
 }
@@ -39,6 +41,7 @@ impl From<AppKind> for Access {
         match kind {
             AppKind::Full => Access::Full,
             AppKind::FreeBusy => Access::FreeBusy,
+            AppKind::Teams => Access::Teams,
         }
     }
 }

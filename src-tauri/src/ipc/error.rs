@@ -80,6 +80,8 @@ fn code_for(kind: ErrorKind) -> ErrorCode {
         ErrorKind::NeedsSignInAgain => ErrorCode::NeedsSignInAgain,
         ErrorKind::AppMisconfigured | ErrorKind::Configuration => ErrorCode::Configuration,
         ErrorKind::AccountNotFound => ErrorCode::NotFound,
+        ErrorKind::NotCalendarAccount | ErrorKind::NotTeamsAccount => ErrorCode::Failed,
+        ErrorKind::TeamsUnavailable => ErrorCode::Failed,
         ErrorKind::Internal => ErrorCode::Internal,
         ErrorKind::TimedOut
         | ErrorKind::ConsentDeclined

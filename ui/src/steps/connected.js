@@ -1,10 +1,12 @@
 // @ts-check
 /**
  * Step 4: the connected account. Full: its calendars, searchable. Free/Busy: the single read-only
- * "Free Busy" calendar and a week of busy blocks.
+ * "Free Busy" calendar and a week of busy blocks. Teams conferencing: no calendars at all, and a test
+ * meeting that proves the connection makes a join link (and is deleted again).
  */
 import { h, replaceChildren } from '../dom.js';
-import { accountDetails, calendars as loadCalendars, freeBusy } from '../ipc.js';
+import { accountDetails, calendars as loadCalendars, createTestMeeting, freeBusy, openMeetingLink } from '../ipc.js';
+import { copyButton } from '../copy-button.js';
 import { accessLabel, filterCalendars } from '../wizard.js';
 import { addWeeks, layoutWeek, STATUSES, visibleHours, weekDays, weekStart } from '../week.js';
 import { errorCard } from '../error-card.js';
@@ -48,7 +50,9 @@ export function render(root, ctx) {
     replaceChildren(content, errorCard(error, ...actions));
   };
 
-  if (account.access === 'full') {
+  if (account.access === 'teams') {
+    teamsPanel(content, account, failed, () => active);
+  } else if (account.access === 'full') {
     const list = calendarList(content);
     const known = ctx.state.calendars;
     if (known && known.length > 0) list.show(known);
@@ -60,6 +64,69 @@ export function render(root, ctx) {
   return () => {
     active = false;
   };
+}
+
+/**
+ * Teams conferencing: what the connection gives, and "Create a test meeting".
+ * @param {HTMLElement} container
+ * @param {Account} account
+ * @param {(error: import('../ipc.js').IpcError) => void} failed
+ * @param {() => boolean} isActive
+ */
+function teamsPanel(container, account, failed, isActive) {
+  const status = h('p', { class: 'muted', role: 'status', 'data-testid': 'meeting-status' });
+  const result = h('div', { 'data-testid': 'meeting-result' });
+  const create = h('button', { type: 'button', class: 'primary', 'data-testid': 'create-test-meeting' }, 'Create a test meeting');
+  create.addEventListener('click', () => {
+    create.setAttribute('disabled', '');
+    replaceChildren(result);
+    status.textContent = 'Creating a Teams meeting, then deleting it again…';
+    createTestMeeting(account.id)
+      .then((meeting) => {
+        if (!isActive()) return;
+        status.textContent = meeting.deleted ? 'Done: the meeting was created and deleted again, so testing left nothing behind.' : 'Done: the meeting was kept.';
+        replaceChildren(
+          result,
+          h(
+            'dl',
+            { class: 'meta' },
+            h('dt', {}, 'Join link'),
+            h(
+              'dd',
+              {},
+              h('code', { class: 'url', 'data-testid': 'meeting-join-url' }, meeting.joinWebUrl),
+              copyButton(meeting.joinWebUrl, 'Copy the join link'),
+              h(
+                'button',
+                { type: 'button', onclick: () => openMeetingLink(meeting.joinWebUrl).catch((/** @type {import('../ipc.js').IpcError} */ error) => { status.textContent = `${error.message} ${error.nextStep ?? ''}`; }) },
+                'Open in the browser',
+              ),
+            ),
+            h('dt', {}, 'Meeting ID'),
+            h('dd', {}, h('code', { 'data-testid': 'meeting-id' }, meeting.meetingId)),
+            h('dt', {}, 'Afterwards'),
+            h('dd', { 'data-testid': 'meeting-deleted' }, meeting.deleted ? 'Deleted again (the link no longer works).' : 'Kept.'),
+          ),
+        );
+      })
+      .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
+        status.textContent = '';
+        failed(error);
+      })
+      .finally(() => create.removeAttribute('disabled'));
+  });
+  replaceChildren(
+    container,
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'teams-heading', 'data-testid': 'teams-panel' },
+      h('h2', { id: 'teams-heading' }, 'Teams conferencing'),
+      h('p', {}, 'calconnect can create Teams meeting links for you. This connection gives it no access to your calendar: connect your calendar separately for that.'),
+      h('div', { class: 'actions' }, create),
+      status,
+      result,
+    ),
+  );
 }
 
 /** @param {Account} account */

@@ -48,6 +48,7 @@ export function render(root, ctx) {
       field('tenant', 'Tenant', view.saved.tenant, 'organizations (any work or school account), common, a tenant ID or a domain such as contoso.com.'),
       field('fullClientId', 'Client ID of the Full app', view.saved.fullClientId, requests('full')),
       field('freebusyClientId', 'Client ID of the Free/Busy app', view.saved.freebusyClientId, requests('freeBusy')),
+      field('teamsClientId', 'Client ID of the Teams conferencing app', view.saved.teamsClientId, requests('teams')),
     );
     const sandboxNote = h(
       'p',
@@ -75,6 +76,7 @@ export function render(root, ctx) {
             tenant: cloud.value === 'sandbox' ? view.saved.tenant : text('tenant'),
             fullClientId: cloud.value === 'sandbox' ? view.saved.fullClientId : text('fullClientId'),
             freebusyClientId: cloud.value === 'sandbox' ? view.saved.freebusyClientId : text('freebusyClientId'),
+            teamsClientId: cloud.value === 'sandbox' ? view.saved.teamsClientId : text('teamsClientId'),
           }).then(
             (saved) => {
               if (!active) return;

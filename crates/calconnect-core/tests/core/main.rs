@@ -9,3 +9,5 @@ mod device_code;
 mod keychain;
 mod sessions;
 mod support;
+mod teams;
+mod teams_test;

@@ -200,6 +200,7 @@ impl Bench {
             tenant: options.tenant,
             full_client_id: Some(demo::FULL_APP_CLIENT_ID.to_owned()),
             freebusy_client_id: Some(demo::FREEBUSY_APP_CLIENT_ID.to_owned()),
+            teams_client_id: Some(demo::TEAMS_APP_CLIENT_ID.to_owned()),
             ..Config::default()
         };
         let http = calconnect_identity::http_client(&sandbox.ca_pem().map_or_else(

@@ -15,6 +15,7 @@ async fn client(sandbox: &SandboxHandle, app: AppKind) -> IdentityClient {
     let client_id = match app {
         AppKind::Full => demo::FULL_APP_CLIENT_ID,
         AppKind::FreeBusy => demo::FREEBUSY_APP_CLIENT_ID,
+        AppKind::Teams => demo::TEAMS_APP_CLIENT_ID,
     };
     IdentityClient::discover(http, authority, AppRegistration::new(app, client_id))
         .await

@@ -1,0 +1,564 @@
+//! The admin's Enterprise Teams test: can the Teams Enterprise app (application permissions
+//! `User.ReadBasic.All OnlineMeetings.ReadWrite.All Organization.Read.All`, seed 002) create meetings on a
+//! user's behalf? Steps, each timed and recorded: the app-only token and its `roles`; the organisation
+//! (the expected tenant?); the test user; a meeting created on the user's behalf, then deleted. The
+//! report exports as JSON and text and holds no secret.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use calconnect_graph::app_only::StaticToken;
+use calconnect_graph::GraphClient;
+use calconnect_identity::app_only::{admin_consent_url, request_app_token, AppCredential};
+use calconnect_identity::Authority;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use url::Url;
+
+/// The application permissions the test needs, with why (seed 002).
+pub const REQUIRED_ROLES: [(&str, &str); 3] = [
+    (
+        "User.ReadBasic.All",
+        "to find the Teams user a meeting is created for",
+    ),
+    (
+        "OnlineMeetings.ReadWrite.All",
+        "to create Teams meetings on behalf of authorised users",
+    ),
+    (
+        "Organization.Read.All",
+        "to check that the app is connected to the expected tenant",
+    ),
+];
+const POLICY_DOC: &str =
+    "https://learn.microsoft.com/en-us/graph/cloud-communication-online-meeting-application-access-policy";
+const ADMIN_CONSENT_DOC: &str =
+    "https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent";
+/// The policy the fix creates.
+const POLICY_NAME: &str = "calconnect-teams-meetings";
+
+/// What the admin entered, and where Microsoft is.
+pub struct TeamsTestConfig {
+    /// The sign-in authority of the app's tenant (`--tenant-id`).
+    pub authority: Authority,
+    /// Graph with its version, e.g. `https://graph.microsoft.com/v1.0/`.
+    pub graph: Url,
+    /// The resource whose `.default` scope the token asks for (`https://graph.microsoft.com/`).
+    pub graph_resource: Url,
+    /// The app's client id.
+    pub client_id: String,
+    /// Its secret or certificate.
+    pub credential: AppCredential,
+    /// The test user's UPN.
+    pub user: String,
+    /// Timeout of one request.
+    pub timeout: Duration,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Warning,
+    Skipped,
+}
+
+/// One finished step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsStep {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub status: StepStatus,
+    pub duration_ms: u64,
+    pub detail: String,
+    /// `METHOD url -> status` of each request the step made.
+    pub requests: Vec<String>,
+}
+
+/// A fix for what the test found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsFix {
+    pub problem: String,
+    pub changes: String,
+    pub command: Option<String>,
+    pub link: Option<String>,
+    pub doc_url: String,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsReport {
+    pub client_id: String,
+    pub tenant: String,
+    pub user: String,
+    pub started_at: String,
+    pub roles: Vec<String>,
+    pub missing_roles: Vec<String>,
+    pub organization: Option<String>,
+    pub verified_domains: Vec<String>,
+    /// The test meeting's join link (it was deleted again).
+    pub join_web_url: Option<String>,
+    pub steps: Vec<TeamsStep>,
+    /// Whether a meeting could be created on the user's behalf.
+    pub passed: bool,
+    pub summary: String,
+    pub fixes: Vec<TeamsFix>,
+}
+
+/// Reports steps as they finish.
+pub trait TeamsProgress: Send + Sync {
+    fn step_finished(&self, step: &TeamsStep);
+}
+
+impl<F: Fn(&TeamsStep) + Send + Sync> TeamsProgress for F {
+    fn step_finished(&self, step: &TeamsStep) {
+        self(step)
+    }
+}
+
+struct Recorder<'a> {
+    progress: &'a dyn TeamsProgress,
+    steps: Vec<TeamsStep>,
+}
+
+impl Recorder<'_> {
+    fn finish(
+        &mut self,
+        (id, title): (&'static str, &'static str),
+        started: Instant,
+        status: StepStatus,
+        detail: String,
+        requests: Vec<String>,
+    ) {
+        let step = TeamsStep {
+            id,
+            title,
+            status,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            detail,
+            requests,
+        };
+        self.progress.step_finished(&step);
+        self.steps.push(step);
+    }
+
+    fn skip(&mut self, step: (&'static str, &'static str), why: &str) {
+        self.finish(
+            step,
+            Instant::now(),
+            StepStatus::Skipped,
+            why.to_owned(),
+            Vec::new(),
+        );
+    }
+}
+
+const TOKEN: (&str, &str) = (
+    "token",
+    "Sign in as the app (client credentials) and read its roles",
+);
+const ORGANIZATION: (&str, &str) = ("organization", "GET /organization: the tenant");
+const USER: (&str, &str) = ("user", "GET /users/{upn}: the test user");
+const MEETING: (&str, &str) = (
+    "meeting",
+    "POST /users/{id}/onlineMeetings: a meeting on the user's behalf",
+);
+const DELETE: (&str, &str) = ("delete", "DELETE the test meeting");
+
+fn graph_line(method: &str, url: &str, outcome: &Result<(), &calconnect_graph::Error>) -> String {
+    let status = match outcome {
+        Ok(()) => "ok".to_owned(),
+        Err(calconnect_graph::Error::AccessDenied { code, .. }) => format!("403 {code}"),
+        Err(calconnect_graph::Error::Api { status, code, .. }) => format!("{status} {code}"),
+        Err(calconnect_graph::Error::Unauthorized { .. }) => "401".to_owned(),
+        Err(other) => other.to_string(),
+    };
+    format!("{method} {url} -> {status}")
+}
+
+/// Runs the test. Never fails: every problem becomes a failed step and a fix.
+pub async fn run(
+    http: &reqwest::Client,
+    config: &TeamsTestConfig,
+    now: DateTime<Utc>,
+    progress: &dyn TeamsProgress,
+) -> TeamsReport {
+    let mut recorder = Recorder {
+        progress,
+        steps: Vec::new(),
+    };
+    let mut report = TeamsReport {
+        client_id: config.client_id.clone(),
+        tenant: config.authority.tenant().to_owned(),
+        user: config.user.clone(),
+        started_at: now.to_rfc3339(),
+        roles: Vec::new(),
+        missing_roles: Vec::new(),
+        organization: None,
+        verified_domains: Vec::new(),
+        join_web_url: None,
+        steps: Vec::new(),
+        passed: false,
+        summary: String::new(),
+        fixes: Vec::new(),
+    };
+    run_steps(http, config, now, &mut recorder, &mut report).await;
+    for step in [TOKEN, ORGANIZATION, USER, MEETING, DELETE] {
+        if !recorder.steps.iter().any(|done| done.id == step.0) {
+            recorder.skip(step, "not run: an earlier step failed");
+        }
+    }
+    report.steps = recorder.steps;
+    if report.summary.is_empty() {
+        report.summary = if report.passed {
+            format!(
+                "The app can create Teams meetings on behalf of {}: a test meeting was created and deleted again",
+                config.user
+            )
+        } else {
+            format!(
+                "The app cannot create Teams meetings on behalf of {}",
+                config.user
+            )
+        };
+    }
+    report
+}
+
+async fn run_steps(
+    http: &reqwest::Client,
+    config: &TeamsTestConfig,
+    now: DateTime<Utc>,
+    recorder: &mut Recorder<'_>,
+    report: &mut TeamsReport,
+) {
+    let started = Instant::now();
+    let scope = format!("{}.default", config.graph_resource);
+    let token_url = calconnect_identity::app_only::token_url(&config.authority);
+    let token = match request_app_token(
+        http,
+        &config.authority,
+        &config.client_id,
+        &config.credential,
+        &scope,
+        now,
+        config.timeout,
+    )
+    .await
+    {
+        Ok(token) => token,
+        Err(error) => {
+            let detail = format!("{}: {}", error.user_message(), error.next_step());
+            recorder.finish(
+                TOKEN,
+                started,
+                StepStatus::Failed,
+                detail.clone(),
+                vec![format!("POST {token_url} -> {error}")],
+            );
+            report.summary = format!("Microsoft Entra refused the app's token request: {detail}");
+            return;
+        }
+    };
+    report.roles = token.roles.clone();
+    report.missing_roles = REQUIRED_ROLES
+        .iter()
+        .filter(|(role, _)| {
+            !token
+                .roles
+                .iter()
+                .any(|held| held.eq_ignore_ascii_case(role))
+        })
+        .map(|(role, _)| (*role).to_owned())
+        .collect();
+    let requests = vec![format!("POST {token_url} -> 200")];
+    if report.missing_roles.is_empty() {
+        recorder.finish(
+            TOKEN,
+            started,
+            StepStatus::Passed,
+            format!("token received; roles: {}", token.roles.join(", ")),
+            requests,
+        );
+    } else {
+        let why: Vec<String> = REQUIRED_ROLES
+            .iter()
+            .filter(|(role, _)| report.missing_roles.iter().any(|missing| missing == role))
+            .map(|(role, why)| format!("{role} ({why})"))
+            .collect();
+        recorder.finish(
+            TOKEN,
+            started,
+            StepStatus::Failed,
+            format!(
+                "the token lacks {}; roles held: {}",
+                why.join(", "),
+                if token.roles.is_empty() {
+                    "none".to_owned()
+                } else {
+                    token.roles.join(", ")
+                }
+            ),
+            requests,
+        );
+        report.fixes.push(TeamsFix {
+            problem: format!("The app has no admin consent for {}", report.missing_roles.join(", ")),
+            changes: "an administrator of the tenant opens the link, signs in and grants the app's application permissions".into(),
+            command: None,
+            link: Some(admin_consent_url(&config.authority, &config.client_id).to_string()),
+            doc_url: ADMIN_CONSENT_DOC.into(),
+        });
+    }
+
+    let graph = GraphClient::new(config.graph.clone(), http.clone());
+    let tokens = StaticToken(token.access_token);
+    let started = Instant::now();
+    let organization = graph.organization(&tokens).await;
+    let line = graph_line(
+        "GET",
+        graph
+            .base_url()
+            .join("organization")
+            .map(|url| url.to_string())
+            .unwrap_or_default()
+            .as_str(),
+        &organization.as_ref().map(|_| ()),
+    );
+    match &organization {
+        Ok(organization) => {
+            let domains: Vec<String> = organization
+                .verified_domains
+                .iter()
+                .map(|domain| domain.name.clone())
+                .collect();
+            let expected = config.authority.tenant();
+            let matches = organization.id.eq_ignore_ascii_case(expected)
+                || domains
+                    .iter()
+                    .any(|domain| domain.eq_ignore_ascii_case(expected));
+            report.organization = organization.display_name.clone();
+            report.verified_domains = domains.clone();
+            recorder.finish(
+                ORGANIZATION,
+                started,
+                if matches {
+                    StepStatus::Passed
+                } else {
+                    StepStatus::Warning
+                },
+                format!(
+                    "{} (tenant {}), verified domains {}{}",
+                    organization
+                        .display_name
+                        .as_deref()
+                        .unwrap_or("unnamed organisation"),
+                    organization.id,
+                    domains.join(", "),
+                    if matches {
+                        String::new()
+                    } else {
+                        format!(": {expected} is neither its id nor one of its domains")
+                    }
+                ),
+                vec![line],
+            );
+        }
+        Err(error) => recorder.finish(
+            ORGANIZATION,
+            started,
+            StepStatus::Failed,
+            error.to_string(),
+            vec![line],
+        ),
+    }
+
+    let started = Instant::now();
+    let user = graph.user(&tokens, &config.user).await;
+    let line = graph_line(
+        "GET",
+        &format!("{}users/{}", graph.base_url(), config.user),
+        &user.as_ref().map(|_| ()),
+    );
+    let user = match user {
+        Ok(user) => {
+            recorder.finish(
+                USER,
+                started,
+                StepStatus::Passed,
+                format!(
+                    "found {} (id {})",
+                    user.display_name.as_deref().unwrap_or(&config.user),
+                    user.id
+                ),
+                vec![line],
+            );
+            user
+        }
+        Err(error) => {
+            recorder.finish(
+                USER,
+                started,
+                StepStatus::Failed,
+                error.to_string(),
+                vec![line],
+            );
+            report.summary = format!("The app cannot find {}: {error}", config.user);
+            return;
+        }
+    };
+
+    let started = Instant::now();
+    let start = now + chrono::Duration::hours(1);
+    let meeting = graph
+        .create_user_meeting(
+            &tokens,
+            &user.id,
+            crate::teams::TEST_MEETING_SUBJECT,
+            start,
+            start + chrono::Duration::hours(1),
+        )
+        .await;
+    let url = graph
+        .user_meetings_url(&user.id, None)
+        .map(|url| url.to_string())
+        .unwrap_or_default();
+    let line = graph_line("POST", &url, &meeting.as_ref().map(|_| ()));
+    let meeting = match meeting {
+        Ok(meeting) => {
+            recorder.finish(
+                MEETING,
+                started,
+                StepStatus::Passed,
+                format!("join link {}", meeting.join_web_url),
+                vec![line],
+            );
+            meeting
+        }
+        Err(error) => {
+            // Graph's refusal without a covering policy: "App … is not authorized to Create meeting on behalf
+            // of user …" (code Unauthorized; cloud-communication-online-meeting-application-access-policy,
+            // "Errors"), or "No application access policy found for this app." (code General, observed).
+            let no_policy = matches!(&error, calconnect_graph::Error::AccessDenied { code, message }
+                if code.eq_ignore_ascii_case("Unauthorized")
+                    || message.to_ascii_lowercase().contains("application access policy")
+                    || message.to_ascii_lowercase().contains("not authorized to create meeting"));
+            recorder.finish(
+                MEETING,
+                started,
+                StepStatus::Failed,
+                error.to_string(),
+                vec![line],
+            );
+            if no_policy {
+                report.summary = format!(
+                    "Teams refused: no application access policy lets app {} create meetings on behalf of {}",
+                    config.client_id, config.user
+                );
+                report
+                    .fixes
+                    .push(policy_fix(&config.client_id, &config.user));
+            }
+            return;
+        }
+    };
+    report.join_web_url = Some(meeting.join_web_url.clone());
+    report.passed = true;
+
+    let started = Instant::now();
+    let deleted = graph
+        .delete_user_meeting(&tokens, &user.id, &meeting.id)
+        .await;
+    let url = graph
+        .user_meetings_url(&user.id, Some(&meeting.id))
+        .map(|url| url.to_string())
+        .unwrap_or_default();
+    let line = graph_line("DELETE", &url, &deleted.as_ref().map(|_| ()));
+    match deleted {
+        Ok(()) => recorder.finish(DELETE, started, StepStatus::Passed, "deleted: the test left nothing behind".into(), vec![line]),
+        Err(error) => recorder.finish(
+            DELETE,
+            started,
+            StepStatus::Warning,
+            format!("the test meeting could not be deleted ({error}); remove it in Teams (subject \"{}\")", crate::teams::TEST_MEETING_SUBJECT),
+            vec![line],
+        ),
+    }
+}
+
+/// A Teams application access policy for the app, granted to the user
+/// (learn.microsoft.com/graph/cloud-communication-online-meeting-application-access-policy;
+/// New-/Grant-/Set-CsApplicationAccessPolicy in the MicrosoftTeams module).
+fn policy_fix(app: &str, user: &str) -> TeamsFix {
+    let quote = |text: &str| {
+        format!(
+            "\"{}\"",
+            text.replace(['"', '`', '$', '\u{201C}', '\u{201D}', '\u{201E}'], "")
+        )
+    };
+    TeamsFix {
+        problem: format!("No Teams application access policy lets app {app} act for {user}"),
+        changes: format!(
+            "creates the application access policy {POLICY_NAME} listing the app and grants it to {user} (Grant-CsApplicationAccessPolicy -PolicyName {POLICY_NAME} -Global grants it to everyone instead). A user holds one application access policy at a time and granting replaces the one they have: if {user} already has one, add the app to it instead with Set-CsApplicationAccessPolicy -Identity <that policy> -AppIds @{{Add={}}}. Run it in Teams PowerShell (Connect-MicrosoftTeams); it can take a while to apply"
+            , quote(app)
+        ),
+        command: Some(format!(
+            "New-CsApplicationAccessPolicy -Identity {policy} -AppIds {app} -Description \"calconnect: Teams meetings on behalf of users\"; Grant-CsApplicationAccessPolicy -PolicyName {policy} -Identity {user}",
+            policy = quote(POLICY_NAME),
+            app = quote(app),
+            user = quote(user),
+        )),
+        link: None,
+        doc_url: POLICY_DOC.into(),
+    }
+}
+
+impl TeamsReport {
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"))
+    }
+
+    /// A plain-text report for a ticket.
+    pub fn to_text(&self) -> String {
+        let mut text = String::new();
+        let _ = writeln!(text, "Teams Enterprise app test");
+        let _ = writeln!(text, "App (client) ID: {}", self.client_id);
+        let _ = writeln!(text, "Tenant:          {}", self.tenant);
+        let _ = writeln!(text, "Test user:       {}", self.user);
+        let _ = writeln!(text, "Started:         {}", self.started_at);
+        let _ = writeln!(text);
+        for step in &self.steps {
+            let mark = match step.status {
+                StepStatus::Passed => "PASS",
+                StepStatus::Failed => "FAIL",
+                StepStatus::Warning => "WARN",
+                StepStatus::Skipped => "SKIP",
+            };
+            let _ = writeln!(text, "[{mark}] {} ({} ms)", step.title, step.duration_ms);
+            let _ = writeln!(text, "       {}", step.detail);
+            for request in &step.requests {
+                let _ = writeln!(text, "       {request}");
+            }
+        }
+        let _ = writeln!(text);
+        let _ = writeln!(text, "Verdict: {}", self.summary);
+        for fix in &self.fixes {
+            let _ = writeln!(text, "  Fix: {}", fix.problem);
+            let _ = writeln!(text, "       It {}", fix.changes);
+            if let Some(command) = &fix.command {
+                let _ = writeln!(text, "       {command}");
+            }
+            if let Some(link) = &fix.link {
+                let _ = writeln!(text, "       {link}");
+            }
+            let _ = writeln!(text, "       See: {}", fix.doc_url);
+        }
+        text
+    }
+}

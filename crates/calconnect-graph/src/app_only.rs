@@ -1,0 +1,171 @@
+//! The calls an admin's app-only test makes: the organisation (which tenant is this?), a user by UPN, and
+//! Teams meetings created on a user's behalf (learn.microsoft.com/graph/api/organization-get,
+//! user-get, application-post-onlinemeetings, onlinemeeting-delete).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::future::BoxFuture;
+use reqwest::Method;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Body, GraphClient};
+use crate::error::{Error, Result, TokenError};
+use crate::model::{OnlineMeeting, Page};
+use crate::token::TokenProvider;
+
+/// An app-only token handed over as it is: client-credentials tokens are not refreshed, a new one is
+/// requested instead.
+pub struct StaticToken(
+    /// The token.
+    pub SecretString,
+);
+
+impl TokenProvider for StaticToken {
+    fn access_token(
+        &self,
+        _force_refresh: bool,
+    ) -> BoxFuture<'_, std::result::Result<SecretString, TokenError>> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok(token) })
+    }
+}
+
+/// `GET /organization`: the tenant and its verified domains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    /// The tenant id.
+    pub id: String,
+    /// Its name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Its verified domains.
+    #[serde(default)]
+    pub verified_domains: Vec<VerifiedDomain>,
+}
+
+/// One of the organisation's verified domains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedDomain {
+    /// The domain name.
+    pub name: String,
+    /// The default domain for new users.
+    #[serde(default)]
+    pub is_default: bool,
+    /// The initial `*.onmicrosoft.com` domain.
+    #[serde(default)]
+    pub is_initial: bool,
+}
+
+/// `GET /users/{upn}` with the fields `User.ReadBasic.All` allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryUser {
+    /// Object id.
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// UPN.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    /// Primary SMTP address.
+    #[serde(default)]
+    pub mail: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMeeting {
+    id: String,
+    #[serde(default)]
+    join_web_url: Option<String>,
+}
+
+impl GraphClient {
+    /// The organisation the token belongs to.
+    pub async fn organization(&self, tokens: &dyn TokenProvider) -> Result<Organization> {
+        let url = self.endpoint("organization");
+        let page: Page<Organization> = self
+            .request(tokens, Method::GET, url.clone(), Body::None, &[])
+            .await?;
+        page.value.into_iter().next().ok_or_else(|| Error::Decode {
+            url: url.to_string(),
+            body_snippet: "no organization in the answer".into(),
+        })
+    }
+
+    /// A user by UPN or id.
+    pub async fn user(&self, tokens: &dyn TokenProvider, upn: &str) -> Result<DirectoryUser> {
+        let mut url = self.endpoint("users/");
+        url.path_segments_mut()
+            .map_err(|_| Error::Decode {
+                url: upn.to_owned(),
+                body_snippet: "the Graph base URL cannot take a path".into(),
+            })?
+            .pop_if_empty()
+            .push(upn);
+        url.query_pairs_mut()
+            .append_pair("$select", "id,displayName,userPrincipalName,mail");
+        self.request(tokens, Method::GET, url, Body::None, &[])
+            .await
+    }
+
+    /// Creates a meeting on `user_id`'s behalf (application permission `OnlineMeetings.ReadWrite.All`
+    /// and a Teams application access policy covering the user).
+    pub async fn create_user_meeting(
+        &self,
+        tokens: &dyn TokenProvider,
+        user_id: &str,
+        subject: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<OnlineMeeting> {
+        let url = self.user_meetings_url(user_id, None)?;
+        let body = serde_json::json!({
+            "startDateTime": start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "endDateTime": end.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "subject": subject,
+        });
+        let meeting: WireMeeting = self
+            .request(tokens, Method::POST, url.clone(), Body::Json(&body), &[])
+            .await?;
+        let join_web_url = meeting.join_web_url.ok_or_else(|| Error::Decode {
+            url: url.to_string(),
+            body_snippet: "the onlineMeeting has no joinWebUrl".into(),
+        })?;
+        Ok(OnlineMeeting {
+            id: meeting.id,
+            join_web_url,
+        })
+    }
+
+    /// Deletes a meeting made by [`Self::create_user_meeting`].
+    pub async fn delete_user_meeting(
+        &self,
+        tokens: &dyn TokenProvider,
+        user_id: &str,
+        meeting_id: &str,
+    ) -> Result<()> {
+        let url = self.user_meetings_url(user_id, Some(meeting_id))?;
+        self.request::<()>(tokens, Method::DELETE, url, Body::None, &[])
+            .await
+    }
+
+    /// `users/{id}/onlineMeetings[/{meeting}]`, each id one percent-encoded path segment.
+    pub fn user_meetings_url(&self, user_id: &str, meeting: Option<&str>) -> Result<url::Url> {
+        let mut url = self.endpoint("users/");
+        {
+            let mut segments = url.path_segments_mut().map_err(|_| Error::Decode {
+                url: user_id.to_owned(),
+                body_snippet: "the Graph base URL cannot take a path".into(),
+            })?;
+            segments.pop_if_empty().push(user_id).push("onlineMeetings");
+            if let Some(meeting) = meeting {
+                segments.push(meeting);
+            }
+        }
+        Ok(url)
+    }
+}

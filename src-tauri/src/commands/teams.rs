@@ -1,0 +1,109 @@
+//! Commands of the admin's Teams test step: run the Teams Enterprise app test with each step pushed
+//! live, and export the last report. The client secret or certificate arrives once from the form, goes
+//! into a secret type and is never sent back: the report holds no secret.
+
+use std::sync::Mutex;
+
+use calconnect_core::teams_test::{self, TeamsReport, TeamsStep, TeamsTestConfig};
+use calconnect_identity::app_only::{AppCredential, CertificateCredential};
+use calconnect_identity::Authority;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tauri::ipc::Channel;
+
+use crate::commands::exchange::ExportFormat;
+use crate::ipc::error::{ErrorCode, IpcError};
+use crate::state::AppState;
+
+/// The last report, kept for export.
+#[derive(Default)]
+pub struct TeamsState {
+    last_report: Mutex<Option<TeamsReport>>,
+}
+
+/// The form of the Teams test step.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamsTestRequest {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub user: String,
+    pub client_secret: Option<SecretString>,
+    /// The PEM (key and certificate) the admin chose; read by the front end, kept only in memory.
+    pub certificate_pem: Option<SecretString>,
+}
+
+/// Runs the test; steps are pushed on `on_step`, the report is returned at the end.
+#[tauri::command]
+pub async fn test_teams_app(
+    state: tauri::State<'_, AppState>,
+    teams: tauri::State<'_, TeamsState>,
+    request: TeamsTestRequest,
+    on_step: Channel<TeamsStep>,
+) -> Result<TeamsReport, IpcError> {
+    let invalid = |message: &str| {
+        IpcError::new(
+            ErrorCode::Failed,
+            message,
+            "Correct the form and run the test again.",
+        )
+    };
+    let credential = match (&request.certificate_pem, &request.client_secret) {
+        (Some(pem), _) if !pem.expose_secret().trim().is_empty() => AppCredential::Certificate(
+            CertificateCredential::from_pem(pem).map_err(|error| invalid(&error.to_string()))?,
+        ),
+        (_, Some(secret)) if !secret.expose_secret().is_empty() => {
+            AppCredential::Secret(secret.clone())
+        }
+        _ => return Err(invalid(
+            "Give the app's client secret or choose its certificate (PEM with the private key).",
+        )),
+    };
+    let user = request.user.trim().to_owned();
+    if !user.contains('@') {
+        return Err(invalid(
+            "The test user must be a UPN such as adele@contoso.com.",
+        ));
+    }
+    let core = state.core().await?;
+    let endpoints = core.endpoints().clone();
+    let authority = Authority::new(endpoints.authority.base().clone(), request.tenant_id.trim())
+        .map_err(|_| invalid("The tenant must be a tenant ID or a verified domain."))?;
+    let config = TeamsTestConfig {
+        authority,
+        graph: endpoints.graph,
+        graph_resource: endpoints.graph_resource,
+        client_id: request.client_id.trim().to_owned(),
+        credential,
+        user,
+        timeout: std::time::Duration::from_secs(30),
+    };
+    let progress = move |step: &TeamsStep| {
+        // A closed window cannot receive progress; the test still completes and returns its report.
+        let _ = on_step.send(step.clone());
+    };
+    let report = teams_test::run(&core.http_client(), &config, chrono::Utc::now(), &progress).await;
+    *teams.last_report.lock().expect("report lock") = Some(report.clone());
+    Ok(report)
+}
+
+/// Saves the last report like the Exchange step does and returns the file's path.
+#[tauri::command]
+pub fn export_teams_report(
+    teams: tauri::State<'_, TeamsState>,
+    format: ExportFormat,
+) -> Result<String, IpcError> {
+    let guard = teams.last_report.lock().expect("report lock");
+    let report = guard.as_ref().ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::Failed,
+            "There is no test result to save yet.",
+            "Run the test first.",
+        )
+    })?;
+    let (text, extension) = match format {
+        ExportFormat::Json => (report.to_json(), "json"),
+        ExportFormat::Text => (report.to_text(), "txt"),
+    };
+    crate::commands::exchange::save_export("calconnect-teams-test", extension, &text)
+}
