@@ -46,6 +46,7 @@ async fn every_main_step_fits_an_800_by_600_window_without_sideways_scrolling() 
         ("access", Some("[data-testid=connect]")),
         ("accounts", Some("[data-testid=nav-accounts]")),
         ("exchange", Some("[data-testid=nav-exchange]")),
+        ("teamsTest", Some("[data-testid=nav-teams-test]")),
         ("settings", Some("[data-testid=nav-settings]")),
     ];
     for (step, how) in steps {

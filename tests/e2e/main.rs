@@ -6,5 +6,6 @@ mod exchange;
 mod layout;
 mod sandbox_app;
 mod settings;
+mod teams;
 mod welcome;
 mod wizard;

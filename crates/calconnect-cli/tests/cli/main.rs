@@ -4,6 +4,7 @@
 mod clouds;
 mod exchange;
 mod internal_ca;
+mod teams;
 
 use std::path::Path;
 use std::process::Stdio;
