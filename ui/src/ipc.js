@@ -253,7 +253,7 @@ export function freeBusy(accountId, start, end) {
 }
 
 /**
- * @typedef {{ meetingId: string, joinWebUrl: string, subject: string, start: string, end: string, deleted: boolean }} TestMeeting
+ * @typedef {{ meetingId: string, joinWebUrl: string, subject: string, start: string, end: string, deleted: boolean, deleteError: string | null }} TestMeeting
  */
 
 /**

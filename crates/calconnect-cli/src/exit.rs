@@ -44,7 +44,9 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
         K::Cancelled | K::TimedOut | K::LoopbackUnavailable | K::BrowserUnavailable => CANCELLED,
         K::Configuration | K::AppMisconfigured => CONFIGURATION,
         K::Internal => FAILURE,
-        // The account is the wrong kind for the command, or Teams refused the meeting (licence, account type).
-        K::NotCalendarAccount | K::NotTeamsAccount | K::TeamsUnavailable => FAILURE,
+        // The account is the wrong kind for the command: a usage error.
+        K::NotCalendarAccount | K::NotTeamsAccount => USAGE,
+        // Teams refused the meeting (licence, account type).
+        K::TeamsUnavailable => FAILURE,
     }
 }

@@ -153,6 +153,8 @@ pub fn test_meeting(meeting: &calconnect_core::TestMeeting) {
     println!("Meeting ID: {}", meeting.meeting_id);
     if meeting.deleted {
         println!("Deleted again: the test left nothing behind.");
+    } else if let Some(error) = &meeting.delete_error {
+        println!("Not deleted: {error}");
     } else {
         println!("Kept (--keep): delete it in Teams when you no longer need it.");
     }

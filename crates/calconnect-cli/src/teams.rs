@@ -23,26 +23,39 @@ pub async fn run(
     http: &reqwest::Client,
     json_output: bool,
 ) -> anyhow::Result<bool> {
+    if !teams_test::is_client_id(args.client_id.trim()) {
+        bail!("--client-id must be the app's application (client) ID, a GUID");
+    }
     let credential = match &args.certificate {
         Some(path) => {
             let mut pem = String::new();
             std::fs::File::open(path)
                 .and_then(|file| {
                     use std::io::Read as _;
-                    file.take(MAX_PEM_BYTES).read_to_string(&mut pem)
+                    file.take(MAX_PEM_BYTES + 1).read_to_string(&mut pem)
                 })
                 .with_context(|| format!("cannot read the certificate {}", path.display()))?;
+            if pem.len() as u64 > MAX_PEM_BYTES {
+                bail!(
+                    "{} is larger than 256 KB: give the PEM with the certificate and its key",
+                    path.display()
+                );
+            }
             AppCredential::Certificate(CertificateCredential::from_pem(&SecretString::from(pem))?)
         }
         None => AppCredential::Secret(read_secret(args.secret_stdin)?),
     };
     let endpoints = config.endpoints()?;
-    let authority = Authority::new(endpoints.authority.base().clone(), args.tenant_id.clone())?;
+    let authority = Authority::new(endpoints.authority.base().clone(), args.tenant_id.trim())?;
+    // Client credentials need the tenant itself (v2-oauth2-client-creds-grant-flow: "GUID or domain-name").
+    if authority.is_multi_tenant() {
+        bail!("--tenant-id must be the tenant ID or a verified domain, not common, organizations or consumers");
+    }
     let test = TeamsTestConfig {
         authority,
         graph: endpoints.graph,
         graph_resource: endpoints.graph_resource,
-        client_id: args.client_id.clone(),
+        client_id: args.client_id.trim().to_owned(),
         credential,
         user: args.user.clone(),
         timeout: std::time::Duration::from_secs(30),
@@ -107,7 +120,10 @@ fn read_secret(from_stdin: bool) -> anyhow::Result<SecretString> {
             line.trim_end_matches(['\r', '\n']).to_owned(),
         ));
     }
-    if let Ok(value) = std::env::var(SECRET_VARIABLE) {
+    if let Some(value) = std::env::var(SECRET_VARIABLE)
+        .ok()
+        .filter(|value| !value.is_empty())
+    {
         return Ok(SecretString::from(value));
     }
     if std::io::stdin().is_terminal() {

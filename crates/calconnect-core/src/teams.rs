@@ -24,8 +24,10 @@ pub struct TestMeeting {
     /// When it starts and ends (an hour from now, for an hour).
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// Whether it was deleted again (false with `keep`).
+    /// Whether it was deleted again (false with `keep`, or when deleting failed).
     pub deleted: bool,
+    /// Why deleting it failed: the meeting still exists and its link works.
+    pub delete_error: Option<String>,
 }
 
 impl Calconnect {
@@ -46,14 +48,24 @@ impl Calconnect {
             .create_online_meeting(&source, TEST_MEETING_SUBJECT, start, end)
             .await
             .map_err(crate::graph_errors::from_meeting)?;
-        let deleted = if keep {
-            false
+        // A failed delete must not lose the meeting: it exists, so its link and id are returned.
+        let (deleted, delete_error) = if keep {
+            (false, None)
         } else {
-            graph
-                .delete_online_meeting(&source, &meeting.id)
-                .await
-                .map_err(crate::graph_errors::from_meeting)?;
-            true
+            match graph.delete_online_meeting(&source, &meeting.id).await {
+                Ok(()) => (true, None),
+                Err(error) => {
+                    let error = crate::graph_errors::from_graph(error);
+                    (
+                        false,
+                        Some(format!(
+                            "{} {}",
+                            error.user_message(),
+                            "Delete the meeting in Teams; it is the one with the subject below."
+                        )),
+                    )
+                }
+            }
         };
         tracing::info!(account = %account.id, deleted, "test meeting created");
         Ok(TestMeeting {
@@ -63,6 +75,7 @@ impl Calconnect {
             start,
             end,
             deleted,
+            delete_error,
         })
     }
 }

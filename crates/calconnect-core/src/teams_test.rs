@@ -32,8 +32,9 @@ pub const REQUIRED_ROLES: [(&str, &str); 3] = [
 ];
 const POLICY_DOC: &str =
     "https://learn.microsoft.com/en-us/graph/cloud-communication-online-meeting-application-access-policy";
+/// "Grant tenant-wide admin consent to an application": the `/{tenant}/adminconsent?client_id=` URL.
 const ADMIN_CONSENT_DOC: &str =
-    "https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent";
+    "https://learn.microsoft.com/en-us/entra/identity/enterprise-apps/grant-admin-consent";
 /// The policy the fix creates.
 const POLICY_NAME: &str = "calconnect-teams-meetings";
 
@@ -158,6 +159,38 @@ impl Recorder<'_> {
     }
 }
 
+/// Whether `roles` grant `needed`, directly or through a broader permission that includes it (the
+/// permission tables of user-get and organization-get list these as higher privileged).
+fn holds(roles: &[String], needed: &str) -> bool {
+    let broader: &[&str] = match needed {
+        "User.ReadBasic.All" => &[
+            "User.Read.All",
+            "User.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        "Organization.Read.All" => &[
+            "Organization.ReadWrite.All",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        ],
+        _ => &[],
+    };
+    roles.iter().any(|held| {
+        held.eq_ignore_ascii_case(needed)
+            || broader.iter().any(|role| held.eq_ignore_ascii_case(role))
+    })
+}
+
+/// An application (client) ID: a GUID. Checked before a run, so the id can go into a command as it is.
+pub fn is_client_id(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
+            group.len() == length && group.chars().all(|character| character.is_ascii_hexdigit())
+        })
+}
+
 const TOKEN: (&str, &str) = (
     "token",
     "Sign in as the app (client credentials) and read its roles",
@@ -215,7 +248,13 @@ pub async fn run(
     }
     report.steps = recorder.steps;
     if report.summary.is_empty() {
-        report.summary = if report.passed {
+        report.summary = if report.passed && !report.missing_roles.is_empty() {
+            format!(
+                "The app created (and deleted) a test meeting for {}, but it lacks {}: see the admin consent fix",
+                config.user,
+                report.missing_roles.join(", ")
+            )
+        } else if report.passed {
             format!(
                 "The app can create Teams meetings on behalf of {}: a test meeting was created and deleted again",
                 config.user
@@ -268,12 +307,7 @@ async fn run_steps(
     report.roles = token.roles.clone();
     report.missing_roles = REQUIRED_ROLES
         .iter()
-        .filter(|(role, _)| {
-            !token
-                .roles
-                .iter()
-                .any(|held| held.eq_ignore_ascii_case(role))
-        })
+        .filter(|(role, _)| !holds(&token.roles, role))
         .map(|(role, _)| (*role).to_owned())
         .collect();
     let requests = vec![format!("POST {token_url} -> 200")];
@@ -308,7 +342,7 @@ async fn run_steps(
         );
         report.fixes.push(TeamsFix {
             problem: format!("The app has no admin consent for {}", report.missing_roles.join(", ")),
-            changes: "an administrator of the tenant opens the link, signs in and grants the app's application permissions".into(),
+            changes: "a Privileged Role Administrator or Global Administrator of the tenant opens the link, signs in and grants the app's Microsoft Graph application permissions; run the test again afterwards, so a new token carries the roles".into(),
             command: None,
             link: Some(admin_consent_url(&config.authority, &config.client_id).to_string()),
             doc_url: ADMIN_CONSENT_DOC.into(),
@@ -407,7 +441,20 @@ async fn run_steps(
                 error.to_string(),
                 vec![line],
             );
-            report.summary = format!("The app cannot find {}: {error}", config.user);
+            report.summary = if report.missing_roles.is_empty() {
+                format!(
+                    "The app cannot find {} in {} ({}): {error}",
+                    config.user,
+                    report.organization.as_deref().unwrap_or("the organisation"),
+                    config.authority.tenant()
+                )
+            } else {
+                format!(
+                    "The app lacks {} (see the admin consent fix), so it cannot find {}: {error}",
+                    report.missing_roles.join(", "),
+                    config.user
+                )
+            };
             return;
         }
     };
@@ -440,13 +487,10 @@ async fn run_steps(
             meeting
         }
         Err(error) => {
-            // Graph's refusal without a covering policy: "App … is not authorized to Create meeting on behalf
-            // of user …" (code Unauthorized; cloud-communication-online-meeting-application-access-policy,
-            // "Errors"), or "No application access policy found for this app." (code General, observed).
-            let no_policy = matches!(&error, calconnect_graph::Error::AccessDenied { code, message }
-                if code.eq_ignore_ascii_case("Unauthorized")
-                    || message.to_ascii_lowercase().contains("application access policy")
-                    || message.to_ascii_lowercase().contains("not authorized to create meeting"));
+            let meeting_role_missing = report
+                .missing_roles
+                .iter()
+                .any(|role| role.eq_ignore_ascii_case("OnlineMeetings.ReadWrite.All"));
             recorder.finish(
                 MEETING,
                 started,
@@ -454,14 +498,36 @@ async fn run_steps(
                 error.to_string(),
                 vec![line],
             );
-            if no_policy {
-                report.summary = format!(
-                    "Teams refused: no application access policy lets app {} create meetings on behalf of {}",
-                    config.client_id, config.user
-                );
-                report
-                    .fixes
-                    .push(policy_fix(&config.client_id, &config.user));
+            match meeting_refusal(&error) {
+                _ if meeting_role_missing => {
+                    report.summary = format!(
+                        "The app lacks OnlineMeetings.ReadWrite.All (see the admin consent fix), so Teams refused a meeting for {}",
+                        config.user
+                    );
+                }
+                Some(MeetingRefusal::NoPolicy) => {
+                    report.summary = format!(
+                        "Teams refused: no application access policy lets app {} create meetings on behalf of {}",
+                        config.client_id, config.user
+                    );
+                    report
+                        .fixes
+                        .push(policy_fix(&config.client_id, &user.id, &config.user));
+                }
+                Some(MeetingRefusal::Other { code, message }) => {
+                    report.summary = format!(
+                        "Teams refused a meeting for {} ({code}): {message}",
+                        config.user
+                    );
+                    report.fixes.push(TeamsFix {
+                        problem: format!("{} may have no Teams licence, or is not enabled for Teams ({code})", config.user),
+                        changes: "assign the user a licence that includes Microsoft Teams in the Microsoft 365 admin center, then run the test again".into(),
+                        command: None,
+                        link: None,
+                        doc_url: "https://learn.microsoft.com/en-us/microsoftteams/assign-teams-licenses".into(),
+                    });
+                }
+                None => {}
             }
             return;
         }
@@ -479,39 +545,87 @@ async fn run_steps(
         .unwrap_or_default();
     let line = graph_line("DELETE", &url, &deleted.as_ref().map(|_| ()));
     match deleted {
-        Ok(()) => recorder.finish(DELETE, started, StepStatus::Passed, "deleted: the test left nothing behind".into(), vec![line]),
-        Err(error) => recorder.finish(
+        Ok(()) => recorder.finish(
             DELETE,
             started,
-            StepStatus::Warning,
-            format!("the test meeting could not be deleted ({error}); remove it in Teams (subject \"{}\")", crate::teams::TEST_MEETING_SUBJECT),
+            StepStatus::Passed,
+            "deleted: the test left nothing behind".into(),
             vec![line],
         ),
+        Err(error) => {
+            recorder.finish(
+                DELETE,
+                started,
+                StepStatus::Warning,
+                format!("the test meeting could not be deleted ({error}); remove it in Teams (subject \"{}\")", crate::teams::TEST_MEETING_SUBJECT),
+                vec![line],
+            );
+            report.summary = format!(
+                "The app can create Teams meetings on behalf of {}, but the test meeting could not be deleted: remove \"{}\" in Teams",
+                config.user,
+                crate::teams::TEST_MEETING_SUBJECT
+            );
+        }
     }
 }
 
-/// A Teams application access policy for the app, granted to the user
-/// (learn.microsoft.com/graph/cloud-communication-online-meeting-application-access-policy;
-/// New-/Grant-/Set-CsApplicationAccessPolicy in the MicrosoftTeams module).
-fn policy_fix(app: &str, user: &str) -> TeamsFix {
-    let quote = |text: &str| {
-        format!(
-            "\"{}\"",
-            text.replace(['"', '`', '$', '\u{201C}', '\u{201D}', '\u{201E}'], "")
-        )
+/// Why Teams refused a meeting on a user's behalf (a 403).
+#[derive(Debug, PartialEq, Eq)]
+enum MeetingRefusal {
+    /// No application access policy covers the user for this app.
+    NoPolicy,
+    /// Another 403: typically a user without a Teams licence.
+    Other { code: String, message: String },
+}
+
+/// Graph's refusals without a covering policy: `Forbidden` "No Application Access Policy found for this
+/// app" (cloud-communication-online-meeting-application-access-policy, "Errors", current), the older
+/// `Unauthorized` "App … is not authorized to Create meeting on behalf of user …", and `General` "No
+/// application access policy found for this app." (observed, msgraph-sdk-dotnet#2350).
+fn meeting_refusal(error: &calconnect_graph::Error) -> Option<MeetingRefusal> {
+    let calconnect_graph::Error::AccessDenied { code, message } = error else {
+        return None;
     };
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("application access policy")
+        || lower.contains("not authorized to create meeting")
+        || code.eq_ignore_ascii_case("Unauthorized")
+    {
+        return Some(MeetingRefusal::NoPolicy);
+    }
+    Some(MeetingRefusal::Other {
+        code: code.clone(),
+        message: if message.is_empty() {
+            "no message".into()
+        } else {
+            message.clone()
+        },
+    })
+}
+
+/// A Teams application access policy for the app covering the user
+/// (learn.microsoft.com/graph/cloud-communication-online-meeting-application-access-policy; the
+/// MicrosoftTeams module's Get-CsUserPolicyAssignment, Get-/New-/Set-/Grant-CsApplicationAccessPolicy).
+///
+/// A user holds one application access policy at a time and a direct grant replaces it (and overrides a
+/// group or tenant-wide one), so the command first reads what covers the user: an existing policy gets
+/// the app added (`-AppIds @{Add=…}`), and only a user with none is granted the calconnect policy, created
+/// if missing and extended if it exists. `-Identity` is the user's object id, as the cmdlets document;
+/// the app id was checked to be a GUID and the object id comes from Graph.
+fn policy_fix(app: &str, user_id: &str, upn: &str) -> TeamsFix {
+    let safe = |text: &str| text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let command = (safe(app) && safe(user_id)).then(|| {
+        format!(
+            "$user = \"{user_id}\"  # {upn}\n$current = @(Get-CsUserPolicyAssignment -Identity $user -PolicyType ApplicationAccessPolicy) | Select-Object -First 1\nif ($current) {{ Set-CsApplicationAccessPolicy -Identity $current.PolicyName -AppIds @{{Add=\"{app}\"}} }} else {{ if (Get-CsApplicationAccessPolicy -Identity \"{POLICY_NAME}\" -ErrorAction SilentlyContinue) {{ Set-CsApplicationAccessPolicy -Identity \"{POLICY_NAME}\" -AppIds @{{Add=\"{app}\"}} }} else {{ New-CsApplicationAccessPolicy -Identity \"{POLICY_NAME}\" -AppIds \"{app}\" -Description \"calconnect: Teams meetings on behalf of users\" }}; Grant-CsApplicationAccessPolicy -PolicyName \"{POLICY_NAME}\" -Identity $user }}",
+            upn = upn.replace(['\n', '\r'], " "),
+        )
+    });
     TeamsFix {
-        problem: format!("No Teams application access policy lets app {app} act for {user}"),
+        problem: format!("No Teams application access policy lets app {app} create meetings for {upn}"),
         changes: format!(
-            "creates the application access policy {POLICY_NAME} listing the app and grants it to {user} (Grant-CsApplicationAccessPolicy -PolicyName {POLICY_NAME} -Global grants it to everyone instead). A user holds one application access policy at a time and granting replaces the one they have: if {user} already has one, add the app to it instead with Set-CsApplicationAccessPolicy -Identity <that policy> -AppIds @{{Add={}}}. Run it in Teams PowerShell (Connect-MicrosoftTeams); it can take a while to apply"
-            , quote(app)
+            "reads the application access policy that covers {upn} now; if there is one, it adds the app to it; otherwise it grants the policy {POLICY_NAME} (created with the app, or the app added to it) to {upn} alone. If a tenant-wide (-Global) policy gives other apps access, a direct grant would override it for {upn}: add the app to that policy instead (Set-CsApplicationAccessPolicy -Identity <that policy> -AppIds @{{Add=\"{app}\"}}). Run it in Teams PowerShell (Connect-MicrosoftTeams); changes can take up to 30 minutes to reach Microsoft Graph, then run the test again"
         ),
-        command: Some(format!(
-            "New-CsApplicationAccessPolicy -Identity {policy} -AppIds {app} -Description \"calconnect: Teams meetings on behalf of users\"; Grant-CsApplicationAccessPolicy -PolicyName {policy} -Identity {user}",
-            policy = quote(POLICY_NAME),
-            app = quote(app),
-            user = quote(user),
-        )),
+        command,
         link: None,
         doc_url: POLICY_DOC.into(),
     }
@@ -560,5 +674,82 @@ impl TeamsReport {
             let _ = writeln!(text, "       See: {}", fix.doc_url);
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broader_permissions_count_as_held_and_roles_compare_case_insensitively() {
+        let roles = vec!["user.read.all".to_owned(), "Directory.Read.All".to_owned()];
+        assert!(holds(&roles, "User.ReadBasic.All"));
+        assert!(holds(&roles, "Organization.Read.All"));
+        assert!(!holds(&roles, "OnlineMeetings.ReadWrite.All"));
+    }
+
+    #[test]
+    fn client_ids_must_be_guids_before_they_reach_a_command() {
+        assert!(is_client_id("50617283-94a5-4b6c-97e8-f90a1b2c3d4e"));
+        for bad in [
+            "",
+            "calconnect",
+            "50617283-94a5-4b6c-97e8-f90a1b2c3d4",
+            "5061728\"-94a5-4b6c-97e8-f90a1b2c3d4e",
+        ] {
+            assert!(!is_client_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_current_and_the_older_policy_refusals_are_both_recognised_and_a_licence_403_is_not() {
+        let denied = |code: &str, message: &str| calconnect_graph::Error::AccessDenied {
+            code: code.into(),
+            message: message.into(),
+        };
+        assert_eq!(
+            meeting_refusal(&denied(
+                "Forbidden",
+                "No Application Access Policy found for this app"
+            )),
+            Some(MeetingRefusal::NoPolicy)
+        );
+        assert_eq!(
+            meeting_refusal(&denied(
+                "Unauthorized",
+                "App x is not authorized to Create meeting on behalf of user y"
+            )),
+            Some(MeetingRefusal::NoPolicy)
+        );
+        assert_eq!(
+            meeting_refusal(&denied(
+                "General",
+                "No application access policy found for this app."
+            )),
+            Some(MeetingRefusal::NoPolicy)
+        );
+        assert!(matches!(
+            meeting_refusal(&denied("Forbidden", "")),
+            Some(MeetingRefusal::Other { .. })
+        ));
+    }
+
+    #[test]
+    fn the_policy_fix_reads_what_covers_the_user_before_granting_and_names_the_object_id() {
+        let fix = policy_fix(
+            "50617283-94a5-4b6c-97e8-f90a1b2c3d4e",
+            "6d4a6c3e-1b2f-4a5d-9e8f-7a6b5c4d3e01",
+            "lee@contoso.com",
+        );
+        let command = fix.command.unwrap();
+        assert!(command.starts_with("$user = \"6d4a6c3e-1b2f-4a5d-9e8f-7a6b5c4d3e01\"  # lee@contoso.com\n$current = @(Get-CsUserPolicyAssignment -Identity $user -PolicyType ApplicationAccessPolicy)"), "{command}");
+        assert!(command.contains("if ($current) { Set-CsApplicationAccessPolicy -Identity $current.PolicyName -AppIds @{Add=\"50617283-94a5-4b6c-97e8-f90a1b2c3d4e\"} }"));
+        assert!(command.ends_with("Grant-CsApplicationAccessPolicy -PolicyName \"calconnect-teams-meetings\" -Identity $user }"), "{command}");
+        assert!(fix.changes.contains("up to 30 minutes"));
+        // An id that is not plain cannot reach a command.
+        assert!(policy_fix("x\"; Remove-Everything; \"", "id", "u")
+            .command
+            .is_none());
     }
 }

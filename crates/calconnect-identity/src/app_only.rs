@@ -3,7 +3,8 @@
 //! `roles` the token carries.
 //!
 //! The certificate credential is a client assertion JWT signed with the certificate's private key
-//! (learn.microsoft.com/entra/identity-platform/certificate-credentials): header `alg` RS256, `typ` JWT,
+//! (learn.microsoft.com/entra/identity-platform/certificate-credentials): header `alg` PS256 ("Should be
+//! PS256", RSA-PSS padding), `typ` JWT,
 //! `x5t#S256` (base64url SHA-256 of the certificate's DER); claims `aud` (the token endpoint), `iss` =
 //! `sub` = the client id, `jti`, `nbf`, `exp` (ten minutes). The key is parsed into memory from the PEM
 //! the admin gives and never written anywhere; the assertion is a secret like the client secret.
@@ -27,7 +28,7 @@ use crate::error::{Error, Result};
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// A token answer larger than this is not a token answer.
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
-/// How long an assertion is valid (Entra accepts up to ten minutes of clock skew around it).
+/// How long an assertion is valid ("5-10 minutes after nbf at most", certificate-credentials).
 const ASSERTION_LIFETIME_SECS: i64 = 600;
 
 /// How the app proves who it is.
@@ -117,7 +118,7 @@ impl CertificateCredential {
         token_url: &Url,
         now: DateTime<Utc>,
     ) -> Result<SecretString> {
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
         header.typ = Some("JWT".into());
         header.x5t_s256 = Some(self.thumbprint_sha256.clone());
         let issued = now.timestamp();
@@ -312,6 +313,47 @@ mod tests {
             token_url(&authority).as_str(),
             "https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token"
         );
+    }
+
+    #[test]
+    fn the_assertion_is_ps256_with_the_sha256_thumbprint_and_the_documented_claims() {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let key_pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        // Any DER stands in for the certificate here: only its hash goes into the header.
+        let pem = format!(
+            "{}-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----\n",
+            key_pem.as_str()
+        );
+        let credential = CertificateCredential::from_pem(&SecretString::from(pem)).unwrap();
+        let url =
+            Url::parse("https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token").unwrap();
+        let now = chrono::Utc::now();
+        let assertion = credential.assertion("abc", &url, now).unwrap();
+        let parts: Vec<&str> = assertion.expose_secret().split('.').collect();
+        let decode = |part: &str| -> serde_json::Value {
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(part)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let header = decode(parts[0]);
+        assert_eq!(header["alg"], "PS256");
+        assert_eq!(
+            header["x5t#S256"],
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest([0u8, 1, 2]))
+        );
+        let claims = decode(parts[1]);
+        assert_eq!(claims["aud"], url.as_str());
+        assert_eq!(claims["iss"], "abc");
+        assert_eq!(claims["sub"], "abc");
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["nbf"].as_i64().unwrap(),
+            600
+        );
+        assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub async fn test_teams_app(
             "Give the app's client secret or choose its certificate (PEM with the private key).",
         )),
     };
+    if !teams_test::is_client_id(request.client_id.trim()) {
+        return Err(invalid(
+            "The application (client) ID is a GUID such as 50617283-94a5-4b6c-97e8-f90a1b2c3d4e.",
+        ));
+    }
     let user = request.user.trim().to_owned();
     if !user.contains('@') {
         return Err(invalid(
@@ -68,7 +73,9 @@ pub async fn test_teams_app(
     let core = state.core().await?;
     let endpoints = core.endpoints().clone();
     let authority = Authority::new(endpoints.authority.base().clone(), request.tenant_id.trim())
-        .map_err(|_| invalid("The tenant must be a tenant ID or a verified domain."))?;
+        .ok()
+        .filter(|authority| !authority.is_multi_tenant())
+        .ok_or_else(|| invalid("The tenant must be the tenant ID or a verified domain (not common or organizations)."))?;
     let config = TeamsTestConfig {
         authority,
         graph: endpoints.graph,

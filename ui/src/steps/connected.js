@@ -77,44 +77,51 @@ function teamsPanel(container, account, failed, isActive) {
   const status = h('p', { class: 'muted', role: 'status', 'data-testid': 'meeting-status' });
   const result = h('div', { 'data-testid': 'meeting-result' });
   const create = h('button', { type: 'button', class: 'primary', 'data-testid': 'create-test-meeting' }, 'Create a test meeting');
-  create.addEventListener('click', () => {
+  const attempt = () => {
     create.setAttribute('disabled', '');
     replaceChildren(result);
     status.textContent = 'Creating a Teams meeting, then deleting it again…';
     createTestMeeting(account.id)
       .then((meeting) => {
         if (!isActive()) return;
-        status.textContent = meeting.deleted ? 'Done: the meeting was created and deleted again, so testing left nothing behind.' : 'Done: the meeting was kept.';
-        replaceChildren(
-          result,
-          h(
-            'dl',
-            { class: 'meta' },
-            h('dt', {}, 'Join link'),
-            h(
-              'dd',
-              {},
-              h('code', { class: 'url', 'data-testid': 'meeting-join-url' }, meeting.joinWebUrl),
+        status.textContent = meeting.deleted
+          ? 'Done: the meeting was created and deleted again, so testing left nothing behind.'
+          : meeting.deleteError
+            ? `The meeting was created, but could not be deleted: ${meeting.deleteError}`
+            : 'Done: the meeting was kept.';
+        // A deleted meeting's link no longer works: it is shown, not offered.
+        const linkActions = meeting.deleted
+          ? []
+          : [
               copyButton(meeting.joinWebUrl, 'Copy the join link'),
               h(
                 'button',
                 { type: 'button', onclick: () => openMeetingLink(meeting.joinWebUrl).catch((/** @type {import('../ipc.js').IpcError} */ error) => { status.textContent = `${error.message} ${error.nextStep ?? ''}`; }) },
                 'Open in the browser',
               ),
-            ),
+            ];
+        replaceChildren(
+          result,
+          h(
+            'dl',
+            { class: 'meta' },
+            h('dt', {}, 'Join link'),
+            h('dd', {}, h('code', { class: 'url', 'data-testid': 'meeting-join-url' }, meeting.joinWebUrl), ...linkActions),
             h('dt', {}, 'Meeting ID'),
             h('dd', {}, h('code', { 'data-testid': 'meeting-id' }, meeting.meetingId)),
             h('dt', {}, 'Afterwards'),
-            h('dd', { 'data-testid': 'meeting-deleted' }, meeting.deleted ? 'Deleted again (the link no longer works).' : 'Kept.'),
+            h('dd', { 'data-testid': 'meeting-deleted' }, meeting.deleted ? 'Deleted again (the link no longer works).' : 'Still exists.'),
           ),
         );
       })
       .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
+        if (!isActive()) return;
         status.textContent = '';
-        failed(error);
+        replaceChildren(result, errorCard(error, h('button', { type: 'button', class: 'primary', onclick: attempt }, 'Try again')));
       })
       .finally(() => create.removeAttribute('disabled'));
-  });
+  };
+  create.addEventListener('click', attempt);
   replaceChildren(
     container,
     h(

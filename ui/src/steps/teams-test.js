@@ -94,7 +94,10 @@ export function render(root) {
   certificate.addEventListener('change', () => {
     const file = certificate.files?.[0];
     certificatePem = null;
-    if (!file) return;
+    if (!file) {
+      certificateName.textContent = 'Or a PEM file with the certificate and its private key (kept in memory only).';
+      return;
+    }
     if (file.size > MAX_PEM_BYTES) {
       certificateName.textContent = `${file.name} is too large to be a certificate file.`;
       return;
@@ -104,6 +107,10 @@ export function render(root) {
       .text()
       .finally(() => run.removeAttribute('disabled'))
       .then((text) => {
+        if (text.includes('ENCRYPTED PRIVATE KEY')) {
+          certificateName.textContent = `${file.name} holds an encrypted key: decrypt it first (openssl pkey -in key.pem -out key-plain.pem).`;
+          return;
+        }
         if (!text.includes('-----BEGIN CERTIFICATE-----') || !text.includes('PRIVATE KEY-----')) {
           certificateName.textContent = `${file.name} needs both the certificate and its private key in PEM.`;
           return;
@@ -122,9 +129,9 @@ export function render(root) {
       h('h2', { id: 'teams-form-heading' }, 'Teams Enterprise app'),
       field('teams-tenant', 'Tenant ID or domain', { type: 'text', required: true, 'data-testid': 'teams-tenant' }),
       field('teams-client-id', 'Application (client) ID', { type: 'text', required: true, 'data-testid': 'teams-client-id' }),
-      field('teams-secret', 'Client secret', { type: 'password', 'data-testid': 'teams-secret' }),
+      field('teams-secret', 'Client secret', { type: 'password', 'data-testid': 'teams-secret' }, 'A chosen certificate is used instead of the secret.'),
       h('div', { class: 'field' }, h('label', { for: 'teams-certificate' }, 'Certificate (optional)'), certificate, certificateName),
-      field('teams-user', 'Test user', { type: 'email', required: true, 'data-testid': 'teams-user' }, 'The meeting is created on this user’s behalf, then deleted.'),
+      field('teams-user', 'Test user', { type: 'text', inputmode: 'email', required: true, 'data-testid': 'teams-user' }, 'The meeting is created on this user’s behalf, then deleted.'),
       h('div', { class: 'actions' }, run),
     )
   );

@@ -124,18 +124,25 @@ async fn outside_the_policy_the_fix_is_the_application_access_policy_for_that_us
     assert_eq!(status(&report, "meeting"), StepStatus::Failed);
     assert_eq!(status(&report, "delete"), StepStatus::Skipped);
     let command = report.fixes[0].command.as_deref().unwrap();
-    assert_eq!(
-        command,
-        format!(
-            "New-CsApplicationAccessPolicy -Identity \"calconnect-teams-meetings\" -AppIds \"{}\" -Description \"calconnect: Teams meetings on behalf of users\"; Grant-CsApplicationAccessPolicy -PolicyName \"calconnect-teams-meetings\" -Identity \"{}\"",
-            demo::TEAMS_ENTERPRISE_APP_CLIENT_ID,
-            demo::LEE
-        )
+    // The user's object id, with the UPN as a comment; what covers the user is read before any grant.
+    assert!(
+        command.starts_with("$user = \"") && command.contains(&format!("  # {}\n", demo::LEE)),
+        "{command}"
     );
-    // Granting replaces a user's policy: the fix says how to add the app to an existing one instead.
-    assert!(report.fixes[0]
-        .changes
-        .contains("Set-CsApplicationAccessPolicy -Identity <that policy> -AppIds @{Add="));
+    assert!(command.contains(
+        "Get-CsUserPolicyAssignment -Identity $user -PolicyType ApplicationAccessPolicy"
+    ));
+    assert!(command.contains(&format!(
+        "New-CsApplicationAccessPolicy -Identity \"calconnect-teams-meetings\" -AppIds \"{}\"",
+        demo::TEAMS_ENTERPRISE_APP_CLIENT_ID
+    )));
+    assert!(command.contains(
+        "Grant-CsApplicationAccessPolicy -PolicyName \"calconnect-teams-meetings\" -Identity $user"
+    ));
+    // Granting replaces a user's policy: an existing one gets the app added instead.
+    assert!(command.contains(
+        "if ($current) { Set-CsApplicationAccessPolicy -Identity $current.PolicyName -AppIds @{Add="
+    ));
     assert!(
         report.summary.contains("no application access policy"),
         "{}",
@@ -162,6 +169,15 @@ async fn an_app_without_the_teams_roles_is_sent_to_admin_consent() {
         .iter()
         .find_map(|fix| fix.link.as_deref())
         .expect("an admin-consent link");
+    // The meeting is refused because the role is missing, not for want of a policy.
+    assert!(
+        report.fixes.iter().all(|fix| fix
+            .command
+            .as_deref()
+            .is_none_or(|command| !command.contains("CsApplicationAccessPolicy"))),
+        "{}",
+        report.to_text()
+    );
     assert!(
         consent.ends_with(&format!(
             "/contoso.com/adminconsent?client_id={}",
