@@ -127,6 +127,13 @@ pub enum Command {
     /// The client secret is read from CALCONNECT_CLIENT_SECRET, from stdin with --secret-stdin, or asked
     /// for on the terminal; --certificate uses a certificate credential instead.
     TeamsTest(TeamsTestArgs),
+    /// Test the Graph Enterprise Connect app as an admin: its roles, the organisation, the users (by UPN
+    /// and proxyAddresses), rooms, and the test mailbox's calendars, in or out of the app's scope. Exits 10
+    /// when the expected level (or any access) is not reached.
+    ///
+    /// The client secret is read from CALCONNECT_CLIENT_SECRET, from stdin with --secret-stdin, or asked
+    /// for on the terminal; --certificate uses a certificate credential instead.
+    GraphTest(GraphTestArgs),
     /// Test an Exchange (EWS) Enterprise Connect service account: Autodiscover, TLS, authentication,
     /// impersonation and delegate access to one or many mailboxes, and the access level actually granted.
     ///
@@ -209,6 +216,38 @@ pub struct TeamsTestArgs {
     /// Read the client secret from the first line of stdin.
     #[arg(long, conflicts_with = "certificate")]
     pub secret_stdin: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    pub export_json: Option<PathBuf>,
+    /// Also write the report as text to this file.
+    #[arg(long)]
+    pub export_text: Option<PathBuf>,
+}
+
+/// Arguments of `calconnect graph-test`.
+#[derive(Debug, clap::Args)]
+pub struct GraphTestArgs {
+    /// The Enterprise Connect app's application (client) ID.
+    #[arg(long)]
+    pub client_id: String,
+    /// The tenant ID or a verified domain of the organisation.
+    #[arg(long)]
+    pub tenant_id: String,
+    /// The test mailbox: a UPN or one of its addresses.
+    #[arg(long)]
+    pub mailbox: String,
+    /// A PEM file with the app's certificate and its private key (certificate credential).
+    #[arg(long, value_name = "PEM")]
+    pub certificate: Option<PathBuf>,
+    /// Read the client secret from the first line of stdin.
+    #[arg(long, conflicts_with = "certificate")]
+    pub secret_stdin: bool,
+    /// Exit 10 unless at least this level is reached: full, restricted or free-busy.
+    #[arg(long)]
+    pub expect: Option<String>,
+    /// Also create and delete one event in the test mailbox's calendar.
+    #[arg(long)]
+    pub write_test: bool,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub export_json: Option<PathBuf>,

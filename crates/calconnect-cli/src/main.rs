@@ -1,8 +1,10 @@
 //! `calconnect`: the command-line front end of calconnect-core, for admins and scripts.
 
+mod admin;
 mod args;
 mod exchange;
 mod exit;
+mod graph;
 mod output;
 mod teams;
 
@@ -204,7 +206,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         };
     }
 
-    // The Teams Enterprise test is app-only: no keychain, no signed-in account.
+    // The admin tests of Graph apps are app-only: no keychain, no signed-in account.
+    if let Command::GraphTest(args) = &cli.command {
+        let http = calconnect_identity::http_client(&trust)?;
+        return match graph::run(args, &config, &http, cli.json).await? {
+            true => Ok(()),
+            false => Err(Failure::AccessNotReached),
+        };
+    }
     if let Command::TeamsTest(args) = &cli.command {
         let http = calconnect_identity::http_client(&trust)?;
         return match teams::run(args, &config, &http, cli.json).await? {
@@ -236,7 +245,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let json_output = cli.json;
 
     match cli.command {
-        Command::ExchangeTest(_) | Command::TeamsTest(_) => {
+        Command::ExchangeTest(_) | Command::TeamsTest(_) | Command::GraphTest(_) => {
             unreachable!("handled before the keychain is opened")
         }
         Command::Login {

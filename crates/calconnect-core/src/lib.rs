@@ -23,10 +23,12 @@
 //! ```
 
 pub mod accounts;
+pub mod admin_report;
 pub mod config;
 pub mod error;
 pub mod flows;
 mod graph_errors;
+pub mod graph_test;
 pub mod teams;
 pub mod teams_test;
 mod token_source;

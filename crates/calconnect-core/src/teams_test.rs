@@ -7,6 +7,12 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use crate::admin_report::{graph_line, holds, write_steps_and_fixes, Recorder};
+pub use crate::admin_report::{
+    is_client_id, AdminFix as TeamsFix, AdminProgress as TeamsProgress, AdminStep as TeamsStep,
+    StepStatus,
+};
+
 use calconnect_graph::app_only::StaticToken;
 use calconnect_graph::GraphClient;
 use calconnect_identity::app_only::{admin_consent_url, request_app_token, AppCredential};
@@ -56,40 +62,6 @@ pub struct TeamsTestConfig {
     pub timeout: Duration,
 }
 
-/// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum StepStatus {
-    Passed,
-    Failed,
-    Warning,
-    Skipped,
-}
-
-/// One finished step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TeamsStep {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub status: StepStatus,
-    pub duration_ms: u64,
-    pub detail: String,
-    /// `METHOD url -> status` of each request the step made.
-    pub requests: Vec<String>,
-}
-
-/// A fix for what the test found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TeamsFix {
-    pub problem: String,
-    pub changes: String,
-    pub command: Option<String>,
-    pub link: Option<String>,
-    pub doc_url: String,
-}
-
 /// The whole run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -111,86 +83,6 @@ pub struct TeamsReport {
     pub fixes: Vec<TeamsFix>,
 }
 
-/// Reports steps as they finish.
-pub trait TeamsProgress: Send + Sync {
-    fn step_finished(&self, step: &TeamsStep);
-}
-
-impl<F: Fn(&TeamsStep) + Send + Sync> TeamsProgress for F {
-    fn step_finished(&self, step: &TeamsStep) {
-        self(step)
-    }
-}
-
-struct Recorder<'a> {
-    progress: &'a dyn TeamsProgress,
-    steps: Vec<TeamsStep>,
-}
-
-impl Recorder<'_> {
-    fn finish(
-        &mut self,
-        (id, title): (&'static str, &'static str),
-        started: Instant,
-        status: StepStatus,
-        detail: String,
-        requests: Vec<String>,
-    ) {
-        let step = TeamsStep {
-            id,
-            title,
-            status,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            detail,
-            requests,
-        };
-        self.progress.step_finished(&step);
-        self.steps.push(step);
-    }
-
-    fn skip(&mut self, step: (&'static str, &'static str), why: &str) {
-        self.finish(
-            step,
-            Instant::now(),
-            StepStatus::Skipped,
-            why.to_owned(),
-            Vec::new(),
-        );
-    }
-}
-
-/// Whether `roles` grant `needed`, directly or through a broader permission that includes it (the
-/// permission tables of user-get and organization-get list these as higher privileged).
-fn holds(roles: &[String], needed: &str) -> bool {
-    let broader: &[&str] = match needed {
-        "User.ReadBasic.All" => &[
-            "User.Read.All",
-            "User.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        "Organization.Read.All" => &[
-            "Organization.ReadWrite.All",
-            "Directory.Read.All",
-            "Directory.ReadWrite.All",
-        ],
-        _ => &[],
-    };
-    roles.iter().any(|held| {
-        held.eq_ignore_ascii_case(needed)
-            || broader.iter().any(|role| held.eq_ignore_ascii_case(role))
-    })
-}
-
-/// An application (client) ID: a GUID. Checked before a run, so the id can go into a command as it is.
-pub fn is_client_id(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
-            group.len() == length && group.chars().all(|character| character.is_ascii_hexdigit())
-        })
-}
-
 const TOKEN: (&str, &str) = (
     "token",
     "Sign in as the app (client credentials) and read its roles",
@@ -202,17 +94,6 @@ const MEETING: (&str, &str) = (
     "POST /users/{id}/onlineMeetings: a meeting on the user's behalf",
 );
 const DELETE: (&str, &str) = ("delete", "DELETE the test meeting");
-
-fn graph_line(method: &str, url: &str, outcome: &Result<(), &calconnect_graph::Error>) -> String {
-    let status = match outcome {
-        Ok(()) => "ok".to_owned(),
-        Err(calconnect_graph::Error::AccessDenied { code, .. }) => format!("403 {code}"),
-        Err(calconnect_graph::Error::Api { status, code, .. }) => format!("{status} {code}"),
-        Err(calconnect_graph::Error::Unauthorized { .. }) => "401".to_owned(),
-        Err(other) => other.to_string(),
-    };
-    format!("{method} {url} -> {status}")
-}
 
 /// Runs the test. Never fails: every problem becomes a failed step and a fix.
 pub async fn run(
@@ -647,32 +528,7 @@ impl TeamsReport {
         let _ = writeln!(text, "Test user:       {}", self.user);
         let _ = writeln!(text, "Started:         {}", self.started_at);
         let _ = writeln!(text);
-        for step in &self.steps {
-            let mark = match step.status {
-                StepStatus::Passed => "PASS",
-                StepStatus::Failed => "FAIL",
-                StepStatus::Warning => "WARN",
-                StepStatus::Skipped => "SKIP",
-            };
-            let _ = writeln!(text, "[{mark}] {} ({} ms)", step.title, step.duration_ms);
-            let _ = writeln!(text, "       {}", step.detail);
-            for request in &step.requests {
-                let _ = writeln!(text, "       {request}");
-            }
-        }
-        let _ = writeln!(text);
-        let _ = writeln!(text, "Verdict: {}", self.summary);
-        for fix in &self.fixes {
-            let _ = writeln!(text, "  Fix: {}", fix.problem);
-            let _ = writeln!(text, "       It {}", fix.changes);
-            if let Some(command) = &fix.command {
-                let _ = writeln!(text, "       {command}");
-            }
-            if let Some(link) = &fix.link {
-                let _ = writeln!(text, "       {link}");
-            }
-            let _ = writeln!(text, "       See: {}", fix.doc_url);
-        }
+        write_steps_and_fixes(&mut text, &self.steps, &self.summary, &self.fixes);
         text
     }
 }

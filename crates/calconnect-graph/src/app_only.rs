@@ -169,3 +169,183 @@ impl GraphClient {
         Ok(url)
     }
 }
+
+/// `GET /users` with the fields the Graph Enterprise Connect app reads (seed 001: `preferredLanguage`,
+/// `userType`, `accountEnabled`, `proxyAddresses`, which `User.ReadBasic.All` does not return).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryEntry {
+    /// Object id.
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// UPN.
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+    /// Primary SMTP address.
+    #[serde(default)]
+    pub mail: Option<String>,
+    /// `preferredLanguage`.
+    #[serde(default)]
+    pub preferred_language: Option<String>,
+    /// `Member` or `Guest`.
+    #[serde(default)]
+    pub user_type: Option<String>,
+    /// Whether the account can sign in.
+    #[serde(default)]
+    pub account_enabled: Option<bool>,
+    /// Every address, `SMTP:` primary and `smtp:` aliases.
+    #[serde(default)]
+    pub proxy_addresses: Vec<String>,
+}
+
+/// A room or room list (`GET /places/microsoft.graph.room`, `…/microsoft.graph.roomList`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Place {
+    /// Place id.
+    #[serde(default)]
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Its mailbox address.
+    #[serde(default)]
+    pub email_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireId {
+    id: String,
+}
+
+/// The `$select` of the directory read.
+pub const DIRECTORY_FIELDS: &str =
+    "id,displayName,userPrincipalName,mail,preferredLanguage,userType,accountEnabled,proxyAddresses";
+
+impl GraphClient {
+    /// Every user of the organisation, following `@odata.nextLink`.
+    pub async fn users(&self, tokens: &dyn TokenProvider) -> Result<Vec<DirectoryEntry>> {
+        let mut url = self.endpoint("users");
+        url.query_pairs_mut()
+            .append_pair("$select", DIRECTORY_FIELDS);
+        self.get_all(tokens, url).await
+    }
+
+    /// The users one of whose `proxyAddresses` is `smtp:{address}` (an alias finds its mailbox). The
+    /// lambda filter is an advanced query: `ConsistencyLevel: eventual` with `$count=true`
+    /// (learn.microsoft.com/graph/aad-advanced-queries).
+    pub async fn users_by_proxy_address(
+        &self,
+        tokens: &dyn TokenProvider,
+        address: &str,
+    ) -> Result<Vec<DirectoryEntry>> {
+        let mut url = self.endpoint("users");
+        let value = format!("smtp:{address}").replace('\'', "''");
+        url.query_pairs_mut()
+            .append_pair("$filter", &format!("proxyAddresses/any(x:x eq '{value}')"))
+            .append_pair("$select", DIRECTORY_FIELDS)
+            .append_pair("$count", "true");
+        let page: Page<DirectoryEntry> = self
+            .request(
+                tokens,
+                Method::GET,
+                url,
+                Body::None,
+                &[("ConsistencyLevel", "eventual")],
+            )
+            .await?;
+        Ok(page.value)
+    }
+
+    /// Rooms (`kind` `room`) or room lists (`roomList`), every page.
+    pub async fn places(&self, tokens: &dyn TokenProvider, kind: &str) -> Result<Vec<Place>> {
+        let url = self.endpoint(&format!("places/microsoft.graph.{kind}"));
+        self.get_all(tokens, url).await
+    }
+
+    /// A user's calendars, app-only.
+    pub async fn user_calendar_count(
+        &self,
+        tokens: &dyn TokenProvider,
+        user: &str,
+    ) -> Result<usize> {
+        let url = self.user_url(user, &["calendars"])?;
+        let calendars: Vec<serde_json::Value> = self.get_all(tokens, url).await?;
+        Ok(calendars.len())
+    }
+
+    /// The number of occurrences in a user's calendar view, app-only (times only are asked for).
+    pub async fn user_calendar_view_count(
+        &self,
+        tokens: &dyn TokenProvider,
+        user: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<usize> {
+        let mut url = self.user_url(user, &["calendarView"])?;
+        url.query_pairs_mut()
+            .append_pair(
+                "startDateTime",
+                &start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            )
+            .append_pair(
+                "endDateTime",
+                &end.to_rfc3339_opts(SecondsFormat::Secs, true),
+            )
+            .append_pair("$select", "start,end,showAs");
+        let events: Vec<serde_json::Value> = self.get_all(tokens, url).await?;
+        Ok(events.len())
+    }
+
+    /// Creates an event in a user's calendar and returns its id (the `--write-test`).
+    pub async fn create_user_event(
+        &self,
+        tokens: &dyn TokenProvider,
+        user: &str,
+        subject: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<String> {
+        let url = self.user_url(user, &["events"])?;
+        let body = serde_json::json!({
+            "subject": subject,
+            "start": { "dateTime": start.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC" },
+            "end": { "dateTime": end.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC" },
+            "showAs": "free",
+        });
+        let event: WireId = self
+            .request(tokens, Method::POST, url, Body::Json(&body), &[])
+            .await?;
+        Ok(event.id)
+    }
+
+    /// Deletes an event made by [`Self::create_user_event`].
+    pub async fn delete_user_event(
+        &self,
+        tokens: &dyn TokenProvider,
+        user: &str,
+        id: &str,
+    ) -> Result<()> {
+        let url = self.user_url(user, &["events", id])?;
+        self.request::<()>(tokens, Method::DELETE, url, Body::None, &[])
+            .await
+    }
+
+    /// `users/{user}/{segments…}`, each one percent-encoded path segment.
+    fn user_url(&self, user: &str, rest: &[&str]) -> Result<url::Url> {
+        let mut url = self.endpoint("users/");
+        {
+            let mut segments = url.path_segments_mut().map_err(|_| Error::Decode {
+                url: user.to_owned(),
+                body_snippet: "the Graph base URL cannot take a path".into(),
+            })?;
+            segments.pop_if_empty().push(user);
+            for segment in rest {
+                segments.push(segment);
+            }
+        }
+        Ok(url)
+    }
+}
