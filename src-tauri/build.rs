@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "export_exchange_report",
     "test_teams_app",
     "export_teams_report",
+    "test_graph_app",
+    "export_graph_report",
 ];
 
 fn main() {

@@ -47,6 +47,7 @@ pub fn build_app<R: tauri::Runtime>(
         .manage(state)
         .manage(commands::exchange::ExchangeState::default())
         .manage(commands::teams::TeamsState::default())
+        .manage(commands::graph::GraphState::default())
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::access_options,
@@ -66,6 +67,8 @@ pub fn build_app<R: tauri::Runtime>(
             commands::exchange::export_exchange_report,
             commands::teams::test_teams_app,
             commands::teams::export_teams_report,
+            commands::graph::test_graph_app,
+            commands::graph::export_graph_report,
         ])
 }
 

@@ -350,3 +350,32 @@ export function testTeamsApp(request, onStep) {
 export function exportTeamsReport(format) {
   return /** @type {Promise<string>} */ (call('export_teams_report', { format }));
 }
+
+/**
+ * @typedef {{
+ *   clientId: string, tenant: string, mailbox: string, startedAt: string, roles: string[], missingRoles: string[],
+ *   tenantId: string | null, verifiedDomains: string[], users: number | null, rooms: number | null, roomLists: number | null,
+ *   userInScope: boolean | null, steps: TeamsStep[], level: 'full' | 'restricted' | 'freeBusy' | 'none', summary: string,
+ *   vendorCan: string[], vendorCannot: string[], fixes: TeamsFix[],
+ * }} GraphReport
+ */
+
+/**
+ * Runs the Graph Enterprise Connect app test; each step is pushed on `onStep` as it finishes.
+ * @param {TeamsTestRequest} request
+ * @param {boolean} writeTest
+ * @param {(step: TeamsStep) => void} onStep
+ * @returns {Promise<GraphReport>}
+ */
+export function testGraphApp(request, writeTest, onStep) {
+  return /** @type {Promise<GraphReport>} */ (call('test_graph_app', { request, writeTest, onStep: eventChannel(onStep) }));
+}
+
+/**
+ * Saves the last Graph test report and resolves with the file's path.
+ * @param {'json' | 'text'} format
+ * @returns {Promise<string>}
+ */
+export function exportGraphReport(format) {
+  return /** @type {Promise<string>} */ (call('export_graph_report', { format }));
+}

@@ -9,9 +9,10 @@ import * as accounts from './steps/accounts.js';
 import * as settings from './steps/settings.js';
 import * as exchange from './steps/exchange-test.js';
 import * as teamsTest from './steps/teams-test.js';
+import * as graphTest from './steps/graph-test.js';
 
 /** @type {Record<import('./wizard.js').StepName, { render: (root: HTMLElement, ctx: import('./wizard.js').StepContext) => () => void }>} */
-const stepModules = { welcome, access, signIn, connected, accounts, settings, exchange, teamsTest };
+const stepModules = { welcome, access, signIn, connected, accounts, settings, exchange, teamsTest, graphTest };
 
 /** @type {(() => void) | null} */
 let cleanupCurrentStep = null;
@@ -47,6 +48,7 @@ const navEvents = {
   settings: { type: 'showSettings' },
   exchange: { type: 'showExchangeTest' },
   teamsTest: { type: 'showTeamsTest' },
+  graphTest: { type: 'showGraphTest' },
 };
 for (const link of document.querySelectorAll('[data-nav]')) {
   const target = link.getAttribute('data-nav') ?? '';

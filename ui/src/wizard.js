@@ -5,7 +5,7 @@
  * Welcome → Choose access → Sign in → Connected, with Accounts and Settings reachable from anywhere.
  */
 
-/** @typedef {'welcome' | 'access' | 'signIn' | 'connected' | 'accounts' | 'settings' | 'exchange' | 'teamsTest'} StepName */
+/** @typedef {'welcome' | 'access' | 'signIn' | 'connected' | 'accounts' | 'settings' | 'exchange' | 'teamsTest' | 'graphTest'} StepName */
 /** @typedef {import('./ipc.js').Access} Access */
 /** @typedef {import('./ipc.js').Account} Account */
 /** @typedef {import('./ipc.js').Calendar} Calendar */
@@ -29,12 +29,13 @@
  *   | { type: 'showSettings' }
  *   | { type: 'showExchangeTest' }
  *   | { type: 'showTeamsTest' }
+ *   | { type: 'showGraphTest' }
  *   | { type: 'home' }
  *   | { type: 'back' }} WizardEvent
  */
 
 /** The order of the wizard's main steps (Accounts and Settings sit beside them). */
-export const STEPS = /** @type {const} */ (['welcome', 'access', 'signIn', 'connected', 'accounts', 'settings', 'exchange', 'teamsTest']);
+export const STEPS = /** @type {const} */ (['welcome', 'access', 'signIn', 'connected', 'accounts', 'settings', 'exchange', 'teamsTest', 'graphTest']);
 
 /**
  * The step to show first.
@@ -76,6 +77,8 @@ export function transition(state, event) {
       return { ...state, step: 'exchange' };
     case 'showTeamsTest':
       return { ...state, step: 'teamsTest' };
+    case 'showGraphTest':
+      return { ...state, step: 'graphTest' };
     case 'home':
       return { ...state, step: 'welcome' };
     case 'back':
@@ -97,6 +100,7 @@ function previousStep(step) {
     case 'settings':
     case 'exchange':
     case 'teamsTest':
+    case 'graphTest':
     case 'welcome':
       return 'welcome';
   }

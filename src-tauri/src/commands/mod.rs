@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod app;
 pub mod calendars;
 pub mod exchange;
+pub mod graph;
 pub mod settings;
 pub mod sign_in;
 pub mod teams;

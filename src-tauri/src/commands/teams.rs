@@ -4,6 +4,7 @@
 
 use std::sync::Mutex;
 
+use calconnect_core::admin_report::is_client_id;
 use calconnect_core::teams_test::{self, TeamsReport, TeamsStep, TeamsTestConfig};
 use calconnect_identity::app_only::{AppCredential, CertificateCredential};
 use calconnect_identity::Authority;
@@ -21,26 +22,24 @@ pub struct TeamsState {
     last_report: Mutex<Option<TeamsReport>>,
 }
 
-/// The form of the Teams test step.
+/// The form of the Teams and Graph test steps.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TeamsTestRequest {
+pub struct AppTestRequest {
     pub tenant_id: String,
     pub client_id: String,
+    /// The test user (Teams) or mailbox (Graph).
     pub user: String,
     pub client_secret: Option<SecretString>,
     /// The PEM (key and certificate) the admin chose; read by the front end, kept only in memory.
     pub certificate_pem: Option<SecretString>,
 }
 
-/// Runs the test; steps are pushed on `on_step`, the report is returned at the end.
-#[tauri::command]
-pub async fn test_teams_app(
-    state: tauri::State<'_, AppState>,
-    teams: tauri::State<'_, TeamsState>,
-    request: TeamsTestRequest,
-    on_step: Channel<TeamsStep>,
-) -> Result<TeamsReport, IpcError> {
+/// The credential, the tenant's authority and the test user from the form, each checked.
+pub(crate) fn app_sign_in(
+    core: &calconnect_core::Calconnect,
+    request: &AppTestRequest,
+) -> Result<(AppCredential, Authority, String), IpcError> {
     let invalid = |message: &str| {
         IpcError::new(
             ErrorCode::Failed,
@@ -59,7 +58,7 @@ pub async fn test_teams_app(
             "Give the app's client secret or choose its certificate (PEM with the private key).",
         )),
     };
-    if !teams_test::is_client_id(request.client_id.trim()) {
+    if !is_client_id(request.client_id.trim()) {
         return Err(invalid(
             "The application (client) ID is a GUID such as 50617283-94a5-4b6c-97e8-f90a1b2c3d4e.",
         ));
@@ -67,15 +66,34 @@ pub async fn test_teams_app(
     let user = request.user.trim().to_owned();
     if !user.contains('@') {
         return Err(invalid(
-            "The test user must be a UPN such as adele@contoso.com.",
+            "The test user must be a UPN or address such as adele@contoso.com.",
         ));
     }
+    let authority = Authority::new(
+        core.endpoints().authority.base().clone(),
+        request.tenant_id.trim(),
+    )
+    .ok()
+    .filter(|authority| !authority.is_multi_tenant())
+    .ok_or_else(|| {
+        invalid(
+            "The tenant must be the tenant ID or a verified domain (not common or organizations).",
+        )
+    })?;
+    Ok((credential, authority, user))
+}
+
+/// Runs the test; steps are pushed on `on_step`, the report is returned at the end.
+#[tauri::command]
+pub async fn test_teams_app(
+    state: tauri::State<'_, AppState>,
+    teams: tauri::State<'_, TeamsState>,
+    request: AppTestRequest,
+    on_step: Channel<TeamsStep>,
+) -> Result<TeamsReport, IpcError> {
     let core = state.core().await?;
+    let (credential, authority, user) = app_sign_in(&core, &request)?;
     let endpoints = core.endpoints().clone();
-    let authority = Authority::new(endpoints.authority.base().clone(), request.tenant_id.trim())
-        .ok()
-        .filter(|authority| !authority.is_multi_tenant())
-        .ok_or_else(|| invalid("The tenant must be the tenant ID or a verified domain (not common or organizations)."))?;
     let config = TeamsTestConfig {
         authority,
         graph: endpoints.graph,
