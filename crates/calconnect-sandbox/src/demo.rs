@@ -58,6 +58,38 @@ pub const TEAMS_ENTERPRISE_CERTIFICATE_THUMBPRINT: &str =
 /// [`TEAMS_ENTERPRISE_APP_CLIENT_ID`], granted to [`ADELE`] only.
 pub const TEAMS_APPLICATION_ACCESS_POLICY: &str = "calconnect Teams pilot";
 
+/// Confidential client "calconnect Enterprise Connect (Graph)" with the application permissions `User.Read.All
+/// Organization.Read.All Place.Read.All`, plus `Calendars.ReadWrite`: granted tenant-wide in Entra in the
+/// on-premises demo, and in the Exchange Online demo only through RBAC for Applications (`Application
+/// Calendars.ReadWrite` over [`GRAPH_SCOPE`]: adele and megan, not lee), so there its tokens carry three
+/// roles. It authenticates with [`GRAPH_ENTERPRISE_APP_CLIENT_SECRET`] or with the same certificate as the
+/// Teams Enterprise app ([`TEAMS_ENTERPRISE_CERTIFICATE_PEM`]).
+pub const GRAPH_ENTERPRISE_APP_CLIENT_ID: &str = "7283940a-5b6c-4d7e-89fa-0b1c2d3e4f60";
+/// Client secret of [`GRAPH_ENTERPRISE_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
+pub const GRAPH_ENTERPRISE_APP_CLIENT_SECRET: &str =
+    "demo-graph-enterprise-secret~not-a-real-secret";
+/// Public client "calconnect Enterprise Connect Free/Busy (Graph)" asking for the delegated
+/// `Calendars.ReadBasic User.Read offline_access`.
+pub const GRAPH_FREEBUSY_APP_CLIENT_ID: &str = "83940a5b-6c7d-4e8f-9a0b-1c2d3e4f5061";
+/// Confidential client holding `User.Read.All Organization.Read.All Calendars.ReadWrite` (tenant-wide, so
+/// every mailbox) but not `Place.Read.All`: rooms are refused.
+pub const GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_ID: &str = "940a5b6c-7d8e-4f9a-8b1c-2d3e4f506172";
+/// Client secret of [`GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
+pub const GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_SECRET: &str =
+    "demo-graph-no-places-secret~not-a-real-secret";
+/// The management scope (`PrimarySmtpAddress` adele or megan) of the Exchange Online demo's `Application
+/// Calendars.ReadWrite` assignment to [`GRAPH_ENTERPRISE_APP_CLIENT_ID`].
+pub const GRAPH_SCOPE: &str = "calconnect Graph pilot mailboxes";
+
+/// Room mailbox "Conf Room Rainier" (in [`BUILDING_1`]).
+pub const ROOM_RAINIER: &str = "rainier@contoso.com";
+/// Room mailbox "Conf Room Baker" (in [`BUILDING_1`]).
+pub const ROOM_BAKER: &str = "baker@contoso.com";
+/// Room mailbox "Conf Room Adams", in no room list.
+pub const ROOM_ADAMS: &str = "adams@contoso.com";
+/// Room list "Building 1" (a distribution group created with `-RoomList`).
+pub const BUILDING_1: &str = "building1@contoso.com";
+
 /// The management scope (`Department -eq 'Retail'`: adele) of the demo's impersonation and RBAC for
 /// Applications assignments.
 pub const SERVICE_SCOPE: &str = "calconnect pilot mailboxes";

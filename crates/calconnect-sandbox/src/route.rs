@@ -28,7 +28,8 @@ fn graph_route(rest: &[&str]) -> String {
         _ if rest == ["me"] => "graph.me",
         _ if rest.contains(&"onlinemeetings") => "graph.onlineMeetings",
         _ if rest.first() == Some(&"organization") => "graph.organization",
-        _ if matches!(rest, ["users", _]) => "graph.users",
+        _ if matches!(rest, ["users"] | ["users", _]) => "graph.users",
+        _ if rest.first() == Some(&"places") => "graph.places",
         Some("calendars") => "graph.calendars",
         Some("calendarview") => "graph.calendarView",
         Some("getschedule") => "graph.getSchedule",
@@ -65,6 +66,15 @@ mod tests {
         );
         assert_eq!(route_name("/v1.0/users/adele@contoso.com"), "graph.users");
         assert_eq!(route_name("/v1.0/organization"), "graph.organization");
+        assert_eq!(route_name("/v1.0/users"), "graph.users");
+        assert_eq!(
+            route_name("/v1.0/places/microsoft.graph.room"),
+            "graph.places"
+        );
+        assert_eq!(
+            route_name("/v1.0/users/lee@contoso.com/calendarView"),
+            "graph.calendarView"
+        );
         assert_eq!(route_name("/EWS/Exchange.asmx"), "ews");
         assert_eq!(
             route_name("/organizations/v2.0/.well-known/openid-configuration"),

@@ -11,10 +11,11 @@ use axum::Json;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use url::Url;
 
-use crate::graph::caller::Caller;
+use crate::graph::caller::{Bearer, Caller};
 use crate::graph::error::GraphError;
 use crate::graph::preference::confirm_time_zone;
 use crate::state::AppState;
+use crate::tenant::exchange::{APPLICATION_CALENDARS_READ, APPLICATION_CALENDARS_READ_WRITE};
 use crate::tenant::{Calendar, Occurrence, User};
 
 /// Permissions that can list calendars and read calendarView (least privileged first).
@@ -113,7 +114,109 @@ pub async fn list(
 ) -> Result<Response, GraphError> {
     caller.require_any(CALENDAR_READ_SCOPES)?;
     let user = caller.user(&state)?;
-    let (top, skip) = page_window(&query)?;
+    render_calendars(&state, user, "v1.0/me/calendars", &query)
+}
+
+/// `GET /v1.0/users/{id | userPrincipalName}/calendars`: app-only within the app's mailbox access
+/// ([`mailbox_access`]), or delegated for oneself.
+pub async fn list_for_user(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, GraphError> {
+    let user = mailbox_access(&state, &bearer, &key)?;
+    let path = format!("v1.0/users/{key}/calendars");
+    render_calendars(&state, user, &path, &query)
+}
+
+/// `GET /v1.0/users/{id | userPrincipalName}/calendarView` and `/calendar/calendarView`.
+pub async fn default_view_for_user(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, GraphError> {
+    let user = mailbox_access(&state, &bearer, &key)?;
+    let calendar = user.default_calendar().ok_or_else(|| {
+        GraphError::new(
+            StatusCode::NOT_FOUND,
+            "ErrorItemNotFound",
+            "The specified object was not found in the store.",
+        )
+    })?;
+    let path = format!("v1.0/users/{key}/calendarView");
+    render_view(&state, user, calendar, &path, &headers, &query)
+}
+
+/// Application permissions that read every mailbox's calendars when granted in Entra ("List calendars",
+/// "List calendarView": application Calendars.ReadBasic, Calendars.Read, Calendars.ReadWrite).
+const APP_CALENDAR_READ_ROLES: &[&str] = &[
+    "Calendars.ReadBasic",
+    "Calendars.Read",
+    "Calendars.ReadWrite",
+];
+
+/// Who may read `key`'s calendars.
+///
+/// - Delegated: the signed-in user's own mailbox with a calendar scope; another user's calendars need
+///   sharing this sandbox does not model (403).
+/// - App-only: Exchange Online adds up the two grants (learn.microsoft.com/exchange/permissions-exo/application-rbac:
+///   RBAC for Applications grants "are independent of the unscoped grants in Microsoft Entra ID", and the
+///   two are additive, so an unscoped Entra grant gives every mailbox; codewithlaszlo.com/en/blog/exchange-online-rbac-for-applications
+///   "Microsoft is explicit that permissions are additive"): a calendar app role in the token's `roles`
+///   covers the whole organisation; otherwise an `Application Calendars.Read` or `Application
+///   Calendars.ReadWrite` role assignment whose resource scope holds the mailbox
+///   ([`crate::tenant::Tenant::app_role_assignment_covers`]). Neither: 403 `ErrorAccessDenied`,
+///   "Access is denied. Check credentials and try again." (ASSUMPTION for RBAC for Applications: no
+///   Microsoft page shows its body; it is Exchange's generic refusal, facts §2.5. The legacy application
+///   access policies answer "Access to OData is disabled." instead, learn.microsoft.com/graph/auth-limit-mailbox-access,
+///   "Handling API errors"; the sandbox does not model those policies.)
+/// - An unknown user: 404 `ErrorInvalidUser` (observed Exchange answer, not in a Microsoft page).
+pub fn mailbox_access<'a>(
+    state: &'a AppState,
+    bearer: &Bearer,
+    key: &str,
+) -> Result<&'a User, GraphError> {
+    let tenant = state.tenant();
+    if !bearer.claims.is_app_only() {
+        let own = bearer.signed_in_user(state).filter(|user| {
+            user.id.to_string() == key.trim()
+                || user.user_principal_name.eq_ignore_ascii_case(key.trim())
+        });
+        return match own {
+            Some(user) if bearer.has_any(CALENDAR_READ_SCOPES) => Ok(user),
+            _ => Err(GraphError::access_denied()),
+        };
+    }
+    let user = tenant.user_by_id_or_upn(key).ok_or_else(|| {
+        GraphError::new(
+            StatusCode::NOT_FOUND,
+            "ErrorInvalidUser",
+            format!("The requested user '{key}' is invalid."),
+        )
+    })?;
+    let entra = bearer.has_any(APP_CALENDAR_READ_ROLES);
+    let rbac = tenant.app_role_assignment_covers(
+        &bearer.claims.appid,
+        &[APPLICATION_CALENDARS_READ, APPLICATION_CALENDARS_READ_WRITE],
+        user.email(),
+    );
+    if entra || rbac {
+        Ok(user)
+    } else {
+        Err(GraphError::access_denied())
+    }
+}
+
+fn render_calendars(
+    state: &AppState,
+    user: &User,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Result<Response, GraphError> {
+    let (top, skip) = page_window(query)?;
     let page: Vec<serde_json::Value> = user
         .calendars
         .iter()
@@ -126,8 +229,7 @@ pub async fn list(
         "value": page,
     });
     if skip + top < user.calendars.len() {
-        body["@odata.nextLink"] =
-            next_link(&state, "v1.0/me/calendars", &query, top, skip + top).into();
+        body["@odata.nextLink"] = next_link(state, path, query, top, skip + top).into();
     }
     Ok(Json(body).into_response())
 }

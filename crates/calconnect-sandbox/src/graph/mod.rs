@@ -1,5 +1,7 @@
 //! Microsoft Graph v1.0 subset: `/me`, calendars, calendarView, getSchedule, onlineMeetings (for `/me` and,
-//! app-only, for `/users/{id}`), `/users/{id | userPrincipalName}` and `/organization`.
+//! app-only, for `/users/{id}`), `/users` (paging, `$select`, `$filter`), `/users/{id | userPrincipalName}`
+//! with its calendars and calendarView (app-only within RBAC for Applications), `/organization` and the
+//! places API (rooms and room lists).
 //!
 //! Every route verifies the bearer token (signature, lifetime, audience) and the permission it needs
 //! (delegated scopes in `scp`, application permissions in `roles`), answering in Graph's error envelope
@@ -12,9 +14,11 @@ pub mod error;
 pub mod me;
 pub mod online_meetings;
 pub mod organization;
+pub mod places;
 pub mod preference;
 pub mod schedule;
 pub mod userinfo;
+pub mod users;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -44,7 +48,37 @@ pub fn routes() -> Router<AppState> {
             "/v1.0/me/onlineMeetings/{meeting_id}",
             get(online_meetings::get).delete(online_meetings::delete),
         )
+        .route("/v1.0/users", get(users::list))
         .route("/v1.0/users/{user}", get(me::user))
+        .route(
+            "/v1.0/users/{user}/calendars",
+            get(calendars::list_for_user),
+        )
+        .route(
+            "/v1.0/users/{user}/calendarView",
+            get(calendars::default_view_for_user),
+        )
+        .route(
+            "/v1.0/users/{user}/calendar/calendarView",
+            get(calendars::default_view_for_user),
+        )
+        .route("/v1.0/places/microsoft.graph.room", get(places::rooms))
+        .route(
+            "/v1.0/places/microsoft.graph.roomList",
+            get(places::room_lists),
+        )
+        .route(
+            "/v1.0/places/microsoft.graph.roomlist",
+            get(places::room_lists),
+        )
+        .route(
+            "/v1.0/places/{place}/microsoft.graph.roomList/rooms",
+            get(places::rooms_in_list),
+        )
+        .route(
+            "/v1.0/places/{place}/microsoft.graph.roomlist/rooms",
+            get(places::rooms_in_list),
+        )
         .route(
             "/v1.0/users/{user}/onlineMeetings",
             post(online_meetings::create_for_user),

@@ -13,8 +13,9 @@ use super::apps::{AppRegistration, KeyCredential, TenantSecret};
 use super::directory::{Calendar, Event, Frequency, Recurrence, Sensitivity, ShowAs, User};
 use super::exchange::{
     AccessRights, AuthMethod, Deployment, Exchange, ExtendedProtection, FolderPermission, Mailbox,
-    ManagementScope, OrganizationConfig, RoleAssignment, ServiceAccount, SharingPermissionFlag,
-    APPLICATION_EWS_ACCESS_AS_APP, APPLICATION_IMPERSONATION, DEFAULT_USER, EXCHANGE_2019_CU14,
+    ManagementScope, OrganizationConfig, RoleAssignment, RoomList, RoomMailbox, ServiceAccount,
+    SharingPermissionFlag, APPLICATION_CALENDARS_READ_WRITE, APPLICATION_EWS_ACCESS_AS_APP,
+    APPLICATION_IMPERSONATION, DEFAULT_USER, EXCHANGE_2019_CU14,
 };
 use super::teams::{ApplicationAccessPolicy, ApplicationAccessPolicyGrant, Teams};
 use super::{week_start, GraphSettings, Tenant};
@@ -56,6 +57,7 @@ impl Tenant {
             user.display_name = format!("Bulk mailbox {} (like {pattern})", index + 1);
             user.user_principal_name = address.clone();
             user.mail = Some(address.clone());
+            user.secondary_addresses = Vec::new();
             let permissions: Vec<FolderPermission> = self
                 .exchange
                 .folder_permissions
@@ -94,6 +96,13 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("identity = \"adele@contoso.com\"", "Grant-CsApplicationAccessPolicy -PolicyName \"calconnect Teams pilot\" -Identity adele: the enterprise Teams app may create her meetings; lee has no grant and there is no -Global one, so it may not create his"),
     ("name = \"calconnect Enterprise Connect (EWS)\"", "the EWS app: no tenant-wide full_access_as_app; in Exchange Online it is scoped by RBAC for Applications"),
     ("name = \"calconnect Enterprise Connect (EWS, not allow-listed)\"", "full_access_as_app, but not on EwsAllowedAppIDs: Exchange Online answers it with HTTP 403 from 2026-10-01"),
+    ("name = \"calconnect Enterprise Connect (Graph)\"", "the Graph Enterprise Connect app: application permissions User.Read.All Organization.Read.All Place.Read.All, and Calendars.ReadWrite tenant-wide on premises or, in Exchange Online, only through RBAC for Applications (adele and megan); a client secret and the Teams Enterprise app's certificate"),
+    ("name = \"calconnect Enterprise Connect Free/Busy (Graph)\"", "the Graph Free/Busy app: delegated Calendars.ReadBasic User.Read offline_access"),
+    ("name = \"calconnect Enterprise Connect (Graph, no Place.Read.All)\"", "a Graph app with tenant-wide Calendars.ReadWrite (every mailbox, lee too) but no Place.Read.All, so rooms are refused"),
+    ("name = \"calconnect Graph pilot mailboxes\"", "adele and megan: the scope of the Graph app's Application Calendars.ReadWrite; lee is outside it"),
+    ("role = \"Application Calendars.ReadWrite\"", "RBAC for Applications: New-ManagementRoleAssignment -App <the Graph app> -Role \"Application Calendars.ReadWrite\" -CustomResourceScope \"calconnect Graph pilot mailboxes\""),
+    ("smtp = \"rainier@contoso.com\"", "rooms (New-Mailbox -Room, Set-Place) that Graph lists under /places/microsoft.graph.room"),
+    ("smtp = \"building1@contoso.com\"", "the room list Building 1 (New-DistributionGroup -RoomList): Rainier and Baker"),
     ("recipient_restriction_filter = \"Department -eq 'Retail'\"", "adele is the only Retail mailbox: the scope of the grants below"),
     ("role = \"ApplicationImpersonation\"", "adele: the service account may impersonate her (scoped ApplicationImpersonation) -> full access"),
     ("role = \"Application EWS.AccessAsApp\"", "RBAC for Applications: the EWS app reaches adele (in scope), not megan (out of scope)"),
@@ -284,6 +293,10 @@ impl DemoWeek {
             conditional_access_blocked: false,
             admin_consent_required_for: Vec::new(),
             teams_enabled: true,
+            secondary_addresses: vec![
+                "smtp:adele.vance@contoso.com".to_owned(),
+                format!("smtp:adele@{}", demo::INITIAL_DOMAIN),
+            ],
             calendars: vec![
                 calendar(
                     "AAMkAGAdeleCalendar",
@@ -321,6 +334,7 @@ impl DemoWeek {
             conditional_access_blocked: false,
             admin_consent_required_for: Vec::new(),
             teams_enabled: true,
+            secondary_addresses: vec![format!("smtp:megan@{}", demo::INITIAL_DOMAIN)],
             calendars: std::iter::once(calendar(
                 "AAMkAGMeganCalendar",
                 "Calendar",
@@ -366,6 +380,7 @@ impl DemoWeek {
             conditional_access_blocked: false,
             admin_consent_required_for: vec![demo::FULL_APP_CLIENT_ID.to_owned()],
             teams_enabled: true,
+            secondary_addresses: vec![format!("smtp:lee@{}", demo::INITIAL_DOMAIN)],
             calendars: vec![calendar(
                 "AAMkAGLeeCalendar",
                 "Calendar",
@@ -405,6 +420,7 @@ impl DemoWeek {
             conditional_access_blocked: true,
             admin_consent_required_for: Vec::new(),
             teams_enabled: true,
+            secondary_addresses: vec![format!("smtp:alex@{}", demo::INITIAL_DOMAIN)],
             calendars: vec![calendar(
                 "AAMkAGAlexCalendar",
                 "Calendar",
@@ -432,6 +448,7 @@ impl DemoWeek {
             conditional_access_blocked: false,
             admin_consent_required_for: Vec::new(),
             teams_enabled: false,
+            secondary_addresses: vec![format!("smtp:svc-calconnect@{}", demo::INITIAL_DOMAIN)],
             calendars: vec![calendar(
                 "AAMkAGSvcCalendar",
                 "Calendar",
@@ -510,6 +527,52 @@ impl DemoWeek {
                 demo::EWS_APP_CLIENT_SECRET,
                 Vec::new(),
             ),
+            AppRegistration {
+                // The Teams Enterprise app's certificate, uploaded to this registration too, so one
+                // PEM authenticates both (a certificate may be registered on several apps).
+                key_credentials: vec![KeyCredential {
+                    key_id: Uuid::from_u128(0x7283_940a_5b6c_4d7e_89fa_0b1c_2d3e_4f61),
+                    display_name: Some("CN=calconnect Teams Enterprise (sandbox demo)".to_owned()),
+                    certificate: certificate_block(demo::TEAMS_ENTERPRISE_CERTIFICATE_PEM),
+                }],
+                // Delegated `openid email` for the administrator who authorizes it (the seed).
+                scopes: vec!["openid".into(), "email".into()],
+                ..confidential_app(
+                    demo::GRAPH_ENTERPRISE_APP_CLIENT_ID,
+                    "calconnect Enterprise Connect (Graph)",
+                    demo::GRAPH_ENTERPRISE_APP_CLIENT_SECRET,
+                    // Exchange Online: Calendars.ReadWrite comes from RBAC for Applications over the
+                    // pilot scope, not from Entra, because an Entra grant would cover every mailbox
+                    // (the two add up). On premises there is no RBAC for Applications: the grant is
+                    // tenant-wide.
+                    ["User.Read.All", "Organization.Read.All", "Place.Read.All"]
+                        .into_iter()
+                        .chain((!online).then_some("Calendars.ReadWrite"))
+                        .map(str::to_owned)
+                        .collect(),
+                )
+            },
+            AppRegistration {
+                client_id: demo::GRAPH_FREEBUSY_APP_CLIENT_ID.to_owned(),
+                name: "calconnect Enterprise Connect Free/Busy (Graph)".to_owned(),
+                scopes: vec!["Calendars.ReadBasic".into(), "User.Read".into()],
+                app_roles: Vec::new(),
+                public_client: true,
+                allow_public_client_flows: true,
+                redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
+                client_secret: None,
+                key_credentials: Vec::new(),
+            },
+            confidential_app(
+                demo::GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_ID,
+                "calconnect Enterprise Connect (Graph, no Place.Read.All)",
+                demo::GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_SECRET,
+                vec![
+                    "User.Read.All".to_owned(),
+                    "Organization.Read.All".to_owned(),
+                    "Calendars.ReadWrite".to_owned(),
+                ],
+            ),
         ];
         if online {
             apps.push(confidential_app(
@@ -522,6 +585,22 @@ impl DemoWeek {
         let retail = ManagementScope {
             name: demo::SERVICE_SCOPE.to_owned(),
             recipient_restriction_filter: "Department -eq 'Retail'".to_owned(),
+        };
+        let graph_pilot = ManagementScope {
+            name: demo::GRAPH_SCOPE.to_owned(),
+            recipient_restriction_filter: format!(
+                "PrimarySmtpAddress -eq '{}' -or PrimarySmtpAddress -eq '{}'",
+                demo::ADELE,
+                demo::MEGAN
+            ),
+        };
+        let graph_assignment = RoleAssignment {
+            name: "calconnect Graph app (pilot mailboxes)".to_owned(),
+            role: APPLICATION_CALENDARS_READ_WRITE.to_owned(),
+            user: None,
+            app: Some(demo::GRAPH_ENTERPRISE_APP_CLIENT_ID.to_owned()),
+            custom_recipient_write_scope: None,
+            custom_resource_scope: Some(graph_pilot.name.clone()),
         };
         let role_assignment = if online {
             RoleAssignment {
@@ -567,7 +646,10 @@ impl DemoWeek {
             id: demo::TENANT_ID.parse().unwrap_or_default(),
             display_name: demo::TENANT_NAME.to_owned(),
             domains: vec![demo::DOMAIN.to_owned(), demo::INITIAL_DOMAIN.to_owned()],
-            graph: GraphSettings::default(),
+            graph: GraphSettings {
+                users_page_size: Some(2),
+                ..GraphSettings::default()
+            },
             users,
             apps,
             exchange: Exchange {
@@ -597,9 +679,24 @@ impl DemoWeek {
                     upn: demo::SERVICE_ACCOUNT_UPN.to_owned(),
                     password: TenantSecret::new(demo::SERVICE_ACCOUNT_PASSWORD),
                 }],
-                management_scopes: vec![retail],
-                role_assignments: vec![role_assignment],
+                management_scopes: if online {
+                    vec![retail, graph_pilot]
+                } else {
+                    vec![retail]
+                },
+                role_assignments: if online {
+                    vec![role_assignment, graph_assignment]
+                } else {
+                    vec![role_assignment]
+                },
                 folder_permissions,
+                rooms: demo_rooms(),
+                room_lists: vec![RoomList {
+                    id: Uuid::from_u128(0x9b1c_2d3e_4f50_4617_8293_a4b5_c6d7_e801),
+                    smtp: demo::BUILDING_1.to_owned(),
+                    display_name: "Building 1".to_owned(),
+                    members: vec![demo::ROOM_RAINIER.to_owned(), demo::ROOM_BAKER.to_owned()],
+                }],
             },
             teams: Teams {
                 application_access_policies: vec![ApplicationAccessPolicy {
@@ -618,6 +715,47 @@ impl DemoWeek {
             },
         }
     }
+}
+
+/// Contoso's meeting rooms (the locations of the demo week's events).
+fn demo_rooms() -> Vec<RoomMailbox> {
+    let room = |id: u128, smtp: &str, name: &str, capacity: u32, floor: i32| RoomMailbox {
+        id: Uuid::from_u128(id),
+        smtp: smtp.to_owned(),
+        display_name: name.to_owned(),
+        capacity: Some(capacity),
+        building: Some("1".to_owned()),
+        floor_number: Some(floor),
+        is_wheel_chair_accessible: true,
+    };
+    vec![
+        room(
+            0x9b1c_2d3e_4f50_4617_8293_a4b5_c6d7_e811,
+            demo::ROOM_RAINIER,
+            "Conf Room Rainier",
+            12,
+            1,
+        ),
+        room(
+            0x9b1c_2d3e_4f50_4617_8293_a4b5_c6d7_e812,
+            demo::ROOM_BAKER,
+            "Conf Room Baker",
+            8,
+            2,
+        ),
+        RoomMailbox {
+            building: None,
+            floor_number: None,
+            is_wheel_chair_accessible: false,
+            ..room(
+                0x9b1c_2d3e_4f50_4617_8293_a4b5_c6d7_e813,
+                demo::ROOM_ADAMS,
+                "Conf Room Adams",
+                6,
+                0,
+            )
+        },
+    ]
 }
 
 /// The `-----BEGIN CERTIFICATE-----` block of a PEM that also holds a private key: what an administrator

@@ -36,6 +36,10 @@ pub struct User {
     /// The user has a Teams license, so `POST /me/onlineMeetings` works.
     #[serde(default)]
     pub teams_enabled: bool,
+    /// Secondary addresses beside the primary `SMTP:` one, as Exchange stores them in `proxyAddresses`
+    /// (lower-case prefix for secondaries: `smtp:adele.vance@contoso.onmicrosoft.com`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secondary_addresses: Vec<String>,
     #[serde(default)]
     pub calendars: Vec<Calendar>,
 }
@@ -200,6 +204,17 @@ impl User {
     /// The address Graph reports in `mail`, falling back to the UPN.
     pub fn email(&self) -> &str {
         self.mail.as_deref().unwrap_or(&self.user_principal_name)
+    }
+
+    /// Graph's `proxyAddresses`: `SMTP:` and the primary address (upper-case prefix marks the primary),
+    /// then the secondary ones (learn.microsoft.com/graph/api/resources/user, **proxyAddresses**: "For
+    /// example: `["SMTP: bob@contoso.com", "smtp: bob@sales.contoso.com"]`").
+    pub fn proxy_addresses(&self) -> Vec<String> {
+        self.mail
+            .iter()
+            .map(|mail| format!("SMTP:{mail}"))
+            .chain(self.secondary_addresses.iter().cloned())
+            .collect()
     }
 
     /// The default calendar (`/me/calendar`), or the first one.

@@ -48,6 +48,43 @@ pub struct Exchange {
     /// `Add-MailboxFolderPermission` entries, including changes to `Default` and `Anonymous`.
     #[serde(default)]
     pub folder_permissions: Vec<FolderPermission>,
+    /// Room mailboxes (`New-Mailbox -Room`, with `Set-Place` metadata), which Graph's places API lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<RoomMailbox>,
+    /// Room lists (`New-DistributionGroup -RoomList`, members added with `Add-DistributionGroupMember`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub room_lists: Vec<RoomList>,
+}
+
+/// A room mailbox with its place metadata (`Set-Place`: capacity, building, floor, accessibility).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoomMailbox {
+    /// The directory object id, Graph's `place.id`.
+    pub id: uuid::Uuid,
+    /// Primary SMTP address (Graph `emailAddress`).
+    pub smtp: String,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_number: Option<i32>,
+    #[serde(default)]
+    pub is_wheel_chair_accessible: bool,
+}
+
+/// A room list: a distribution group of room mailboxes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoomList {
+    /// The directory object id, Graph's `place.id`.
+    pub id: uuid::Uuid,
+    /// Primary SMTP address (Graph `emailAddress`).
+    pub smtp: String,
+    pub display_name: String,
+    /// SMTP addresses of the member rooms.
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 /// Where Exchange runs.
@@ -176,6 +213,13 @@ impl Exchange {
             .find(|account| account.upn.eq_ignore_ascii_case(upn.trim()))
     }
 
+    /// Finds a room mailbox by SMTP address (case-insensitive).
+    pub fn room(&self, smtp: &str) -> Option<&RoomMailbox> {
+        self.rooms
+            .iter()
+            .find(|room| room.smtp.eq_ignore_ascii_case(smtp.trim()))
+    }
+
     /// Finds a management scope by name.
     pub fn management_scope(&self, name: &str) -> Option<&ManagementScope> {
         self.management_scopes
@@ -195,6 +239,18 @@ impl Exchange {
                     scope.name
                 )
             })?;
+        }
+        for list in &self.room_lists {
+            if let Some(member) = list
+                .members
+                .iter()
+                .find(|member| self.room(member).is_none())
+            {
+                return Err(format!(
+                    "room list '{}': member '{member}' is not a room mailbox",
+                    list.smtp
+                ));
+            }
         }
         for assignment in &self.role_assignments {
             let name = &assignment.name;
@@ -248,6 +304,11 @@ pub const APPLICATION_IMPERSONATION: &str = "ApplicationImpersonation";
 /// The RBAC for Applications role for app-only EWS (Exchange Online,
 /// learn.microsoft.com/exchange/permissions-exo/application-rbac).
 pub const APPLICATION_EWS_ACCESS_AS_APP: &str = "Application EWS.AccessAsApp";
+/// The RBAC for Applications role that reads calendars through Graph (the `Calendars.Read` permission,
+/// learn.microsoft.com/exchange/permissions-exo/application-rbac, "Supported Application Roles").
+pub const APPLICATION_CALENDARS_READ: &str = "Application Calendars.Read";
+/// The RBAC for Applications role that reads and writes calendars through Graph (`Calendars.ReadWrite`).
+pub const APPLICATION_CALENDARS_READ_WRITE: &str = "Application Calendars.ReadWrite";
 
 /// `Get-OrganizationConfig | fl Ews*`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

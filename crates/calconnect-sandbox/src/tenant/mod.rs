@@ -33,7 +33,8 @@ pub use directory::{
 };
 pub use exchange::{
     AccessRights, AuthMethod, Deployment, Exchange, ExtendedProtection, FolderPermission,
-    FolderRights, Mailbox, ManagementScope, OrganizationConfig, RoleAssignment, ServiceAccount,
+    FolderRights, Mailbox, ManagementScope, OrganizationConfig, RoleAssignment, RoomList,
+    RoomMailbox, ServiceAccount,
 };
 pub use recipient_filter::{Recipient, RecipientFilter};
 pub use teams::{ApplicationAccessPolicy, ApplicationAccessPolicyGrant, Teams};
@@ -76,6 +77,10 @@ pub struct GraphSettings {
     /// `"Calendars.Read"` to answer a Calendars.ReadBasic token with 403 ErrorAccessDenied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub get_schedule_requires: Option<String>,
+    /// The page size of `GET /users` without `$top`: Graph's is 100; a smaller one (the demo's 2) makes
+    /// clients follow `@odata.nextLink`, which Graph's paging page requires of them anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_page_size: Option<usize>,
 }
 
 impl Tenant {
@@ -210,6 +215,36 @@ impl Tenant {
     /// Finds a password account by UPN.
     pub fn service_account(&self, upn: &str) -> Option<&ServiceAccount> {
         self.exchange.service_account(upn)
+    }
+
+    /// Whether an RBAC for Applications assignment (`New-ManagementRoleAssignment -App`) gives `app_id` one
+    /// of `roles` over the mailbox `smtp`: an assignment without `-CustomResourceScope` covers the whole
+    /// organisation, a scoped one the mailboxes its filter matches
+    /// (learn.microsoft.com/exchange/permissions-exo/application-rbac).
+    pub fn app_role_assignment_covers(&self, app_id: &str, roles: &[&str], smtp: &str) -> bool {
+        let Some(mailbox) = self.mailbox(smtp) else {
+            return false;
+        };
+        self.exchange.role_assignments.iter().any(|assignment| {
+            roles
+                .iter()
+                .any(|role| assignment.role.eq_ignore_ascii_case(role))
+                && assignment
+                    .app
+                    .as_deref()
+                    .is_some_and(|app| app.eq_ignore_ascii_case(app_id))
+                && assignment
+                    .custom_resource_scope
+                    .as_deref()
+                    .is_none_or(|name| {
+                        self.exchange
+                            .management_scope(name)
+                            .and_then(|scope| {
+                                RecipientFilter::parse(&scope.recipient_restriction_filter).ok()
+                            })
+                            .is_some_and(|filter| filter.matches(&self.recipient(mailbox)))
+                    })
+        })
     }
 
     /// The recipient properties a management scope's filter tests, for `mailbox`.

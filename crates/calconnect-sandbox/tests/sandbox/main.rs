@@ -8,6 +8,7 @@ mod ews_schema;
 mod exchange_model;
 mod faults;
 mod graph;
+mod graph_enterprise;
 mod persistence;
 mod refresh;
 mod support;
