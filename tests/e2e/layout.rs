@@ -47,6 +47,7 @@ async fn every_main_step_fits_an_800_by_600_window_without_sideways_scrolling() 
         ("accounts", Some("[data-testid=nav-accounts]")),
         ("exchange", Some("[data-testid=nav-exchange]")),
         ("teamsTest", Some("[data-testid=nav-teams-test]")),
+        ("graphTest", Some("[data-testid=nav-graph-test]")),
         ("settings", Some("[data-testid=nav-settings]")),
     ];
     for (step, how) in steps {

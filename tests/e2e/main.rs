@@ -3,6 +3,7 @@
 //! Run them through `scripts/test.sh`, which builds the app and provides the display and a keychain.
 
 mod exchange;
+mod graph;
 mod layout;
 mod sandbox_app;
 mod settings;

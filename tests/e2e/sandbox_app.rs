@@ -17,7 +17,13 @@ pub struct SandboxApp {
 impl SandboxApp {
     /// A sandbox over TLS (polling every second, so device codes finish fast) and an empty data directory.
     pub async fn start() -> anyhow::Result<SandboxApp> {
+        Self::start_with(calconnect_sandbox::Tenant::demo()).await
+    }
+
+    /// The same with another tenant (the Exchange Online flavour, say).
+    pub async fn start_with(tenant: calconnect_sandbox::Tenant) -> anyhow::Result<SandboxApp> {
         let sandbox = Sandbox::builder()
+            .tenant(tenant)
             .tls(true)
             .device_code_interval(Duration::from_secs(1))
             .start()

@@ -119,7 +119,10 @@ const CALENDARS: (&str, &str) = (
     "calendars",
     "The test user's calendars and a 7-day calendarView",
 );
+const SCOPE: (&str, &str) = ("scope", "Is the app limited? Other users' calendars");
 const WRITE: (&str, &str) = ("write", "Create and delete one event (--write-test)");
+/// Other users whose calendars tell a scoped app from one without calendar access.
+const SCOPE_SAMPLE: usize = 5;
 
 /// Runs the test. Never fails: every problem becomes a failed step and a fix.
 pub async fn run(
@@ -153,10 +156,12 @@ pub async fn run(
         fixes: Vec::new(),
     };
     let calendars_read = run_steps(http, config, now, &mut recorder, &mut report).await;
-    for step in [TOKEN, ORGANIZATION, USERS, ROOMS, CALENDARS, WRITE] {
+    for step in [TOKEN, ORGANIZATION, USERS, ROOMS, CALENDARS, SCOPE, WRITE] {
         if !recorder.steps.iter().any(|done| done.id == step.0) {
             let why = if step.0 == WRITE.0 && !config.write_test {
                 "not run: read only (--write-test creates and deletes one event)"
+            } else if step.0 == SCOPE.0 {
+                "not needed: the token carries Calendars.ReadWrite and the calendars are readable"
             } else {
                 "not run: an earlier step failed"
             };
@@ -232,16 +237,6 @@ async fn run_steps(
             format!("the token lacks {}", why.join("; ")),
             requests,
         );
-        report.fixes.push(AdminFix {
-            problem: format!(
-                "The app has no admin consent for {}",
-                report.missing_roles.join(", ")
-            ),
-            changes: "a Privileged Role Administrator or Global Administrator of the tenant opens the link, signs in and grants the app's Microsoft Graph application permissions; run the test again afterwards, so a new token carries the roles".into(),
-            command: None,
-            link: Some(admin_consent_url(&config.authority, &config.client_id).to_string()),
-            doc_url: ADMIN_CONSENT_DOC.into(),
-        });
     }
 
     let graph = GraphClient::new(config.graph.clone(), http.clone());
@@ -440,13 +435,6 @@ async fn run_steps(
             true
         }
         (Err(error), _) | (_, Err(error)) => {
-            // 403 ErrorAccessDenied for a mailbox outside the app's RBAC scope or access policy
-            // (application-rbac; "Limiting application permissions to specific Exchange Online mailboxes").
-            if matches!(error, calconnect_graph::Error::AccessDenied { code, .. } if code.eq_ignore_ascii_case("ErrorAccessDenied"))
-                && holds(&report.roles, "Calendars.ReadWrite")
-            {
-                report.user_in_scope = Some(false);
-            }
             recorder.finish(
                 CALENDARS,
                 started,
@@ -457,6 +445,20 @@ async fn run_steps(
             false
         }
     };
+    scope_probe(
+        &graph,
+        &tokens,
+        &at,
+        config,
+        &user,
+        &wanted,
+        &users,
+        &calendars,
+        calendars_read,
+        recorder,
+        report,
+    )
+    .await;
 
     if config.write_test && calendars_read {
         let started = Instant::now();
@@ -497,8 +499,122 @@ async fn run_steps(
     calendars_read
 }
 
+/// Is the app limited? RBAC for Applications grants never appear in the token's roles, so the only
+/// evidence is what it can read: other users' calendars (a few from the directory) tell "limited to a
+/// scope that leaves the test mailbox out" from "no calendar access at all" (application-rbac).
+#[allow(clippy::too_many_arguments)]
+async fn scope_probe(
+    graph: &GraphClient,
+    tokens: &StaticToken,
+    at: &(dyn Fn(&str) -> String + Sync),
+    config: &GraphTestConfig,
+    user: &str,
+    wanted: &str,
+    users: &calconnect_graph::Result<Vec<calconnect_graph::app_only::DirectoryEntry>>,
+    calendars: &calconnect_graph::Result<usize>,
+    calendars_read: bool,
+    recorder: &mut Recorder<'_>,
+    report: &mut GraphReport,
+) {
+    let token_has_calendars = holds(&report.roles, "Calendars.ReadWrite");
+    if calendars_read && token_has_calendars {
+        return;
+    }
+    let started = Instant::now();
+    let others: Vec<String> = users
+        .as_ref()
+        .map(|users| {
+            users
+                .iter()
+                .filter(|entry| {
+                    entry.id != user
+                        && !entry
+                            .user_principal_name
+                            .as_deref()
+                            .is_some_and(|upn| upn.eq_ignore_ascii_case(wanted))
+                })
+                .filter_map(|entry| entry.mail.clone())
+                .take(SCOPE_SAMPLE)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut reachable = Vec::new();
+    let mut lines = Vec::new();
+    for other in &others {
+        let outcome = graph.user_calendar_count(tokens, other).await;
+        lines.push(graph_line(
+            "GET",
+            &at(&format!("users/{other}/calendars")),
+            &outcome.as_ref().map(|_| ()),
+        ));
+        if outcome.is_ok() {
+            reachable.push(other.clone());
+        }
+    }
+    // 403 ErrorAccessDenied: Exchange refused the mailbox (outside the app's scope).
+    let test_refused = matches!(calendars, Err(calconnect_graph::Error::AccessDenied { code, .. }) if code.eq_ignore_ascii_case("ErrorAccessDenied"));
+    let mailbox = &config.mailbox;
+    let (status, detail) = match (calendars_read, reachable.is_empty()) {
+        (true, _) => (
+            StepStatus::Passed,
+            "the token carries no Calendars.ReadWrite, yet the calendars are readable: the access comes from RBAC for Applications in Exchange Online".to_owned(),
+        ),
+        (false, false) if test_refused => {
+            report.user_in_scope = Some(false);
+            (
+                StepStatus::Warning,
+                format!(
+                    "the app reads the calendars of {} but not of {mailbox}: it is limited to a scope that leaves {mailbox} out",
+                    reachable.join(", ")
+                ),
+            )
+        }
+        (false, true) => (
+            StepStatus::Failed,
+            format!(
+                "none of {} other user(s) has a readable calendar either: the app has no calendar access (no consented Calendars.ReadWrite, no RBAC for Applications assignment)",
+                others.len()
+            ),
+        ),
+        (false, false) => (
+            StepStatus::Failed,
+            format!(
+                "other users' calendars are readable ({}), but {mailbox} gave an answer its scope does not explain",
+                reachable.join(", ")
+            ),
+        ),
+    };
+    recorder.finish(SCOPE, started, status, detail, lines);
+    if calendars_read {
+        // Held through RBAC for Applications, so not missing.
+        report
+            .missing_roles
+            .retain(|role| role != "Calendars.ReadWrite");
+    }
+}
+
 /// The level and its fixes, from the steps only.
 fn verdict(report: &mut GraphReport, config: &GraphTestConfig, calendars_read: bool) {
+    // Calendars.ReadWrite may come from RBAC for Applications instead of consent (the scope step removed
+    // it from the missing roles when calendars were readable): ask for consent for what is still missing.
+    // Outside a scope, a missing Calendars.ReadWrite is the scope's doing, not consent's.
+    let consent: Vec<String> = report
+        .missing_roles
+        .iter()
+        .filter(|role| {
+            !(role.as_str() == "Calendars.ReadWrite" && report.user_in_scope == Some(false))
+        })
+        .cloned()
+        .collect();
+    if !consent.is_empty() {
+        report.fixes.push(AdminFix {
+            problem: format!("The app has no admin consent for {}", consent.join(", ")),
+            changes: "a Privileged Role Administrator or Global Administrator of the tenant opens the link, signs in and grants the app's Microsoft Graph application permissions; run the test again afterwards, so a new token carries the roles. Calendars.ReadWrite can instead come from RBAC for Applications, scoped to the mailboxes the vendor needs".into(),
+            command: None,
+            link: Some(admin_consent_url(&config.authority, &config.client_id).to_string()),
+            doc_url: ADMIN_CONSENT_DOC.into(),
+        });
+    }
     let rooms_missing = report
         .missing_roles
         .iter()

@@ -40,9 +40,9 @@ export function render(root) {
     extraFields: [h('div', { class: 'field' }, h('label', {}, writeTest, ' Also create and delete one event (write test)'))],
     sandbox: {
       tenant: 'contoso.com',
-      clientId: GRAPH_SANDBOX_APP,
+      clientId: '7283940a-5b6c-4d7e-89fa-0b1c2d3e4f60',
       user: 'lee@contoso.com',
-      note: GRAPH_SANDBOX_NOTE,
+      note: 'Sandbox: "calconnect Enterprise Connect (Graph)" (secret demo-graph-enterprise-secret~not-a-real-secret). In the Exchange Online demo its calendar access is scoped by RBAC for Applications to adele@ and megan@, so lee@contoso.com is outside it.',
     },
     run: (request, onStep) => testGraphApp(request, writeTest.checked, onStep),
     verdict: verdictCard,

@@ -96,3 +96,56 @@ async fn teams_test_signs_in_with_a_certificate_file() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains("PRIVATE KEY"));
 }
+
+#[tokio::test]
+async fn graph_test_reaches_full_with_a_secret_and_exits_10_when_more_is_expected_than_granted() {
+    let cli = Cli::start("graph-test").await;
+    let mut command = cli.command(&[
+        "graph-test",
+        "--client-id",
+        demo::GRAPH_ENTERPRISE_APP_CLIENT_ID,
+        "--tenant-id",
+        demo::DOMAIN,
+        "--mailbox",
+        demo::ADELE,
+        "--expect",
+        "full",
+    ]);
+    command.env(
+        "CALCONNECT_CLIENT_SECRET",
+        demo::GRAPH_ENTERPRISE_APP_CLIENT_SECRET,
+    );
+    let output = command.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["level"], "full");
+    assert!(!stdout.contains(demo::GRAPH_ENTERPRISE_APP_CLIENT_SECRET));
+
+    let mut command = cli.command(&[
+        "graph-test",
+        "--client-id",
+        demo::GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_ID,
+        "--tenant-id",
+        demo::DOMAIN,
+        "--mailbox",
+        demo::ADELE,
+        "--expect",
+        "full",
+    ]);
+    command.env(
+        "CALCONNECT_CLIENT_SECRET",
+        demo::GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_SECRET,
+    );
+    let output = command.output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(10),
+        "restricted is less than the full expected"
+    );
+}

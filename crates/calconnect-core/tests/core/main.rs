@@ -6,6 +6,7 @@
 mod browser_sign_in;
 mod calendars;
 mod device_code;
+mod graph_test;
 mod keychain;
 mod sessions;
 mod support;
