@@ -248,10 +248,37 @@ pub struct GraphTestArgs {
     /// Also create and delete one event in the test mailbox's calendar.
     #[arg(long)]
     pub write_test: bool,
+    /// `app-only` (default): the organisation-wide app with client credentials. `free-busy`: the
+    /// Enterprise Connect Free/Busy app, signed in as the admin (delegated), reading getSchedule.
+    #[arg(long, default_value = "app-only", value_parser = ["app-only", "free-busy"])]
+    pub app: String,
+    /// Free/Busy variant: more addresses to read with the test mailbox (up to 20 in all).
+    #[arg(long = "also", value_name = "ADDRESS")]
+    pub also: Vec<String>,
+    /// Free/Busy variant: sign in with a device code instead of the browser.
+    #[arg(long)]
+    pub device_code: bool,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub export_json: Option<PathBuf>,
     /// Also write the report as text to this file.
     #[arg(long)]
     pub export_text: Option<PathBuf>,
+}
+
+impl GraphTestArgs {
+    /// The Free/Busy variant (delegated sign-in, getSchedule).
+    pub fn free_busy(&self) -> bool {
+        self.app == "free-busy"
+    }
+}
+
+impl Command {
+    /// The app-only Graph test, which needs no keychain.
+    pub fn graph_app_only(&self) -> Option<&GraphTestArgs> {
+        match self {
+            Self::GraphTest(args) if !args.free_busy() => Some(args),
+            _ => None,
+        }
+    }
 }

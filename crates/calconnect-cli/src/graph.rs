@@ -70,3 +70,77 @@ fn print_verdict(report: &GraphReport) {
     }
     crate::admin::print_fixes(&report.fixes);
 }
+
+/// The Free/Busy variant: getSchedule for the test mailbox and the `--also` addresses with the admin's
+/// delegated token (`Calendars.ReadBasic User.Read offline_access`). Only status, start and end come back
+/// and are kept (seed 001). `Ok(true)` when the test mailbox's schedule was read.
+pub async fn free_busy(
+    core: &calconnect_core::Calconnect,
+    account: &calconnect_core::Account,
+    args: &GraphTestArgs,
+    json_output: bool,
+) -> anyhow::Result<bool> {
+    let mut addresses = vec![args.mailbox.trim().to_owned()];
+    addresses.extend(args.also.iter().map(|address| address.trim().to_owned()));
+    if addresses.len() > calconnect_graph::MAX_SCHEDULES_PER_REQUEST {
+        anyhow::bail!(
+            "getSchedule reads at most {} schedules per request: give at most {} addresses with --also",
+            calconnect_graph::MAX_SCHEDULES_PER_REQUEST,
+            calconnect_graph::MAX_SCHEDULES_PER_REQUEST - 1
+        );
+    }
+    let start = chrono::Utc::now();
+    let outcomes = core
+        .schedules(
+            &account.id,
+            &addresses,
+            start,
+            start + chrono::Duration::days(7),
+        )
+        .await?;
+    let read = outcomes
+        .first()
+        .is_some_and(|outcome| outcome.blocks.is_ok());
+    let schedules: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|outcome| match &outcome.blocks {
+            Ok(blocks) => serde_json::json!({ "schedule": outcome.schedule, "busyBlocks": blocks }),
+            Err(error) => serde_json::json!({ "schedule": outcome.schedule, "error": error }),
+        })
+        .collect();
+    let summary = if read {
+        format!(
+            "Free-busy only: signed in as {} with the Free/Busy app, getSchedule read {} of {} schedule(s); only status, start and end came back and are kept",
+            account.user.email,
+            outcomes.iter().filter(|outcome| outcome.blocks.is_ok()).count(),
+            outcomes.len()
+        )
+    } else {
+        format!("None: the schedule of {} could not be read", args.mailbox)
+    };
+    if json_output {
+        crate::output::print_json(&serde_json::json!({
+            "app": "free-busy",
+            "admin": account.user.email,
+            "level": if read { "freeBusy" } else { "none" },
+            "summary": summary,
+            "kept": ["status", "start", "end"],
+            "schedules": schedules,
+        }));
+    } else {
+        println!();
+        for outcome in &outcomes {
+            match &outcome.blocks {
+                Ok(blocks) => println!(
+                    "  {}: {} busy block(s) (status, start, end)",
+                    outcome.schedule,
+                    blocks.len()
+                ),
+                Err(error) => println!("  {}: {error}", outcome.schedule),
+            }
+        }
+        println!();
+        println!("{summary}");
+    }
+    Ok(read)
+}

@@ -206,8 +206,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         };
     }
 
-    // The admin tests of Graph apps are app-only: no keychain, no signed-in account.
+    // The Graph test's Free/Busy variant signs the admin in with the app given (delegated).
     if let Command::GraphTest(args) = &cli.command {
+        if args.free_busy() {
+            config.freebusy_client_id = Some(args.client_id.trim().to_owned());
+            config.tenant = args.tenant_id.trim().to_owned();
+        }
+    }
+    // The admin tests of Graph apps are app-only: no keychain, no signed-in account.
+    if let Some(args) = cli.command.graph_app_only() {
         let http = calconnect_identity::http_client(&trust)?;
         return match graph::run(args, &config, &http, cli.json).await? {
             true => Ok(()),
@@ -245,7 +252,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let json_output = cli.json;
 
     match cli.command {
-        Command::ExchangeTest(_) | Command::TeamsTest(_) | Command::GraphTest(_) => {
+        Command::GraphTest(args) => {
+            let connected =
+                sign_in(&core, AppKind::FreeBusy, args.device_code, json_output).await?;
+            match graph::free_busy(&core, &connected.account, &args, json_output).await? {
+                true => Ok(()),
+                false => Err(Failure::AccessNotReached),
+            }
+        }
+        Command::ExchangeTest(_) | Command::TeamsTest(_) => {
             unreachable!("handled before the keychain is opened")
         }
         Command::Login {
@@ -340,6 +355,22 @@ async fn login(
     device_code: bool,
     json_output: bool,
 ) -> Result<(), Failure> {
+    let connected = sign_in(core, app, device_code, json_output).await?;
+    if json_output {
+        output::print_json(&json!(connected));
+    } else {
+        output::connected(&connected);
+    }
+    Ok(())
+}
+
+/// Signs in with `app` by device code or the browser, printing the prompt (on stderr with `--json`).
+async fn sign_in(
+    core: &Calconnect,
+    app: AppKind,
+    device_code: bool,
+    json_output: bool,
+) -> Result<calconnect_core::Connected, Failure> {
     let connected = if device_code {
         let pending = core.start_device_code(app).await?;
         if json_output {
@@ -378,12 +409,7 @@ async fn login(
         cancel_on_ctrl_c(pending.cancel_token());
         pending.finish().await?
     };
-    if json_output {
-        output::print_json(&json!(connected));
-    } else {
-        output::connected(&connected);
-    }
-    Ok(())
+    Ok(connected)
 }
 
 fn cancel_on_ctrl_c(cancel: calconnect_identity::CancellationToken) {

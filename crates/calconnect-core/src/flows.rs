@@ -259,6 +259,25 @@ impl Calconnect {
         })
     }
 
+    /// The busy blocks of other people's schedules (up to 20 addresses, one request) with a calendar
+    /// account's delegated token: what the Graph Enterprise Connect Free/Busy variant reads. Only status,
+    /// start and end are kept.
+    pub async fn schedules(
+        &self,
+        account_id: &str,
+        addresses: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<calconnect_graph::ScheduleOutcome>> {
+        let account = self.usable_account(account_id).await?;
+        refuse_teams_only(&account)?;
+        let source = self.token_source(&account)?;
+        self.graph(&account.graph)
+            .schedules(&source, addresses, start, end)
+            .await
+            .map_err(crate::graph_errors::from_graph)
+    }
+
     /// Removes the account's keychain entry and its metadata. Idempotent for the keychain part.
     pub async fn disconnect(&self, account_id: &str) -> Result<()> {
         let account = self.inner.accounts.get(account_id).await?;

@@ -34,5 +34,7 @@ pub use error::{Error, Result, TokenError};
 pub use model::{
     BusyBlock, BusyStatus, Calendar, CalendarColor, EmailAddress, OnlineMeeting, User,
 };
-pub use schedule::{MAX_WINDOWS_IN_FLIGHT, MAX_WINDOW_DAYS};
+pub use schedule::{
+    ScheduleOutcome, MAX_SCHEDULES_PER_REQUEST, MAX_WINDOWS_IN_FLIGHT, MAX_WINDOW_DAYS,
+};
 pub use token::{Sleeper, TokenProvider, TokioSleeper};

@@ -127,6 +127,89 @@ impl GraphClient {
     }
 }
 
+/// Most schedules in one getSchedule request (learn.microsoft.com/graph/api/calendar-getschedule: "up to 20").
+pub const MAX_SCHEDULES_PER_REQUEST: usize = 20;
+
+/// One schedule of a [`GraphClient::schedules`] answer: its busy blocks, or Graph's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleOutcome {
+    /// The address asked for.
+    pub schedule: String,
+    /// Busy blocks (status, start, end only), or `freeBusyError.responseCode: message`.
+    pub blocks: std::result::Result<Vec<BusyBlock>, String>,
+}
+
+impl GraphClient {
+    /// The busy blocks of up to [`MAX_SCHEDULES_PER_REQUEST`] addresses in one request over a window under
+    /// [`MAX_WINDOW_DAYS`] days. A schedule-level error is that schedule's outcome, not the call's.
+    pub async fn schedules(
+        &self,
+        tokens: &dyn TokenProvider,
+        addresses: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<ScheduleOutcome>> {
+        let addresses = &addresses[..addresses.len().min(MAX_SCHEDULES_PER_REQUEST)];
+        let end = end.min(start + TimeDelta::days(MAX_WINDOW_DAYS));
+        let url = self.endpoint("me/calendar/getSchedule");
+        let body = serde_json::json!({
+            "schedules": addresses,
+            "startTime": DateTimeTimeZone::utc(start),
+            "endTime": DateTimeTimeZone::utc(end),
+            "availabilityViewInterval": AVAILABILITY_VIEW_INTERVAL_MINUTES,
+        });
+        let response: ScheduleResponse = self
+            .request(
+                tokens,
+                Method::POST,
+                url,
+                Body::Json(&body),
+                &[("Prefer", r#"outlook.timezone="UTC""#)],
+            )
+            .await?;
+        Ok(addresses
+            .iter()
+            .map(|address| {
+                let information = response.value.iter().find(|information| {
+                    information
+                        .schedule_id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(address))
+                });
+                let blocks = match information {
+                    None => Err("no scheduleInformation in the answer".to_owned()),
+                    Some(information) => match &information.error {
+                        Some(error) => Err(format!(
+                            "{}: {}",
+                            error.response_code.as_deref().unwrap_or("error"),
+                            error.message.as_deref().unwrap_or_default()
+                        )),
+                        None => Ok(information
+                            .schedule_items
+                            .iter()
+                            .filter_map(|item| {
+                                let status = match item.status.as_deref() {
+                                    Some(status) => BusyStatus::from_graph(status)?,
+                                    None => BusyStatus::Unknown,
+                                };
+                                Some(BusyBlock {
+                                    start: item.start.to_utc()?,
+                                    end: item.end.to_utc()?,
+                                    status,
+                                })
+                            })
+                            .collect()),
+                    },
+                };
+                ScheduleOutcome {
+                    schedule: address.clone(),
+                    blocks,
+                }
+            })
+            .collect())
+    }
+}
+
 /// Cuts `[start, end)` into consecutive windows of at most [`MAX_WINDOW_DAYS`] days.
 pub(crate) fn windows(
     start: DateTime<Utc>,

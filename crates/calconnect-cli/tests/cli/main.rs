@@ -97,17 +97,23 @@ impl Cli {
 
     /// `login --device-code`, the person entering the code the CLI prints.
     async fn login_device_code(&self, app: &str, client_id: &str, email: &str) -> Output {
-        let mut child = self
-            .command(&[
+        self.with_device_code(
+            &[
                 "login",
                 "--app",
                 app,
                 "--device-code",
                 "--client-id",
                 client_id,
-            ])
-            .spawn()
-            .expect("the binary runs");
+            ],
+            email,
+        )
+        .await
+    }
+
+    /// Runs a command that signs in by device code, the person entering the code it prints.
+    async fn with_device_code(&self, arguments: &[&str], email: &str) -> Output {
+        let mut child = self.command(arguments).spawn().expect("the binary runs");
         let mut stderr_lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let mut stderr = String::new();
         let mut user_code = None;

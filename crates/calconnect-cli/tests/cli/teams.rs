@@ -149,3 +149,40 @@ async fn graph_test_reaches_full_with_a_secret_and_exits_10_when_more_is_expecte
         "restricted is less than the full expected"
     );
 }
+
+#[tokio::test]
+async fn graph_test_free_busy_signs_the_admin_in_and_reads_only_status_start_and_end() {
+    let cli = Cli::start("graph-free-busy").await;
+    let run = cli
+        .with_device_code(
+            &[
+                "graph-test",
+                "--app",
+                "free-busy",
+                "--device-code",
+                "--client-id",
+                demo::GRAPH_FREEBUSY_APP_CLIENT_ID,
+                "--tenant-id",
+                demo::DOMAIN,
+                "--mailbox",
+                demo::ADELE,
+                "--also",
+                demo::MEGAN,
+            ],
+            demo::ADELE,
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(report["level"], "freeBusy");
+    assert_eq!(
+        report["kept"],
+        serde_json::json!(["status", "start", "end"])
+    );
+    let schedules = report["schedules"].as_array().unwrap();
+    assert_eq!(schedules.len(), 2);
+    for block in schedules[0]["busyBlocks"].as_array().unwrap() {
+        let keys: Vec<&String> = block.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 3, "only status, start and end: {block}");
+    }
+}
