@@ -61,6 +61,7 @@ struct Inner {
     store: Mutex<Store>,
     /// Online meetings Graph created.
     online_meetings: Mutex<MeetingStore>,
+    created_events: Mutex<crate::graph::events::EventStore>,
     faults: FaultControl,
     journal: Journal,
     clock: Clock,
@@ -194,6 +195,7 @@ impl AppState {
                 signing_key,
                 store: Mutex::new(store),
                 online_meetings: Mutex::new(MeetingStore::default()),
+                created_events: Mutex::new(crate::graph::events::EventStore::default()),
                 faults: FaultControl::default(),
                 journal: Journal::default(),
                 clock: snapshot.map_or_else(Clock::default, |snapshot| {
@@ -296,6 +298,14 @@ impl AppState {
             store.apply_refresh_token_fault(&fault, &self.inner.tenant);
         }
         store
+    }
+
+    /// Events created through `POST /users/{user}/events`; never hold it across an `.await`.
+    pub fn created_events(&self) -> MutexGuard<'_, crate::graph::events::EventStore> {
+        self.inner
+            .created_events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Locks the online meetings Graph created; never hold it across an `.await`.

@@ -24,6 +24,16 @@ async fn test(
     credential: AppCredential,
     mailbox: &str,
 ) -> GraphReport {
+    test_with(sandbox, client_id, credential, mailbox, false).await
+}
+
+async fn test_with(
+    sandbox: &SandboxHandle,
+    client_id: &str,
+    credential: AppCredential,
+    mailbox: &str,
+    write_test: bool,
+) -> GraphReport {
     let http = calconnect_identity::http_client(&Trust::only(sandbox.ca_pem().unwrap())).unwrap();
     let config = GraphTestConfig {
         authority: Authority::new(sandbox.base_url(), demo::DOMAIN).unwrap(),
@@ -32,7 +42,7 @@ async fn test(
         client_id: client_id.into(),
         credential,
         mailbox: mailbox.into(),
-        write_test: false,
+        write_test,
         timeout: std::time::Duration::from_secs(10),
     };
     let report = run(
@@ -199,4 +209,30 @@ async fn the_shared_certificate_signs_in_and_a_wrong_secret_stops_at_the_token()
     assert_eq!(wrong.level, GraphLevel::None);
     assert_eq!(status(&wrong, "token"), StepStatus::Failed);
     assert_eq!(status(&wrong, "calendars"), StepStatus::Skipped);
+}
+
+#[tokio::test]
+async fn the_write_test_creates_one_event_and_deletes_it_again() {
+    let sandbox = sandbox(Tenant::demo()).await;
+    let report = test_with(
+        &sandbox,
+        demo::GRAPH_ENTERPRISE_APP_CLIENT_ID,
+        secret(),
+        demo::ADELE,
+        true,
+    )
+    .await;
+    assert_eq!(
+        status(&report, "write"),
+        StepStatus::Passed,
+        "{}",
+        report.to_text()
+    );
+    let journal = sandbox.journal();
+    assert!(journal.iter().any(|entry| entry.method == "POST"
+        && entry.path.ends_with("/events")
+        && entry.status == 201));
+    assert!(journal.iter().any(|entry| entry.method == "DELETE"
+        && entry.path.contains("/events/")
+        && entry.status == 204));
 }

@@ -11,6 +11,7 @@
 pub mod calendars;
 pub mod caller;
 pub mod error;
+pub mod events;
 pub mod me;
 pub mod online_meetings;
 pub mod organization;
@@ -57,6 +58,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1.0/users/{user}/calendarView",
             get(calendars::default_view_for_user),
+        )
+        .route("/v1.0/users/{user}/events", post(events::create))
+        .route(
+            "/v1.0/users/{user}/events/{event_id}",
+            axum::routing::delete(events::delete),
         )
         .route(
             "/v1.0/users/{user}/calendar/calendarView",
