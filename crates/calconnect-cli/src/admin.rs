@@ -56,6 +56,22 @@ pub fn app_sign_in(
     Ok((credential, authority, endpoints))
 }
 
+/// Writes the report's exports where `--export-json` / `--export-text` asked.
+pub fn write_exports(
+    json_path: Option<&Path>,
+    text_path: Option<&Path>,
+    json: impl FnOnce() -> String,
+    text: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if let Some(path) = json_path {
+        std::fs::write(path, json()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = text_path {
+        std::fs::write(path, text()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Prints each step as it finishes, to stderr (so `--json` stdout stays clean).
 pub fn step_printer(quiet: bool) -> impl Fn(&AdminStep) + Send + Sync {
     move |step: &AdminStep| {

@@ -1,6 +1,5 @@
 //! `calconnect graph-test`: the admin's Graph Enterprise Connect test, step by step, then the verdict.
 
-use anyhow::Context;
 use calconnect_core::graph_test::{self, GraphLevel, GraphReport, GraphTestConfig};
 use calconnect_core::Config;
 
@@ -39,14 +38,12 @@ pub async fn run(
     };
     let progress = crate::admin::step_printer(json_output);
     let report = graph_test::run(http, &test, chrono::Utc::now(), &progress).await;
-    if let Some(path) = &args.export_json {
-        std::fs::write(path, report.to_json())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.export_text {
-        std::fs::write(path, report.to_text())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    crate::admin::write_exports(
+        args.export_json.as_deref(),
+        args.export_text.as_deref(),
+        || report.to_json(),
+        || report.to_text(),
+    )?;
     if json_output {
         println!("{}", report.to_json());
     } else {

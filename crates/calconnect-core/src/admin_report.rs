@@ -3,9 +3,13 @@
 //! roles an app-only token holds, and the text export of steps and fixes.
 
 use std::fmt::Write as _;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use calconnect_identity::app_only::{request_app_token, AppCredential, AppToken};
+use calconnect_identity::Authority;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+use url::Url;
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -169,4 +173,97 @@ pub fn write_steps_and_fixes(
         }
         let _ = writeln!(text, "       See: {}", fix.doc_url);
     }
+}
+
+/// Who the app is and where it signs in.
+pub(crate) struct AppSignIn<'a> {
+    pub(crate) authority: &'a Authority,
+    pub(crate) client_id: &'a str,
+    pub(crate) credential: &'a AppCredential,
+    /// The resource whose `.default` scope the token asks for.
+    pub(crate) resource: &'a Url,
+    pub(crate) timeout: Duration,
+}
+
+/// The first step of every app test: the client-credentials token and the roles it carries against
+/// `required` (each with why it is needed). Records the step; returns the token and the missing roles, or
+/// `Err(summary)` when Entra refused the request.
+pub(crate) async fn token_step(
+    http: &reqwest::Client,
+    app: &AppSignIn<'_>,
+    required: &[(&str, &str)],
+    now: DateTime<Utc>,
+    step: (&'static str, &'static str),
+    recorder: &mut Recorder<'_>,
+) -> Result<(AppToken, Vec<String>), String> {
+    let started = Instant::now();
+    let scope = format!("{}.default", app.resource);
+    let token_url = calconnect_identity::app_only::token_url(app.authority);
+    let token = match request_app_token(
+        http,
+        app.authority,
+        app.client_id,
+        app.credential,
+        &scope,
+        now,
+        app.timeout,
+    )
+    .await
+    {
+        Ok(token) => token,
+        Err(error) => {
+            let mut detail = format!("{}: {}", error.user_message(), error.next_step());
+            if let Some(trace) = error.trace_id() {
+                detail.push_str(&format!(" (trace ID {trace}"));
+                if let Some(correlation) = error.correlation_id() {
+                    detail.push_str(&format!(", correlation ID {correlation}"));
+                }
+                detail.push(')');
+            }
+            recorder.finish(
+                step,
+                started,
+                StepStatus::Failed,
+                detail.clone(),
+                vec![format!("POST {token_url} -> {error}")],
+            );
+            return Err(format!(
+                "Microsoft Entra refused the app's token request: {detail}"
+            ));
+        }
+    };
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|(role, _)| !holds(&token.roles, role))
+        .map(|(role, _)| (*role).to_owned())
+        .collect();
+    let requests = vec![format!("POST {token_url} -> 200")];
+    if missing.is_empty() {
+        recorder.finish(
+            step,
+            started,
+            StepStatus::Passed,
+            format!("token received; roles: {}", token.roles.join(", ")),
+            requests,
+        );
+    } else {
+        let why: Vec<String> = required
+            .iter()
+            .filter(|(role, _)| missing.iter().any(|gap| gap == role))
+            .map(|(role, why)| format!("{role} ({why})"))
+            .collect();
+        let held = if token.roles.is_empty() {
+            "none".to_owned()
+        } else {
+            token.roles.join(", ")
+        };
+        recorder.finish(
+            step,
+            started,
+            StepStatus::Failed,
+            format!("the token lacks {}; roles held: {held}", why.join("; ")),
+            requests,
+        );
+    }
+    Ok((token, missing))
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use calconnect_graph::app_only::StaticToken;
 use calconnect_graph::GraphClient;
-use calconnect_identity::app_only::{admin_consent_url, request_app_token, AppCredential};
+use calconnect_identity::app_only::{admin_consent_url, AppCredential};
 use calconnect_identity::Authority;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -181,63 +181,33 @@ async fn run_steps(
     recorder: &mut Recorder<'_>,
     report: &mut GraphReport,
 ) -> bool {
-    let started = Instant::now();
-    let scope = format!("{}.default", config.graph_resource);
-    let token_url = calconnect_identity::app_only::token_url(&config.authority);
-    let token = match request_app_token(
+    let sign_in = crate::admin_report::AppSignIn {
+        authority: &config.authority,
+        client_id: &config.client_id,
+        credential: &config.credential,
+        resource: &config.graph_resource,
+        timeout: config.timeout,
+    };
+    let token = match crate::admin_report::token_step(
         http,
-        &config.authority,
-        &config.client_id,
-        &config.credential,
-        &scope,
+        &sign_in,
+        &REQUIRED_ROLES,
         now,
-        config.timeout,
+        TOKEN,
+        recorder,
     )
     .await
     {
-        Ok(token) => token,
-        Err(error) => {
-            let detail = format!("{}: {}", error.user_message(), error.next_step());
-            recorder.finish(
-                TOKEN,
-                started,
-                StepStatus::Failed,
-                detail.clone(),
-                vec![format!("POST {token_url} -> {error}")],
-            );
-            report.summary = format!("Microsoft Entra refused the app's token request: {detail}");
+        Ok((token, missing)) => {
+            report.roles = token.roles.clone();
+            report.missing_roles = missing;
+            token
+        }
+        Err(summary) => {
+            report.summary = summary;
             return false;
         }
     };
-    report.roles = token.roles.clone();
-    report.missing_roles = REQUIRED_ROLES
-        .iter()
-        .filter(|(role, _)| !holds(&token.roles, role))
-        .map(|(role, _)| (*role).to_owned())
-        .collect();
-    let requests = vec![format!("POST {token_url} -> 200")];
-    if report.missing_roles.is_empty() {
-        recorder.finish(
-            TOKEN,
-            started,
-            StepStatus::Passed,
-            format!("token received; roles: {}", token.roles.join(", ")),
-            requests,
-        );
-    } else {
-        let why: Vec<String> = REQUIRED_ROLES
-            .iter()
-            .filter(|(role, _)| report.missing_roles.iter().any(|missing| missing == role))
-            .map(|(role, why)| format!("{role} ({why})"))
-            .collect();
-        recorder.finish(
-            TOKEN,
-            started,
-            StepStatus::Failed,
-            format!("the token lacks {}", why.join("; ")),
-            requests,
-        );
-    }
 
     let graph = GraphClient::new(config.graph.clone(), http.clone());
     let tokens = StaticToken(token.access_token);
