@@ -22,10 +22,14 @@ async fn an_availability_only_service_account_gets_a_free_busy_verdict_and_a_cle
     // The built-in sandbox: its EWS and Autodiscover play the organisation's.
     let session = AppSession::launch(&app_binary()?, &["--sandbox"], &env).await?;
 
-    session.click_on("[data-testid=nav-exchange]", LONG).await?;
     // In the sandbox the form suggests the demo service account and the AvailabilityOnly mailbox.
     session
-        .wait_for_text("#ews-form-heading", LONG, |text| text == "Service account")
+        .open_step(
+            "[data-testid=nav-exchange]",
+            "#ews-form-heading",
+            "Service account",
+            LONG,
+        )
         .await?;
     let prefilled = session
         .execute("return [document.getElementById('ews-mailbox').value, document.getElementById('ews-username').value];", vec![])
@@ -121,9 +125,13 @@ async fn run_exchange_test(mailboxes: &str) -> anyhow::Result<(AppSession, tempf
         &[("CALCONNECT_DATA_DIR", data_dir.as_str())],
     )
     .await?;
-    session.click_on("[data-testid=nav-exchange]", LONG).await?;
     session
-        .wait_for_text("#ews-form-heading", LONG, |text| text == "Service account")
+        .open_step(
+            "[data-testid=nav-exchange]",
+            "#ews-form-heading",
+            "Service account",
+            LONG,
+        )
         .await?;
     // Wait for the sandbox's suggestion, then replace the mailbox with ours.
     let deadline = std::time::Instant::now() + SHORT;

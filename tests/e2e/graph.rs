@@ -12,12 +12,12 @@ const LONG: Duration = Duration::from_secs(45);
 /// Opens the Graph test step, enters `mailbox` and the demo secret, runs it; returns the level shown.
 async fn run_graph_test(session: &AppSession, mailbox: &str) -> anyhow::Result<String> {
     session
-        .click_on("[data-testid=nav-graph-test]", LONG)
-        .await?;
-    session
-        .wait_for_text("#graph-form-heading", LONG, |text| {
-            text == "Graph Enterprise Connect app"
-        })
+        .open_step(
+            "[data-testid=nav-graph-test]",
+            "#graph-form-heading",
+            "Graph Enterprise Connect app",
+            LONG,
+        )
         .await?;
     let deadline = std::time::Instant::now() + SHORT;
     while session

@@ -93,12 +93,12 @@ async fn the_enterprise_teams_test_names_the_policy_fix_for_a_user_outside_it() 
     )
     .await?;
     session
-        .click_on("[data-testid=nav-teams-test]", LONG)
-        .await?;
-    session
-        .wait_for_text("#teams-form-heading", LONG, |text| {
-            text == "Teams Enterprise app"
-        })
+        .open_step(
+            "[data-testid=nav-teams-test]",
+            "#teams-form-heading",
+            "Teams Enterprise app",
+            LONG,
+        )
         .await?;
     // The sandbox suggests its app and lee, whom the policy does not cover.
     let deadline = std::time::Instant::now() + SHORT;

@@ -232,6 +232,32 @@ impl AppSession {
         self.click(&element).await
     }
 
+    /// Opens a step from the navigation: waits for the first step to render (so the wizard's handlers are
+    /// attached), clicks `nav`, and clicks again if `heading` does not show `expected` — a click that lands
+    /// before the module script ran is otherwise lost.
+    pub async fn open_step(
+        &self,
+        nav: &str,
+        heading: &str,
+        expected: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        self.wait_for_text("main#step h1", timeout, |text| !text.is_empty())
+            .await?;
+        let mut last = None;
+        for _ in 0..3 {
+            self.click_on(nav, timeout).await?;
+            match self
+                .wait_for_text(heading, Duration::from_secs(10), |text| text == expected)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("{nav} did not open {heading}")))
+    }
+
     /// How many elements match `css` right now.
     pub async fn count(&self, css: &str) -> Result<usize> {
         let value = self
