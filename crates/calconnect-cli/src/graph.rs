@@ -81,7 +81,7 @@ pub async fn free_busy(
     addresses.extend(args.also.iter().map(|address| address.trim().to_owned()));
     if addresses.len() > calconnect_graph::MAX_SCHEDULES_PER_REQUEST {
         anyhow::bail!(
-            "getSchedule reads at most {} schedules per request: give at most {} addresses with --also",
+            "getSchedule reads at most {} schedules per request (a distribution list's members count too): give at most {} addresses with --also",
             calconnect_graph::MAX_SCHEDULES_PER_REQUEST,
             calconnect_graph::MAX_SCHEDULES_PER_REQUEST - 1
         );
@@ -107,7 +107,7 @@ pub async fn free_busy(
         .collect();
     let summary = if read {
         format!(
-            "Free-busy only: signed in as {} with the Free/Busy app, getSchedule read {} of {} schedule(s); only status, start and end came back and are kept",
+            "Free-busy only: signed in as {} with the Free/Busy app, getSchedule read {} of {} schedule(s); Graph may return more, only status, start and end are kept",
             account.user.email,
             outcomes.iter().filter(|outcome| outcome.blocks.is_ok()).count(),
             outcomes.len()

@@ -94,6 +94,8 @@ pub struct GraphReport {
     pub room_lists: Option<usize>,
     /// Whether the test user is inside the app's scope (None: not determined).
     pub user_in_scope: Option<bool>,
+    /// The test mailbox's object id, when the directory found it.
+    pub user_id: Option<String>,
     pub steps: Vec<AdminStep>,
     pub level: GraphLevel,
     pub summary: String,
@@ -148,6 +150,7 @@ pub async fn run(
         rooms: None,
         room_lists: None,
         user_in_scope: None,
+        user_id: None,
         steps: Vec::new(),
         level: GraphLevel::None,
         summary: String::new(),
@@ -155,13 +158,11 @@ pub async fn run(
         vendor_cannot: Vec::new(),
         fixes: Vec::new(),
     };
-    let calendars_read = run_steps(http, config, now, &mut recorder, &mut report).await;
+    let facts = run_steps(http, config, now, &mut recorder, &mut report).await;
     for step in [TOKEN, ORGANIZATION, USERS, ROOMS, CALENDARS, SCOPE, WRITE] {
         if !recorder.steps.iter().any(|done| done.id == step.0) {
             let why = if step.0 == WRITE.0 && !config.write_test {
                 "not run: read only (--write-test creates and deletes one event)"
-            } else if step.0 == SCOPE.0 {
-                "not needed: the token carries Calendars.ReadWrite and the calendars are readable"
             } else {
                 "not run: an earlier step failed"
             };
@@ -169,18 +170,74 @@ pub async fn run(
         }
     }
     report.steps = recorder.steps;
-    verdict(&mut report, config, calendars_read);
+    verdict(&mut report, config, &facts);
+    // A role the token lacks but RBAC for Applications proved held (reads and a write) is no failure of
+    // the token step.
+    if report.missing_roles.is_empty() && facts.calendar == CalendarAnswer::Read {
+        if let Some(step) = report
+            .steps
+            .iter_mut()
+            .find(|step| step.id == TOKEN.0 && step.status == StepStatus::Failed)
+        {
+            step.status = StepStatus::Passed;
+            step.detail.push_str(" — Calendars.ReadWrite is held through RBAC for Applications, which the token does not show");
+        }
+    }
     report
 }
 
-/// Runs the steps; returns whether the test user's calendars could be read.
+/// How the test mailbox's calendar answered.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+enum CalendarAnswer {
+    /// Not asked (an earlier step stopped the run).
+    #[default]
+    NotAsked,
+    /// Calendars and the calendar view were read.
+    Read,
+    /// Exchange refused the mailbox: 403 `ErrorAccessDenied`.
+    Refused,
+    /// No permission decision: throttled, a timeout, a server error. Run again.
+    Transient(String),
+    /// Anything else (an unknown user, say).
+    Failed(String),
+}
+
+/// What the steps established, for the verdict.
+#[derive(Debug, Default)]
+struct Facts {
+    calendar: CalendarAnswer,
+    /// Of the other mailboxes sampled, how many calendars were readable (readable, sampled).
+    sample: Option<(usize, usize)>,
+    /// The write test's outcome, when it ran.
+    write: Option<bool>,
+}
+
+fn classify(error: &calconnect_graph::Error) -> CalendarAnswer {
+    match error {
+        calconnect_graph::Error::AccessDenied { code, .. }
+            if code.eq_ignore_ascii_case("ErrorAccessDenied") =>
+        {
+            CalendarAnswer::Refused
+        }
+        calconnect_graph::Error::Throttled { .. } | calconnect_graph::Error::Network(_) => {
+            CalendarAnswer::Transient(error.to_string())
+        }
+        calconnect_graph::Error::Api { status, .. } if *status >= 500 => {
+            CalendarAnswer::Transient(error.to_string())
+        }
+        other => CalendarAnswer::Failed(other.to_string()),
+    }
+}
+
+/// Runs the steps; returns what they established.
 async fn run_steps(
     http: &reqwest::Client,
     config: &GraphTestConfig,
     now: DateTime<Utc>,
     recorder: &mut Recorder<'_>,
     report: &mut GraphReport,
-) -> bool {
+) -> Facts {
+    let mut facts = Facts::default();
     let sign_in = crate::admin_report::AppSignIn {
         authority: &config.authority,
         client_id: &config.client_id,
@@ -205,7 +262,7 @@ async fn run_steps(
         }
         Err(summary) => {
             report.summary = summary;
-            return false;
+            return facts;
         }
     };
 
@@ -291,6 +348,7 @@ async fn run_steps(
             match &found {
                 Some(user) => {
                     user_id = Some(user.id.clone());
+                    report.user_id = Some(user.id.clone());
                     recorder.finish(
                         USERS,
                         started,
@@ -392,9 +450,8 @@ async fn run_steps(
             &view.as_ref().map(|_| ()),
         ),
     ];
-    let calendars_read = match (&calendars, &view) {
+    facts.calendar = match (&calendars, &view) {
         (Ok(calendars), Ok(events)) => {
-            report.user_in_scope = Some(true);
             recorder.finish(
                 CALENDARS,
                 started,
@@ -402,7 +459,7 @@ async fn run_steps(
                 format!("{calendars} calendar(s); {events} occurrence(s) in the next 7 days"),
                 lines,
             );
-            true
+            CalendarAnswer::Read
         }
         (Err(error), _) | (_, Err(error)) => {
             recorder.finish(
@@ -412,25 +469,37 @@ async fn run_steps(
                 error.to_string(),
                 lines,
             );
-            false
+            classify(error)
         }
     };
-    scope_probe(
-        &graph,
-        &tokens,
-        &at,
-        config,
-        &user,
-        &wanted,
-        &users,
-        &calendars,
-        calendars_read,
-        recorder,
-        report,
-    )
-    .await;
+    let token_has_calendars = holds(&report.roles, "Calendars.ReadWrite");
+    // Is the app limited? RBAC for Applications grants never appear in the token's roles, so the evidence
+    // is what it can read: whether a few other mailboxes' calendars answer (counted, never shown).
+    if facts.calendar == CalendarAnswer::Refused && !token_has_calendars {
+        facts.sample = Some(
+            scope_probe(
+                &graph,
+                &tokens,
+                &user,
+                &wanted,
+                &users,
+                rooms.as_ref().ok(),
+                recorder,
+            )
+            .await,
+        );
+    } else {
+        recorder.skip(
+            SCOPE,
+            if token_has_calendars {
+                "not needed: the token carries Calendars.ReadWrite, which no RBAC scope narrows"
+            } else {
+                "not needed: the calendar answered"
+            },
+        );
+    }
 
-    if config.write_test && calendars_read {
+    if config.write_test && facts.calendar == CalendarAnswer::Read {
         let started = Instant::now();
         let start = now + chrono::Duration::days(1);
         let created = graph
@@ -444,15 +513,16 @@ async fn run_steps(
             .await;
         let mut lines = vec![graph_line(
             "POST",
-            &at(&format!("users/{user}/events")),
+            &at("users/…/events"),
             &created.as_ref().map(|_| ()),
         )];
         match created {
             Ok(id) => {
+                facts.write = Some(true);
                 let deleted = graph.delete_user_event(&tokens, &user, &id).await;
                 lines.push(graph_line(
                     "DELETE",
-                    &at(&format!("users/{user}/events/…")),
+                    &at("users/…/events/…"),
                     &deleted.as_ref().map(|_| ()),
                 ));
                 let (status, detail) = match deleted {
@@ -462,200 +532,251 @@ async fn run_steps(
                 recorder.finish(WRITE, started, status, detail, lines);
             }
             Err(error) => {
+                facts.write = Some(false);
                 recorder.finish(WRITE, started, StepStatus::Failed, error.to_string(), lines)
             }
         }
     }
-    calendars_read
+    facts
 }
 
-/// Is the app limited? RBAC for Applications grants never appear in the token's roles, so the only
-/// evidence is what it can read: other users' calendars (a few from the directory) tell "limited to a
-/// scope that leaves the test mailbox out" from "no calendar access at all" (application-rbac).
-#[allow(clippy::too_many_arguments)]
+/// Reads whether a few other mailboxes' calendars answer (rooms first, then enabled members), asking
+/// for one calendar id each and never following pages; returns (readable, sampled). Only counts reach
+/// the report: other people's addresses stay out of it.
 async fn scope_probe(
     graph: &GraphClient,
     tokens: &StaticToken,
-    at: &(dyn Fn(&str) -> String + Sync),
-    config: &GraphTestConfig,
     user: &str,
     wanted: &str,
     users: &calconnect_graph::Result<Vec<calconnect_graph::app_only::DirectoryEntry>>,
-    calendars: &calconnect_graph::Result<usize>,
-    calendars_read: bool,
+    rooms: Option<&Vec<calconnect_graph::app_only::Place>>,
     recorder: &mut Recorder<'_>,
-    report: &mut GraphReport,
-) {
-    let token_has_calendars = holds(&report.roles, "Calendars.ReadWrite");
-    if calendars_read && token_has_calendars {
-        return;
-    }
+) -> (usize, usize) {
     let started = Instant::now();
-    let others: Vec<String> = users
-        .as_ref()
-        .map(|users| {
+    let mut candidates: Vec<String> = rooms
+        .into_iter()
+        .flatten()
+        .filter_map(|room| room.email_address.clone())
+        .collect();
+    if let Ok(users) = users {
+        candidates.extend(
             users
                 .iter()
                 .filter(|entry| {
                     entry.id != user
+                        && entry.account_enabled != Some(false)
+                        && entry.user_type.as_deref() != Some("Guest")
                         && !entry
                             .user_principal_name
                             .as_deref()
                             .is_some_and(|upn| upn.eq_ignore_ascii_case(wanted))
                 })
-                .filter_map(|entry| entry.mail.clone())
-                .take(SCOPE_SAMPLE)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut reachable = Vec::new();
+                .map(|entry| entry.id.clone()),
+        );
+    }
+    candidates.truncate(SCOPE_SAMPLE);
+    let mut readable = 0;
     let mut lines = Vec::new();
-    for other in &others {
-        let outcome = graph.user_calendar_count(tokens, other).await;
+    for candidate in &candidates {
+        let outcome = graph.user_has_calendar(tokens, candidate).await;
         lines.push(graph_line(
             "GET",
-            &at(&format!("users/{other}/calendars")),
+            "users/…/calendars?$select=id&$top=1",
             &outcome.as_ref().map(|_| ()),
         ));
         if outcome.is_ok() {
-            reachable.push(other.clone());
+            readable += 1;
         }
     }
-    // 403 ErrorAccessDenied: Exchange refused the mailbox (outside the app's scope).
-    let test_refused = matches!(calendars, Err(calconnect_graph::Error::AccessDenied { code, .. }) if code.eq_ignore_ascii_case("ErrorAccessDenied"));
-    let mailbox = &config.mailbox;
-    let (status, detail) = match (calendars_read, reachable.is_empty()) {
-        (true, _) => (
-            StepStatus::Passed,
-            "the token carries no Calendars.ReadWrite, yet the calendars are readable: the access comes from RBAC for Applications in Exchange Online".to_owned(),
-        ),
-        (false, false) if test_refused => {
-            report.user_in_scope = Some(false);
-            (
-                StepStatus::Warning,
-                format!(
-                    "the app reads the calendars of {} but not of {mailbox}: it is limited to a scope that leaves {mailbox} out",
-                    reachable.join(", ")
-                ),
-            )
-        }
-        (false, true) => (
+    let sampled = candidates.len();
+    let (status, detail) = if readable > 0 {
+        (
+            StepStatus::Warning,
+            format!("{readable} of {sampled} sampled mailboxes are readable, the test mailbox is not: the app is limited to a scope that leaves it out"),
+        )
+    } else {
+        (
             StepStatus::Failed,
-            format!(
-                "none of {} other user(s) has a readable calendar either: the app has no calendar access (no consented Calendars.ReadWrite, no RBAC for Applications assignment)",
-                others.len()
-            ),
-        ),
-        (false, false) => (
-            StepStatus::Failed,
-            format!(
-                "other users' calendars are readable ({}), but {mailbox} gave an answer its scope does not explain",
-                reachable.join(", ")
-            ),
-        ),
+            format!("none of {sampled} sampled mailboxes is readable: the app has no calendar access, or its scope holds none of them (not determined)"),
+        )
     };
     recorder.finish(SCOPE, started, status, detail, lines);
-    if calendars_read {
-        // Held through RBAC for Applications, so not missing.
-        report
-            .missing_roles
-            .retain(|role| role != "Calendars.ReadWrite");
+    (readable, sampled)
+}
+
+/// The consent fix: the link grants every application permission the registration requests, so it says
+/// so, and Calendars.ReadWrite is never asked for here (tenant-wide, it would undo any scope).
+fn consent_fix(config: &GraphTestConfig, missing: &[String]) -> AdminFix {
+    AdminFix {
+        problem: format!("The app has no admin consent for {}", missing.join(", ")),
+        changes: "a Privileged Role Administrator or Global Administrator of the tenant opens the link, signs in and grants the app's Microsoft Graph application permissions. The link grants every application permission the registration requests: if calendar access should be limited to some mailboxes, remove Calendars.ReadWrite from the registration first and grant it with RBAC for Applications instead. Run the test again afterwards, so a new token carries the roles".into(),
+        command: None,
+        link: Some(admin_consent_url(&config.authority, &config.client_id).to_string()),
+        doc_url: ADMIN_CONSENT_DOC.into(),
     }
 }
 
-/// The level and its fixes, from the steps only.
-fn verdict(report: &mut GraphReport, config: &GraphTestConfig, calendars_read: bool) {
-    // Calendars.ReadWrite may come from RBAC for Applications instead of consent (the scope step removed
-    // it from the missing roles when calendars were readable): ask for consent for what is still missing.
-    // Outside a scope, a missing Calendars.ReadWrite is the scope's doing, not consent's.
+/// The level and its fixes, from the facts only.
+fn verdict(report: &mut GraphReport, config: &GraphTestConfig, facts: &Facts) {
+    let mailbox = config.mailbox.as_str();
+    let token_has_calendars = holds(&report.roles, "Calendars.ReadWrite");
+    // Consent is asked only for the directory and room permissions; calendar access has its own fixes.
     let consent: Vec<String> = report
         .missing_roles
         .iter()
-        .filter(|role| {
-            !(role.as_str() == "Calendars.ReadWrite" && report.user_in_scope == Some(false))
-        })
+        .filter(|role| role.as_str() != "Calendars.ReadWrite")
         .cloned()
         .collect();
-    if !consent.is_empty() {
-        report.fixes.push(AdminFix {
-            problem: format!("The app has no admin consent for {}", consent.join(", ")),
-            changes: "a Privileged Role Administrator or Global Administrator of the tenant opens the link, signs in and grants the app's Microsoft Graph application permissions; run the test again afterwards, so a new token carries the roles. Calendars.ReadWrite can instead come from RBAC for Applications, scoped to the mailboxes the vendor needs".into(),
-            command: None,
-            link: Some(admin_consent_url(&config.authority, &config.client_id).to_string()),
-            doc_url: ADMIN_CONSENT_DOC.into(),
-        });
-    }
-    let rooms_missing = report
-        .missing_roles
-        .iter()
-        .any(|role| role == "Place.Read.All");
-    let mailbox = &config.mailbox;
-    let (level, summary) = match (calendars_read, report.user_in_scope) {
-        (true, _) if report.missing_roles.is_empty() => (
+    let rooms_missing = consent.iter().any(|role| role == "Place.Read.All");
+    let write_known = token_has_calendars || facts.write == Some(true);
+    let (level, summary) = match &facts.calendar {
+        CalendarAnswer::Read if facts.write == Some(false) => (
+            GraphLevel::Restricted,
+            format!("Restricted: the calendars of {mailbox} are readable, but the write test was refused"),
+        ),
+        CalendarAnswer::Read if !write_known => (
+            GraphLevel::Restricted,
+            format!("Restricted: the calendars of {mailbox} are readable, but writing is not verified (the token carries no Calendars.ReadWrite; run the write test, or check the app's RBAC role with Test-ServicePrincipalAuthorization)"),
+        ),
+        CalendarAnswer::Read if consent.is_empty() => (
             GraphLevel::Full,
-            format!("Full: the app holds every role, {mailbox} is in its scope and their calendars are readable"),
+            format!("Full: the app holds every permission it needs, and the calendars of {mailbox} are readable and writable"),
         ),
-        (true, _) if rooms_missing && report.missing_roles.len() == 1 => (
+        CalendarAnswer::Read if rooms_missing && consent.len() == 1 => (
             GraphLevel::Restricted,
-            format!("Restricted: calendars of {mailbox} are readable, but without Place.Read.All rooms and room lists cannot be listed"),
+            format!("Restricted: the calendars of {mailbox} are readable and writable, but without Place.Read.All rooms and room lists cannot be listed"),
         ),
-        (true, _) => (
+        CalendarAnswer::Read => (
             GraphLevel::Restricted,
-            format!("Restricted: calendars of {mailbox} are readable, but the app lacks {}", report.missing_roles.join(", ")),
+            format!("Restricted: the calendars of {mailbox} are readable and writable, but the app lacks {}", consent.join(", ")),
         ),
-        (false, Some(false)) => (
-            GraphLevel::Restricted,
-            format!("Restricted: the app works, but it is limited to a scope that leaves {mailbox} out (Graph answered 403 ErrorAccessDenied)"),
+        CalendarAnswer::Refused if token_has_calendars => {
+            report.user_in_scope = Some(false);
+            report.fixes.push(access_policy_fix(&config.client_id, mailbox));
+            (
+                GraphLevel::Restricted,
+                format!("Restricted: the token carries Calendars.ReadWrite for every mailbox, yet Exchange refused {mailbox} (403 ErrorAccessDenied): an application access policy leaves it out"),
+            )
+        }
+        CalendarAnswer::Refused => match facts.sample {
+            Some((readable, _)) if readable > 0 => {
+                report.user_in_scope = Some(false);
+                report.fixes.push(scope_fix(&config.client_id, report.user_id.as_deref(), mailbox));
+                (
+                    GraphLevel::Restricted,
+                    format!("Restricted: the app works, but it is limited to a scope that leaves {mailbox} out (Graph answered 403 ErrorAccessDenied)"),
+                )
+            }
+            _ => {
+                report.fixes.push(rbac_check_fix(&config.client_id, mailbox));
+                (
+                    GraphLevel::None,
+                    format!("Not determined: Exchange refused {mailbox}, and none of the sampled mailboxes is readable either; the app has no calendar access, or its scope holds none of them. Check the app's RBAC roles before granting anything"),
+                )
+            }
+        },
+        CalendarAnswer::Transient(reason) => (
+            GraphLevel::None,
+            format!("Not determined: Graph gave no permission decision for {mailbox} ({reason}); run the test again"),
         ),
-        _ if !report.summary.is_empty() => (GraphLevel::None, report.summary.clone()),
-        _ => (GraphLevel::None, format!("None: the app cannot read the calendars of {mailbox}")),
+        CalendarAnswer::Failed(reason) => (
+            GraphLevel::None,
+            format!("None: the calendars of {mailbox} could not be read: {reason}"),
+        ),
+        CalendarAnswer::NotAsked if !report.summary.is_empty() => (GraphLevel::None, report.summary.clone()),
+        CalendarAnswer::NotAsked => (GraphLevel::None, format!("None: the calendars of {mailbox} were not reached")),
     };
+    if facts.calendar == CalendarAnswer::Read {
+        report.user_in_scope = Some(true);
+        if !token_has_calendars && facts.write == Some(true) {
+            // Held through RBAC for Applications, as the reads and the write prove.
+            report
+                .missing_roles
+                .retain(|role| role != "Calendars.ReadWrite");
+        }
+    }
+    if !consent.is_empty() {
+        report.fixes.insert(0, consent_fix(config, &consent));
+    }
     report.level = level;
     report.summary = summary;
     let (can, cannot): (&[&str], &[&str]) = match level {
         GraphLevel::Full => (
             &[
                 "list users and rooms",
-                "read and write events in every calendar in its scope",
+                "read and write events in the calendars it reaches",
             ],
             &[],
         ),
         GraphLevel::Restricted if report.user_in_scope == Some(false) => (
-            &["read and write calendars of the users inside its scope"],
-            &["reach this user's calendar"],
+            &["read and write calendars of the mailboxes it is allowed"],
+            &["reach this mailbox's calendar"],
+        ),
+        GraphLevel::Restricted if !write_known || facts.write == Some(false) => (
+            &["read calendars"],
+            &["write events (not verified or refused)"],
         ),
         GraphLevel::Restricted => (
             &["read and write calendars"],
-            &["list rooms and room lists, or what the missing roles give"],
+            &["list rooms and room lists, or what the missing permissions give"],
         ),
         _ => (&[], &["read or write calendars"]),
     };
     report.vendor_can = can.iter().map(|line| (*line).to_owned()).collect();
     report.vendor_cannot = cannot.iter().map(|line| (*line).to_owned()).collect();
-    if report.user_in_scope == Some(false) {
-        report.fixes.push(scope_fix(&config.client_id, mailbox));
+}
+
+/// Read-only checks for "nothing readable": what RBAC for Applications grants the app.
+fn rbac_check_fix(app: &str, mailbox: &str) -> AdminFix {
+    let plain = crate::admin_report::is_client_id(app)
+        && mailbox
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.@_".contains(c));
+    AdminFix {
+        problem: "It is not known whether the app may reach any calendar".to_owned(),
+        changes: format!("changes nothing: lists the RBAC for Applications roles the app holds for {mailbox} and their scopes, and the assignments of Application Calendars.ReadWrite (Exchange Online PowerShell). Grant calendar access with a scoped assignment rather than tenant-wide consent"),
+        command: plain.then(|| format!(
+            "Test-ServicePrincipalAuthorization -Identity \"{app}\" -Resource \"{mailbox}\" | Format-Table RoleName,AllowedResourceScope,ScopeType,InScope\nGet-ManagementRoleAssignment -Role \"Application Calendars.ReadWrite\" | Format-List Name,RoleAssigneeName,CustomResourceScope"
+        )),
+        link: None,
+        doc_url: APPLICATION_RBAC_DOC.into(),
     }
 }
 
-/// The user is outside the app's scope: add them with RBAC for Applications (first), or check the legacy
-/// application access policy. Permissions add up: an unscoped Calendars.ReadWrite consented in Entra
-/// reaches every mailbox whatever the scope says (application-rbac).
-fn scope_fix(app: &str, mailbox: &str) -> AdminFix {
-    let plain = |text: &str| {
-        text.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.@_'".contains(c))
+/// A tenant-wide Calendars.ReadWrite refused for one mailbox: a legacy application access policy is the
+/// only mechanism that narrows an Entra grant (graph/auth-limit-mailbox-access); read it before changing.
+fn access_policy_fix(app: &str, mailbox: &str) -> AdminFix {
+    let plain = crate::admin_report::is_client_id(app)
+        && mailbox
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.@_".contains(c));
+    AdminFix {
+        problem: format!("An application access policy leaves {mailbox} out of app {app}"),
+        changes: format!("changes nothing: shows whether the policy lets the app reach {mailbox}, and the policies naming the app. For a RestrictAccess policy add {mailbox} to its ScopeName group; for a DenyAccess policy remove it. Application access policies are superseded: the lasting fix is RBAC for Applications with the Entra Calendars.ReadWrite consent removed. Policy changes can take over an hour to apply"),
+        command: plain.then(|| format!(
+            "Test-ApplicationAccessPolicy -Identity \"{mailbox}\" -AppId \"{app}\"\nGet-ApplicationAccessPolicy | Where-Object {{ $_.AppId -contains \"{app}\" }} | Format-List Identity,Description,ScopeName,AccessRight,AppId"
+        )),
+        link: None,
+        doc_url: "https://learn.microsoft.com/en-us/graph/auth-limit-mailbox-access".into(),
+    }
+}
+
+/// The mailbox is outside the app's RBAC scope: read what the app holds first, then add the mailbox — by
+/// a one-mailbox scope named after its object id (unique, under 64 characters, no quoting) matched on
+/// `ExternalDirectoryObjectId` (recipientfilter-properties: not PrimarySmtpAddress), assigned to the app's
+/// service principal object (`-App` takes the ObjectId of Get-ServicePrincipal). Assignments add up.
+fn scope_fix(app: &str, user_id: Option<&str>, mailbox: &str) -> AdminFix {
+    let guid = |text: &str| crate::admin_report::is_client_id(text);
+    let command = match user_id {
+        Some(user_id) if guid(app) && guid(user_id) => Some(format!(
+            "# Read-only first: what the app holds for this mailbox, and its current scopes\nTest-ServicePrincipalAuthorization -Identity \"{app}\" -Resource \"{user_id}\" | Format-Table RoleName,AllowedResourceScope,ScopeType,InScope\nGet-ManagementRoleAssignment -Role \"Application Calendars.ReadWrite\" | Format-List Name,RoleAssigneeName,CustomResourceScope\n# Then add the mailbox (or widen the app's scope with Set-ManagementScope instead):\nNew-ManagementScope -Name \"calconnect-graph-{user_id}\" -RecipientRestrictionFilter \"ExternalDirectoryObjectId -eq '{user_id}'\" -ErrorAction Stop; New-ManagementRoleAssignment -App (Get-ServicePrincipal -Identity \"{app}\").ObjectId -Role \"Application Calendars.ReadWrite\" -CustomResourceScope \"calconnect-graph-{user_id}\""
+        )),
+        _ => None,
     };
-    let command = (crate::admin_report::is_client_id(app) && plain(mailbox)).then(|| {
-        let name = format!("calconnect-graph-{}", mailbox.split('@').next().unwrap_or("user"));
-        format!(
-            "New-ManagementScope -Name \"{name}\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq '{address}'\"; New-ManagementRoleAssignment -App \"{app}\" -Role \"Application Calendars.ReadWrite\" -CustomResourceScope \"{name}\"",
-            address = mailbox.replace('\'', "''"),
-        )
-    });
     AdminFix {
         problem: format!("The app's scope leaves {mailbox} out"),
         changes: format!(
-            "creates a management scope holding {mailbox} and grants the app Application Calendars.ReadWrite on it (RBAC for Applications, Exchange Online PowerShell; the app needs a service principal there: New-ServicePrincipal). If the app is limited by the older application access policy instead, check it with Test-ApplicationAccessPolicy -Identity \"{mailbox}\" -AppId \"{app}\" and add {mailbox} to the policy's group. If leaving {mailbox} out is intended, change nothing"
+            "shows what the app holds for {mailbox}, then creates a management scope holding only {mailbox} and grants the app Application Calendars.ReadWrite on it (Exchange Online PowerShell; role assignments add up). If the app's existing scope should simply include {mailbox}, widen it with Set-ManagementScope instead; if leaving {mailbox} out is intended, change nothing. Changes can take from 30 minutes to 2 hours to reach Graph"
         ),
         command,
         link: None,
@@ -682,5 +803,195 @@ impl GraphReport {
         let _ = writeln!(text);
         write_steps_and_fixes(&mut text, &self.steps, &self.summary, &self.fixes);
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calconnect_identity::app_only::AppCredential;
+    use secrecy::SecretString;
+
+    fn config() -> GraphTestConfig {
+        GraphTestConfig {
+            authority: Authority::new(
+                Url::parse("https://login.microsoftonline.com/").unwrap(),
+                "contoso.com",
+            )
+            .unwrap(),
+            graph: Url::parse("https://graph.microsoft.com/v1.0/").unwrap(),
+            graph_resource: Url::parse("https://graph.microsoft.com/").unwrap(),
+            client_id: "7283940a-5b6c-4d7e-89fa-0b1c2d3e4f60".into(),
+            credential: AppCredential::Secret(SecretString::from("x")),
+            mailbox: "lee@contoso.com".into(),
+            write_test: false,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    fn report(roles: &[&str]) -> GraphReport {
+        GraphReport {
+            client_id: String::new(),
+            tenant: String::new(),
+            mailbox: "lee@contoso.com".into(),
+            started_at: String::new(),
+            roles: roles.iter().map(|role| (*role).to_owned()).collect(),
+            missing_roles: REQUIRED_ROLES
+                .iter()
+                .filter(|(role, _)| !roles.contains(role))
+                .map(|(role, _)| (*role).to_owned())
+                .collect(),
+            tenant_id: None,
+            verified_domains: Vec::new(),
+            users: None,
+            rooms: None,
+            room_lists: None,
+            user_in_scope: None,
+            user_id: Some("8d6a4c3e-1b2f-4a5d-9e8f-7a6b5c4d3e03".into()),
+            steps: Vec::new(),
+            level: GraphLevel::None,
+            summary: String::new(),
+            vendor_can: Vec::new(),
+            vendor_cannot: Vec::new(),
+            fixes: Vec::new(),
+        }
+    }
+
+    const ALL: [&str; 4] = [
+        "User.Read.All",
+        "Organization.Read.All",
+        "Place.Read.All",
+        "Calendars.ReadWrite",
+    ];
+    const NO_CALENDARS: [&str; 3] = ["User.Read.All", "Organization.Read.All", "Place.Read.All"];
+
+    fn consent_links(report: &GraphReport) -> usize {
+        report.fixes.iter().filter(|fix| fix.link.is_some()).count()
+    }
+
+    #[test]
+    fn a_tenant_wide_grant_refused_for_one_mailbox_points_at_an_access_policy_not_rbac() {
+        let mut report = report(&ALL);
+        verdict(
+            &mut report,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Refused,
+                sample: None,
+                write: None,
+            },
+        );
+        assert_eq!(report.level, GraphLevel::Restricted);
+        let command = report.fixes[0].command.as_deref().unwrap();
+        assert!(
+            command.starts_with("Test-ApplicationAccessPolicy -Identity \"lee@contoso.com\""),
+            "{command}"
+        );
+        assert!(!command.contains("New-ManagementRoleAssignment"));
+    }
+
+    #[test]
+    fn nothing_readable_is_not_determined_and_never_asks_consent_for_calendars() {
+        let mut report = report(&NO_CALENDARS);
+        verdict(
+            &mut report,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Refused,
+                sample: Some((0, 5)),
+                write: None,
+            },
+        );
+        assert_eq!(report.level, GraphLevel::None);
+        assert!(
+            report.summary.starts_with("Not determined"),
+            "{}",
+            report.summary
+        );
+        assert_eq!(
+            consent_links(&report),
+            0,
+            "tenant-wide Calendars.ReadWrite would undo any scope"
+        );
+        assert!(report.fixes[0]
+            .command
+            .as_deref()
+            .unwrap()
+            .starts_with("Test-ServicePrincipalAuthorization"));
+    }
+
+    #[test]
+    fn reads_without_a_proven_write_are_restricted_and_a_passed_write_test_makes_full() {
+        let mut unverified = report(&NO_CALENDARS);
+        verdict(
+            &mut unverified,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Read,
+                sample: None,
+                write: None,
+            },
+        );
+        assert_eq!(unverified.level, GraphLevel::Restricted);
+        assert!(unverified.summary.contains("writing is not verified"));
+        let mut proven = report(&NO_CALENDARS);
+        verdict(
+            &mut proven,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Read,
+                sample: None,
+                write: Some(true),
+            },
+        );
+        assert_eq!(proven.level, GraphLevel::Full, "{}", proven.summary);
+        let mut refused = report(&ALL);
+        verdict(
+            &mut refused,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Read,
+                sample: None,
+                write: Some(false),
+            },
+        );
+        assert_eq!(refused.level, GraphLevel::Restricted);
+    }
+
+    #[test]
+    fn a_throttled_answer_is_not_determined_and_fixes_nothing() {
+        let mut report = report(&ALL);
+        verdict(
+            &mut report,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Transient("throttled".into()),
+                sample: None,
+                write: None,
+            },
+        );
+        assert_eq!(report.level, GraphLevel::None);
+        assert!(report.summary.starts_with("Not determined"));
+        assert!(report.fixes.is_empty());
+    }
+
+    #[test]
+    fn outside_a_scope_the_fix_reads_first_and_names_the_object_id_and_the_service_principal() {
+        let mut report = report(&NO_CALENDARS);
+        verdict(
+            &mut report,
+            &config(),
+            &Facts {
+                calendar: CalendarAnswer::Refused,
+                sample: Some((2, 5)),
+                write: None,
+            },
+        );
+        assert_eq!(report.level, GraphLevel::Restricted);
+        let command = report.fixes[0].command.as_deref().unwrap();
+        assert!(command.starts_with("# Read-only first"), "{command}");
+        assert!(command.contains("-RecipientRestrictionFilter \"ExternalDirectoryObjectId -eq '8d6a4c3e-1b2f-4a5d-9e8f-7a6b5c4d3e03'\" -ErrorAction Stop"));
+        assert!(command.contains("New-ManagementRoleAssignment -App (Get-ServicePrincipal -Identity \"7283940a-5b6c-4d7e-89fa-0b1c2d3e4f60\").ObjectId -Role \"Application Calendars.ReadWrite\""));
+        assert_eq!(consent_links(&report), 0);
     }
 }

@@ -276,6 +276,18 @@ impl GraphClient {
         Ok(calendars.len())
     }
 
+    /// Whether a user's calendar answers, asking for one calendar id only (no pages, no content).
+    pub async fn user_has_calendar(&self, tokens: &dyn TokenProvider, user: &str) -> Result<()> {
+        let mut url = self.user_url(user, &["calendars"])?;
+        url.query_pairs_mut()
+            .append_pair("$select", "id")
+            .append_pair("$top", "1");
+        let _: Page<serde_json::Value> = self
+            .request(tokens, Method::GET, url, Body::None, &[])
+            .await?;
+        Ok(())
+    }
+
     /// The number of occurrences in a user's calendar view, app-only (times only are asked for).
     pub async fn user_calendar_view_count(
         &self,

@@ -184,7 +184,9 @@ impl GraphClient {
                             error.response_code.as_deref().unwrap_or("error"),
                             error.message.as_deref().unwrap_or_default()
                         )),
-                        None => Ok(information
+                        // A time that is not UTC fails the schedule (as `free_busy` does) rather than
+                        // dropping a busy block, which would show the person as free.
+                        None => information
                             .schedule_items
                             .iter()
                             .filter_map(|item| {
@@ -192,13 +194,16 @@ impl GraphClient {
                                     Some(status) => BusyStatus::from_graph(status)?,
                                     None => BusyStatus::Unknown,
                                 };
-                                Some(BusyBlock {
-                                    start: item.start.to_utc()?,
-                                    end: item.end.to_utc()?,
-                                    status,
+                                Some(match (item.start.to_utc(), item.end.to_utc()) {
+                                    (Some(start), Some(end)) => {
+                                        Ok(BusyBlock { start, end, status })
+                                    }
+                                    _ => {
+                                        Err("a scheduleItem time is not a UTC date-time".to_owned())
+                                    }
                                 })
                             })
-                            .collect()),
+                            .collect(),
                     },
                 };
                 ScheduleOutcome {

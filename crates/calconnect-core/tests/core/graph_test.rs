@@ -101,16 +101,40 @@ async fn a_tenant_wide_app_is_full_and_sees_users_rooms_and_calendars() {
 #[tokio::test]
 async fn rbac_for_applications_scoping_leaves_lee_out_and_says_so() {
     let sandbox = sandbox(Tenant::demo_exchange_online()).await;
-    let inside = test(
+    // The token carries no Calendars.ReadWrite (RBAC grants never do): adele's calendar reads, and only a
+    // write test proves the write half.
+    let read_only = test(
         &sandbox,
         demo::GRAPH_ENTERPRISE_APP_CLIENT_ID,
         secret(),
         demo::ADELE,
     )
     .await;
-    // The token carries no Calendars.ReadWrite (RBAC grants never do), yet adele's calendar is readable.
+    assert_eq!(
+        read_only.level,
+        GraphLevel::Restricted,
+        "{}",
+        read_only.to_text()
+    );
+    assert!(
+        read_only.summary.contains("writing is not verified"),
+        "{}",
+        read_only.summary
+    );
+    let inside = test_with(
+        &sandbox,
+        demo::GRAPH_ENTERPRISE_APP_CLIENT_ID,
+        secret(),
+        demo::ADELE,
+        true,
+    )
+    .await;
     assert_eq!(inside.level, GraphLevel::Full, "{}", inside.to_text());
-    assert_eq!(status(&inside, "scope"), StepStatus::Passed);
+    assert_eq!(
+        status(&inside, "token"),
+        StepStatus::Passed,
+        "RBAC holds the role the token lacks"
+    );
     assert!(
         inside.fixes.is_empty(),
         "no consent is needed: {}",
@@ -136,22 +160,28 @@ async fn rbac_for_applications_scoping_leaves_lee_out_and_says_so() {
         "{}",
         outside.summary
     );
+    let scope = outside
+        .steps
+        .iter()
+        .find(|step| step.id == "scope")
+        .unwrap();
+    assert!(
+        scope.detail.contains("of")
+            && !scope.detail.contains(demo::ADELE)
+            && !scope.detail.contains(demo::MEGAN),
+        "only counts: {}",
+        scope.detail
+    );
     let command = outside
         .fixes
         .iter()
         .find_map(|fix| fix.command.as_deref())
         .expect("a scope fix");
     assert!(
-        command.contains(&format!(
-            "-RecipientRestrictionFilter \"PrimarySmtpAddress -eq '{}'\"",
-            demo::LEE
-        )),
+        command.contains("ExternalDirectoryObjectId -eq '"),
         "{command}"
     );
-    assert!(command.contains(&format!(
-        "New-ManagementRoleAssignment -App \"{}\" -Role \"Application Calendars.ReadWrite\"",
-        demo::GRAPH_ENTERPRISE_APP_CLIENT_ID
-    )));
+    assert!(command.contains(&format!("(Get-ServicePrincipal -Identity \"{}\").ObjectId -Role \"Application Calendars.ReadWrite\"", demo::GRAPH_ENTERPRISE_APP_CLIENT_ID)), "{command}");
     assert!(
         outside.fixes.iter().all(|fix| fix.link.is_none()),
         "outside a scope is no consent problem"
