@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "export_teams_report",
     "test_graph_app",
     "export_graph_report",
+    "read_schedules",
 ];
 
 fn main() {

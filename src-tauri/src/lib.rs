@@ -69,6 +69,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::teams::export_teams_report,
             commands::graph::test_graph_app,
             commands::graph::export_graph_report,
+            commands::graph::read_schedules,
         ])
 }
 

@@ -379,3 +379,15 @@ export function testGraphApp(request, writeTest, onStep) {
 export function exportGraphReport(format) {
   return /** @type {Promise<string>} */ (call('export_graph_report', { format }));
 }
+
+/** @typedef {{ schedule: string, busyBlocks: { start: string, end: string, status: string }[] | null, error: string | null }} ScheduleView */
+
+/**
+ * The Graph test's Free/Busy variant: getSchedule for up to 20 addresses with a connected Free/Busy account.
+ * @param {string} accountId
+ * @param {string[]} addresses
+ * @returns {Promise<ScheduleView[]>}
+ */
+export function readSchedules(accountId, addresses) {
+  return /** @type {Promise<ScheduleView[]>} */ (call('read_schedules', { accountId, addresses }));
+}

@@ -68,3 +68,59 @@ pub fn export_graph_report(
     };
     crate::commands::exchange::save_export("calconnect-graph-test", extension, &text)
 }
+
+/// One schedule read by the Free/Busy variant: its busy blocks (status, start, end), or Graph's reason.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleView {
+    pub schedule: String,
+    pub busy_blocks: Option<Vec<calconnect_graph::BusyBlock>>,
+    pub error: Option<String>,
+}
+
+/// The Graph test's Free/Busy variant: with a connected Free/Busy account (the admin signed in with the
+/// Enterprise Connect Free/Busy app, delegated), getSchedule for up to 20 addresses over the next 7 days.
+#[tauri::command]
+pub async fn read_schedules(
+    state: tauri::State<'_, AppState>,
+    account_id: String,
+    addresses: Vec<String>,
+) -> Result<Vec<ScheduleView>, IpcError> {
+    let addresses: Vec<String> = addresses
+        .iter()
+        .map(|address| address.trim().to_owned())
+        .filter(|address| !address.is_empty())
+        .collect();
+    if addresses.is_empty() || addresses.len() > calconnect_graph::MAX_SCHEDULES_PER_REQUEST {
+        return Err(IpcError::new(
+            ErrorCode::Failed,
+            "Give between 1 and 20 addresses.",
+            "getSchedule reads at most 20 schedules per request (a distribution list's members count too).",
+        ));
+    }
+    let core = state.core().await?;
+    let start = chrono::Utc::now();
+    let outcomes = core
+        .schedules(
+            &account_id,
+            &addresses,
+            start,
+            start + chrono::Duration::days(7),
+        )
+        .await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| match outcome.blocks {
+            Ok(blocks) => ScheduleView {
+                schedule: outcome.schedule,
+                busy_blocks: Some(blocks),
+                error: None,
+            },
+            Err(error) => ScheduleView {
+                schedule: outcome.schedule,
+                busy_blocks: None,
+                error: Some(error),
+            },
+        })
+        .collect())
+}
