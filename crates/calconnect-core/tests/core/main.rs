@@ -8,6 +8,7 @@ mod calendars;
 mod device_code;
 mod graph_test;
 mod keychain;
+mod registration;
 mod sessions;
 mod support;
 mod teams;
