@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "open_meeting_link",
     "get_settings",
     "save_settings",
+    "registration_guide",
     "test_exchange_account",
     "export_exchange_report",
     "test_teams_app",

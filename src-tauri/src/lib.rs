@@ -63,6 +63,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::calendars::open_meeting_link,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::settings::registration_guide,
             commands::exchange::test_exchange_account,
             commands::exchange::export_exchange_report,
             commands::teams::test_teams_app,

@@ -1,6 +1,6 @@
 //! The Settings step: the cloud, tenant and client IDs a person saves are what the next run uses.
 
-use calconnect_e2e::{app_binary, screenshot_dir, AppSession};
+use calconnect_e2e::{app_binary, screenshot_dir, AppSession, ARROW_RIGHT};
 use std::time::Duration;
 
 const SHORT: Duration = Duration::from_secs(10);
@@ -65,4 +65,211 @@ async fn saved_settings_choose_the_cloud_of_the_next_run() -> anyhow::Result<()>
         .await
         .map(|cloud| assert_eq!(cloud, "Microsoft 365 US Government DoD"))?;
     session.close().await
+}
+
+/// Microsoft Graph's delegated permission IDs each app must request (the core tests check them against
+/// Microsoft's published table).
+const PERMISSION_IDS: [(&str, &str); 5] = [
+    ("User.Read", "e1fe6dd8-ba31-4d61-89e7-88639da4683d"),
+    (
+        "Calendars.ReadWrite",
+        "1ec239c2-d7c9-4623-a91a-a9775856bb36",
+    ),
+    (
+        "Calendars.ReadBasic",
+        "662d75ba-a364-42ad-adee-f5f880ea4878",
+    ),
+    (
+        "OnlineMeetings.ReadWrite",
+        "a65f2972-a4f8-4f5e-afd7-69ccb046d5dc",
+    ),
+    ("offline_access", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182"),
+];
+
+#[tokio::test]
+async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let data_dir = data.path().to_string_lossy().into_owned();
+    let env = [
+        ("CALCONNECT_SANDBOX", "0"),
+        ("CALCONNECT_DATA_DIR", data_dir.as_str()),
+    ];
+    let session = AppSession::launch(&app_binary()?, &[], &env).await?;
+    session
+        .open_step(
+            "[data-testid=nav-settings]",
+            "main#step h1",
+            "Settings",
+            LONG,
+        )
+        .await?;
+    let tenant = session.find("#tenant", LONG).await?;
+    session
+        .execute("document.getElementById('tenant').value = '';", vec![])
+        .await?;
+    session.type_text(&tenant, "contoso.com").await?;
+    session
+        .click_on("[data-testid=settings-register-apps]", SHORT)
+        .await?;
+
+    // The permission table and every artefact carry Graph's IDs; the commands sign in to the tenant typed.
+    let table = session
+        .wait_for_text("[data-testid=register-permissions]", LONG, |text| {
+            text.contains("calconnect Teams conferencing")
+        })
+        .await?;
+    for (name, id) in PERMISSION_IDS {
+        assert!(
+            table.contains(name) && table.contains(id),
+            "{name} {id} in {table}"
+        );
+    }
+    let az = session
+        .wait_for_text("[data-testid=register-az]", SHORT, |text| {
+            text.contains("az ad app create")
+        })
+        .await?;
+    assert!(
+        az.contains("az login --allow-no-subscriptions --tenant 'contoso.com'"),
+        "{az}"
+    );
+    assert!(
+        az.contains("--public-client-redirect-uris 'http://localhost'"),
+        "{az}"
+    );
+    for (_, id) in PERMISSION_IDS {
+        assert!(az.contains(id), "{id} in {az}");
+    }
+    let hidden = |panel: &'static str| {
+        let session = &session;
+        async move {
+            session
+                .execute(
+                    "return document.getElementById(arguments[0]).hidden;",
+                    vec![serde_json::json!(panel)],
+                )
+                .await
+                .map(|value| value.as_bool())
+        }
+    };
+    assert_eq!(hidden("register-panel-powershell").await?, Some(true));
+    session
+        .execute(
+            "document.getElementById('register-apps-title').scrollIntoView();",
+            vec![],
+        )
+        .await?;
+    session
+        .screenshot(&screenshot_dir().join("23-settings-register-apps.png"))
+        .await?;
+
+    session
+        .click_on("[data-testid=register-tab-powershell]", SHORT)
+        .await?;
+    assert_eq!(hidden("register-panel-az").await?, Some(true));
+    let powershell = session
+        .wait_for_text("[data-testid=register-powershell]", SHORT, |text| {
+            text.contains("New-MgApplication")
+        })
+        .await?;
+    assert!(
+        powershell.contains("Connect-MgGraph -Environment 'Global' -TenantId 'contoso.com'"),
+        "{powershell}"
+    );
+    // The arrow key moves to the next tab, as in every tab list.
+    session
+        .execute(
+            "document.getElementById('register-tab-powershell').focus();",
+            vec![],
+        )
+        .await?;
+    session.press_keys(&[ARROW_RIGHT]).await?;
+    let manifest = session
+        .wait_for_text("#register-panel-manifest", SHORT, |text| {
+            text.contains("isFallbackPublicClient")
+        })
+        .await?;
+    assert_eq!(hidden("register-panel-manifest").await?, Some(false));
+    for (_, id) in PERMISSION_IDS {
+        assert!(manifest.contains(id), "{id} in {manifest}");
+    }
+
+    // A pasted line that is not an ID is caught before anything is saved.
+    let tenant_id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let ids = [
+        (
+            "#register-fullClientId",
+            "11111111-1111-1111-1111-111111111111",
+        ),
+        (
+            "#register-freebusyClientId",
+            "22222222-2222-2222-2222-222222222222",
+        ),
+        (
+            "#register-teamsClientId",
+            "33333333-3333-3333-3333-333333333333",
+        ),
+    ];
+    let full = session.find("#register-fullClientId", SHORT).await?;
+    session
+        .type_text(&full, "Client ID of the Full app:")
+        .await?;
+    session
+        .click_on("[data-testid=register-save]", SHORT)
+        .await?;
+    session
+        .wait_for_text("[data-testid=register-status]", SHORT, |text| {
+            text.contains("Client ID of the Full app: paste the ID printed after")
+        })
+        .await?;
+    assert!(!data.path().join("settings.toml").exists());
+
+    session
+        .execute(
+            "for (const id of ['register-tenant', 'register-fullClientId']) document.getElementById(id).value = '';",
+            vec![],
+        )
+        .await?;
+    let tenant = session.find("#register-tenant", SHORT).await?;
+    session.type_text(&tenant, tenant_id).await?;
+    for (field, id) in ids {
+        let input = session.find(field, SHORT).await?;
+        session.type_text(&input, id).await?;
+    }
+    session
+        .click_on("[data-testid=register-save]", SHORT)
+        .await?;
+    session
+        .wait_for_text("[data-testid=settings-status]", LONG, |text| {
+            text == "Saved."
+        })
+        .await?;
+    // Back on the Settings form, with what was saved.
+    for (field, expected) in [
+        ("tenant", tenant_id),
+        ("fullClientId", ids[0].1),
+        ("freebusyClientId", ids[1].1),
+        ("teamsClientId", ids[2].1),
+    ] {
+        let value = session
+            .execute(
+                "return document.getElementById(arguments[0]).value;",
+                vec![serde_json::json!(field)],
+            )
+            .await?;
+        assert_eq!(value.as_str(), Some(expected), "{field}");
+    }
+    session.close().await?;
+
+    let saved = std::fs::read_to_string(data.path().join("settings.toml"))?;
+    for expected in [
+        r#"cloud = "global""#.to_owned(),
+        format!(r#"tenant = "{tenant_id}""#),
+        format!(r#"fullClientId = "{}""#, ids[0].1),
+        format!(r#"freebusyClientId = "{}""#, ids[1].1),
+        format!(r#"teamsClientId = "{}""#, ids[2].1),
+    ] {
+        assert!(saved.contains(&expected), "{expected} in {saved}");
+    }
+    Ok(())
 }

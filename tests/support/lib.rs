@@ -6,7 +6,7 @@
 
 mod webdriver;
 
-pub use webdriver::{AppSession, Element, ENTER, TAB};
+pub use webdriver::{AppSession, Element, ARROW_RIGHT, ENTER, TAB};
 
 use std::path::PathBuf;
 

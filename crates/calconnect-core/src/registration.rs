@@ -299,7 +299,7 @@ fn ps_quote(text: &str) -> String {
 /// `az ad app create` updates an app that already has the same display name instead of adding another
 /// (azure-cli `src/azure-cli/azure/cli/command_modules/role/custom.py`, `create_application`), so running
 /// the script again is safe. `--required-resource-accesses` takes the JSON inline (azure-cli `_params.py`:
-/// `validate_file_or_dict`), single-quoted, so nothing is written to disk.
+/// `validate_file_or_dict`), so nothing is written to disk.
 fn azure_cli(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
     let mut script = format!("az cloud set --name {}\n", az_cloud(cloud));
     script.push_str("az login --allow-no-subscriptions");
@@ -308,8 +308,17 @@ fn azure_cli(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
     }
     script.push('\n');
     for plan in apps {
-        let access = serde_json::to_string(&[required_resource_access(plan)])
-            .expect("requiredResourceAccess serialises");
+        // The manifest's requiredResourceAccess laid out one permission a line, so every ID can be read; the
+        // single quotes span the lines (an ID holds no quote), and the core tests parse what `az` receives.
+        let permissions = plan
+            .permissions
+            .iter()
+            .map(|permission| format!("    {{\"id\": \"{}\", \"type\": \"Scope\"}}", permission.id))
+            .collect::<Vec<_>>()
+            .join(",\n");
+        let access = format!(
+            "'[{{\"resourceAppId\": \"{GRAPH_RESOURCE_APP_ID}\", \"resourceAccess\": [\n{permissions}]}}]'"
+        );
         script.push_str(&format!(
             "{variable}=$(az ad app create \\\n  --display-name {name} \\\n  --sign-in-audience {audience} \\\n  \
              --is-fallback-public-client true \\\n  --public-client-redirect-uris {redirect} \\\n  \
@@ -318,7 +327,7 @@ fn azure_cli(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
             name = sh_quote(plan.display_name),
             audience = SIGN_IN_AUDIENCE,
             redirect = sh_quote(REDIRECT_URI),
-            access = sh_quote(&access),
+            access = access,
         ));
     }
     let width = label_width(apps);

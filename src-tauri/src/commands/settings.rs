@@ -1,8 +1,10 @@
 //! Commands of the Settings step.
 
+use calconnect_core::RegistrationGuide;
+
 use crate::config::Cloud;
-use crate::ipc::dto::{CloudOption, SettingsView};
-use crate::ipc::error::IpcError;
+use crate::ipc::dto::{CloudOption, RegistrationGuideView, SettingsView};
+use crate::ipc::error::{ErrorCode, IpcError};
 use crate::settings::Settings;
 use crate::state::AppState;
 
@@ -20,6 +22,20 @@ pub async fn save_settings(
 ) -> Result<SettingsView, IpcError> {
     state.apply_settings(settings).await?;
     view(&state)
+}
+
+/// "Register the apps in my tenant": the Azure CLI and Microsoft Graph PowerShell commands and the manifest
+/// that create the three apps, for the cloud and tenant the form shows (saved or not).
+#[tauri::command]
+pub fn registration_guide(cloud: Cloud, tenant: String) -> Result<RegistrationGuideView, IpcError> {
+    let cloud = cloud.national().ok_or_else(|| {
+        IpcError::new(
+            ErrorCode::Configuration,
+            "The sandbox's apps are built in: there is nothing to register.",
+            "Choose the Microsoft cloud of your tenant first.",
+        )
+    })?;
+    Ok(RegistrationGuide::new(cloud, &tenant).into())
 }
 
 fn view(state: &AppState) -> Result<SettingsView, IpcError> {

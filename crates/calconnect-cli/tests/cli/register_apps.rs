@@ -101,7 +101,7 @@ async fn the_azure_cli_commands_follow_the_configured_cloud_and_tenant() {
         for id in ids(app) {
             assert!(
                 run.stdout
-                    .contains(&format!("{{\"id\":\"{id}\",\"type\":\"Scope\"}}")),
+                    .contains(&format!("{{\"id\": \"{id}\", \"type\": \"Scope\"}}")),
                 "{id}"
             );
         }
