@@ -7,6 +7,7 @@ mod graph;
 mod layout;
 mod sandbox_app;
 mod settings;
+mod support;
 mod teams;
 mod welcome;
 mod wizard;

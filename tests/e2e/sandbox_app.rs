@@ -83,6 +83,32 @@ impl SandboxApp {
         }
     }
 
+    /// Starts the app again as a plain process with the same profile (no WebDriver), as a person
+    /// double-clicking its icon a second time would.
+    pub fn spawn_again(&self) -> anyhow::Result<std::process::Child> {
+        Ok(std::process::Command::new(app_binary()?)
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .stdin(std::process::Stdio::null())
+            .spawn()?)
+    }
+
+    /// Every line the app logged to its log file so far (`logs/calconnect.*.log` in the data folder).
+    pub fn log_text(&self) -> String {
+        let Ok(entries) = std::fs::read_dir(self.data_dir().join("logs")) else {
+            return String::new();
+        };
+        entries
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("calconnect.")
+            })
+            .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+            .collect()
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }

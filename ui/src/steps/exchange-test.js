@@ -10,6 +10,7 @@ import { h, replaceChildren } from '../dom.js';
 import { appInfo, exportExchangeReport, testExchangeAccount } from '../ipc.js';
 import { errorCard } from '../error-card.js';
 import { copyButton } from '../copy-button.js';
+import { linkActions } from '../link-actions.js';
 
 /** @typedef {import('../ipc.js').ExchangeReport} ExchangeReport */
 /** @typedef {import('../ipc.js').ExchangeStep} ExchangeStep */
@@ -70,7 +71,7 @@ export function stepRow(step) {
       summary,
       h('p', { class: 'step-detail' }, step.detail),
       step.docUrl && step.status !== 'passed'
-        ? h('p', { class: 'small' }, 'Microsoft documentation: ', h('code', { class: 'url' }, step.docUrl), copyButton(step.docUrl, 'Copy the documentation link'))
+        ? h('p', { class: 'small' }, 'Microsoft documentation: ', h('code', { class: 'url' }, step.docUrl), ...linkActions(step.docUrl, 'the documentation link'))
         : null,
       step.requests.length
         ? h(
@@ -124,7 +125,7 @@ function verdictCard(report) {
               h('p', {}, fix.reaches ? h('strong', {}, `${fixLabel(verdict, index)}: `) : null, fix.problem),
               fix.command ? h('div', { class: 'command' }, h('code', {}, fix.command), copyButton(fix.command, 'Copy the command')) : null,
               fix.changes ? h('p', { class: 'small' }, `It ${fix.changes}.`) : null,
-              h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), copyButton(fix.docUrl, 'Copy the documentation link')),
+              h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), ...linkActions(fix.docUrl, 'the documentation link')),
             ),
           ),
         )
@@ -352,7 +353,7 @@ export function render(root) {
               onclick: () =>
                 exportExchangeReport(format)
                   .then((path) => {
-                    exportStatus.textContent = `Saved to ${path}`;
+                    exportStatus.textContent = path ? `Saved to ${path}` : 'Not saved.';
                   })
                   .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
                     exportStatus.textContent = `${error.message} ${error.nextStep ?? ''}`;

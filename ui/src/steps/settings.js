@@ -5,6 +5,7 @@
 import { h, replaceChildren } from '../dom.js';
 import { accessOptions, getSettings, saveSettings } from '../ipc.js';
 import { errorCard } from '../error-card.js';
+import { supportCard } from '../support-card.js';
 
 /**
  * @param {HTMLElement} root
@@ -19,6 +20,7 @@ export function render(root, ctx) {
     h('h1', {}, 'Settings'),
     h('p', { class: 'lead' }, 'Where calconnect signs you in. Client IDs are those of your own app registrations in Microsoft Entra ID.'),
     body,
+    supportCard(),
   );
 
   /**
