@@ -9,12 +9,12 @@
 //! | `signing-key.pem` | PKCS#8 RSA key signing access and ID tokens: tokens issued before a restart still verify |
 //! | `ca.pem` | the CA certificate clients pinned |
 //! | `server.pem`, `server-key.pem` | the server certificate chain (leaf, CA) and its PKCS#8 key |
-//! | `state.json` | [`Snapshot`]: last port, clock offset, consents, refresh-token grants |
+//! | `state.json` | [`Snapshot`]: last port, clock offset, consents, tenant-wide admin consents, refresh-token grants |
 //!
 //! `state.json` looks like
 //! `{"version":1,"port":8443,"clock_offset_ms":0,"consents":[{"user_id":"…","client_id":"…","scopes":["User.Read"]}],
 //! "refresh_tokens":{"<sha256 hex>":{"grant":{"user_id":"…","client_id":"…","scopes":["openid","User.Read"],"nonce":null},
-//! "issued_at":"2026-…Z","state":"active"}}}`. Refresh tokens are present only as the SHA-256 of their
+//! "issued_at":"2026-…Z","state":"active"}},"admin_consents":[{"client_id":"…","app_roles":["User.Read.All"]}]}`. Refresh tokens are present only as the SHA-256 of their
 //! value (the in-memory key too): the grant they stand for is kept, the token never is. Access tokens,
 //! codes, device codes and sign-ins in progress are short-lived and not kept. The CA's private key is never
 //! written (see [`CertificateAuthority`]). One sandbox per directory at a time.
@@ -55,6 +55,18 @@ pub struct Snapshot {
     pub consents: Vec<ConsentRecord>,
     /// Refresh-token grants keyed by [`crate::store::refresh_token_digest`].
     pub refresh_tokens: BTreeMap<String, RefreshTokenRecord>,
+    /// Application permissions granted through `/adminconsent`. Absent from files written before the
+    /// endpoint existed, hence the default (the format stays version 1: an addition, not a change).
+    #[serde(default)]
+    pub admin_consents: Vec<AdminConsentRecord>,
+}
+
+/// Application permissions (app roles) an administrator granted a client tenant-wide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminConsentRecord {
+    /// Lowercase client id.
+    pub client_id: String,
+    pub app_roles: BTreeSet<String>,
 }
 
 /// Permissions a user consented to for a client.
@@ -79,6 +91,15 @@ impl Snapshot {
             })
             .collect();
         consents.sort_by(|a, b| (a.user_id, &a.client_id).cmp(&(b.user_id, &b.client_id)));
+        let mut admin_consents: Vec<AdminConsentRecord> = store
+            .admin_consents
+            .iter()
+            .map(|(client_id, app_roles)| AdminConsentRecord {
+                client_id: client_id.clone(),
+                app_roles: app_roles.clone(),
+            })
+            .collect();
+        admin_consents.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Self {
             version: FORMAT_VERSION,
             port,
@@ -89,11 +110,19 @@ impl Snapshot {
                 .iter()
                 .map(|(digest, record)| (digest.clone(), record.clone()))
                 .collect(),
+            admin_consents,
         }
     }
 
-    /// Puts the consents and refresh-token grants back into a fresh store.
+    /// Puts the consents, admin consents and refresh-token grants back into a fresh store.
     pub fn restore_into(&self, store: &mut Store) {
+        for consent in &self.admin_consents {
+            store
+                .admin_consents
+                .entry(consent.client_id.to_ascii_lowercase())
+                .or_default()
+                .extend(consent.app_roles.iter().cloned());
+        }
         for consent in &self.consents {
             store
                 .consents
@@ -295,6 +324,19 @@ mod tests {
         assert!(!state_dir.path().join("state.json.tmp").exists());
         let loaded = state_dir.load_snapshot().expect("loads").expect("exists");
         assert_eq!(loaded.port, Some(1));
+    }
+
+    #[test]
+    fn a_state_file_from_before_admin_consent_still_loads() {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        fs::write(
+            directory.path().join(STATE),
+            br#"{"version":1,"port":8443,"clock_offset_ms":0,"consents":[],"refresh_tokens":{}}"#,
+        )
+        .expect("writes");
+        let state_dir = StateDir::open(directory.path()).expect("opens");
+        let loaded = state_dir.load_snapshot().expect("loads").expect("exists");
+        assert!(loaded.admin_consents.is_empty());
     }
 
     #[test]

@@ -220,7 +220,7 @@ impl AppState {
         self.inner.channel_binding.get().copied()
     }
 
-    /// Saves consents, refresh-token grants, the clock offset and the port to the state directory if
+    /// Saves consents, tenant-wide admin consents, refresh-token grants, the clock offset and the port to the state directory if
     /// any changed since the last save. Blocking file I/O; a no-op without a state directory.
     pub fn persist(&self) -> crate::Result<()> {
         let Some(state_dir) = &self.inner.state_dir else {

@@ -190,3 +190,28 @@ async fn an_extra_hostname_is_on_the_certificate_and_only_there() {
         .expect_err("a name not on the certificate fails TLS");
     assert!(error.is_connect(), "{error:?}");
 }
+
+#[tokio::test]
+async fn tenant_wide_admin_consent_survives_a_restart() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let first = world_with(Sandbox::builder().state_dir(directory.path())).await;
+    let url = crate::admin_consent::consent_url(&first, "adminconsent", &[]);
+    first
+        .person
+        .admin_consent(&url, demo::ADELE, Consent::Approve)
+        .await
+        .expect("the administrator consents");
+    assert_eq!(
+        crate::admin_consent::roles(&first).await,
+        Some(crate::admin_consent::requested()),
+        "granted before the restart"
+    );
+    first.sandbox.stop().await;
+
+    let second = world_with(Sandbox::builder().state_dir(directory.path())).await;
+    assert_eq!(
+        crate::admin_consent::roles(&second).await,
+        Some(crate::admin_consent::requested()),
+        "the grant is Microsoft's, not the process's: it outlives a restart"
+    );
+}
