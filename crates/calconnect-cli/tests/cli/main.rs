@@ -4,6 +4,7 @@
 mod clouds;
 mod exchange;
 mod internal_ca;
+mod strict_oauth;
 mod teams;
 
 use std::path::Path;
