@@ -247,6 +247,7 @@ impl Reporter for LiveReporter {
             StepStatus::Failed => "✘",
             StepStatus::Warning => "!",
             StepStatus::Skipped => "-",
+            StepStatus::Unconfirmed => "?",
         };
         eprintln!("  {mark} {} ({} ms)", step.title, step.duration_ms);
         if !step.detail.is_empty() {
@@ -319,6 +320,12 @@ fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
     for note in &verdict.notes {
         println!();
         println!("Note: {note}");
+    }
+    if let Some(url) = &report.unconfirmed_ews_url {
+        println!();
+        println!(
+            "If {url} is your Exchange server's EWS URL, run the same command again with --ews-url {url}"
+        );
     }
     if let Some(level) = expected {
         println!();

@@ -209,7 +209,14 @@ impl IdentityClient {
             .await
             .map_err(|error| map_request_error("device code request", &url, error))?;
         let verification_uri = response.verification_uri().url().clone();
-        crate::http::ensure_secure_url(&verification_uri)?;
+        crate::device_code::check_verification_uri(
+            &verification_uri,
+            &self.inner.discovery.device_authorization_endpoint,
+        )
+        .map_err(|reason| Error::InvalidResponse {
+            url: url.clone(),
+            reason,
+        })?;
         let expires_in = chrono::Duration::from_std(response.expires_in())
             .unwrap_or(chrono::Duration::minutes(15));
         Ok(DeviceCode {

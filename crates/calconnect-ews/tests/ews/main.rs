@@ -2,6 +2,7 @@
 //! against the sandbox's EWS over loopback.
 
 mod autodiscover;
+mod credentials;
 mod exchange_2026;
 mod ntlm;
 mod schema;

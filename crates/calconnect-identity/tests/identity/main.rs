@@ -1,4 +1,6 @@
-//! The identity client against the sandbox over loopback TLS.
+//! The identity client against the sandbox over loopback TLS, and against hostile authorities.
+
+mod hostile_authority;
 
 use std::time::Duration;
 
