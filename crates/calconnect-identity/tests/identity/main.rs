@@ -1,4 +1,7 @@
-//! The identity client against the sandbox over loopback TLS.
+//! The identity client against the sandbox over loopback TLS, and against hostile servers (`hostile`).
+
+mod hostile;
+mod hostile_http;
 
 use std::time::Duration;
 
