@@ -19,6 +19,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use calconnect_identity::text::strip_control_characters;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use quick_xml::escape::escape;
@@ -26,6 +27,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::auth::{offered_schemes, AuthScheme, Authorization, Credentials};
+use crate::body::read_response;
 use crate::client::{elapsed_ms, transport_error};
 use crate::endpoints::{ensure_secure, Endpoints};
 use crate::parse::XmlElement;
@@ -421,13 +423,17 @@ impl Autodiscover {
                 .await?;
             match status {
                 200 => {
+                    if calconnect_identity::http::json_too_deep(body.as_bytes()) {
+                        return Err("the JSON answer nests too deep to read".into());
+                    }
                     let answer: serde_json::Value = serde_json::from_str(&body)
                         .map_err(|error| format!("unreadable JSON answer: {error}"))?;
                     let ews_url = answer
                         .get("Url")
                         .and_then(|value| value.as_str())
+                        .map(strip_control_characters)
                         .ok_or("the JSON answer has no Url")?;
-                    let ews_url = Url::parse(ews_url)
+                    let ews_url = Url::parse(&ews_url)
                         .map_err(|error| format!("bad EWS url {ews_url}: {error}"))?;
                     require_https(&ews_url)?;
                     return Ok(ews_url);
@@ -611,7 +617,10 @@ impl Autodiscover {
             note: authenticated.then(|| "sent with Basic credentials".to_owned()),
         };
         let result = async {
-            let response = request.send().await?;
+            let response = request
+                .send()
+                .await
+                .map_err(|error| transport_error(url, operation, error))?;
             let status = response.status().as_u16();
             let location = response
                 .headers()
@@ -619,12 +628,12 @@ impl Autodiscover {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             let offered = offered_schemes(response.headers());
-            let body = response.text().await?;
-            Ok::<_, reqwest::Error>(Answer {
+            let body = read_response(response, url, operation).await?;
+            Ok::<_, crate::Error>(Answer {
                 status,
                 location,
                 offered,
-                body,
+                body: String::from_utf8_lossy(&body).into_owned(),
             })
         }
         .await;
@@ -636,7 +645,7 @@ impl Autodiscover {
                 Ok(answer)
             }
             Err(error) => {
-                let error = transport_error(url, operation, error).to_string();
+                let error = error.to_string();
                 record.note = Some(error.clone());
                 self.log.push(record);
                 Err(error)
