@@ -36,9 +36,11 @@ pub(crate) fn kind(error: &GraphError) -> ErrorKind {
         GraphError::Network(_) => ErrorKind::Network,
         GraphError::Token(_) => ErrorKind::SignInFailed,
         GraphError::UnsafeUrl { .. } => ErrorKind::Configuration,
-        GraphError::Api { .. } | GraphError::Schedule { .. } | GraphError::Decode { .. } => {
-            ErrorKind::ServiceError
-        }
+        GraphError::Api { .. }
+        | GraphError::Schedule { .. }
+        | GraphError::Decode { .. }
+        | GraphError::ResponseTooLarge { .. }
+        | GraphError::EndlessCollection { .. } => ErrorKind::ServiceError,
     }
 }
 

@@ -256,7 +256,8 @@ pub async fn authorize(
             let response = client
                 .exchange_client_credentials()
                 .add_scope(Scope::new(cloud.scope()))
-                .request_async(http)
+                // Through the identity crate's bounded reader: oauth2's own reads a body without a limit.
+                .request_async(&calconnect_identity::http::OAuthHttp(http.clone()))
                 .await
                 .map_err(|error| Error::TokenRequest {
                     url: logical.to_string(),

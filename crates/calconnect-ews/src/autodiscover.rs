@@ -26,6 +26,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use calconnect_identity::text::strip_control_characters;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use quick_xml::escape::escape;
@@ -34,6 +35,7 @@ use tokio::sync::watch;
 use url::Url;
 
 use crate::auth::{offered_schemes, AuthScheme, Authorization, Credentials};
+use crate::body::read_response;
 use crate::client::{elapsed_ms, transport_error};
 use crate::cloud::is_exchange_online_host;
 use crate::endpoints::{ensure_secure, Endpoints};
@@ -551,13 +553,17 @@ impl Autodiscover {
                 .await?;
             match status {
                 200 => {
+                    if calconnect_identity::http::json_too_deep(body.as_bytes()) {
+                        return Err("the JSON answer nests too deep to read".into());
+                    }
                     let answer: serde_json::Value = serde_json::from_str(&body)
                         .map_err(|error| format!("unreadable JSON answer: {error}"))?;
                     let ews_url = answer
                         .get("Url")
                         .and_then(|value| value.as_str())
+                        .map(strip_control_characters)
                         .ok_or("the JSON answer has no Url")?;
-                    let ews_url = Url::parse(ews_url)
+                    let ews_url = Url::parse(&ews_url)
                         .map_err(|error| format!("bad EWS url {ews_url}: {error}"))?;
                     require_https(&ews_url)?;
                     if exchange_online && !ews_url.host_str().is_some_and(is_exchange_online_host) {
@@ -794,7 +800,10 @@ impl Autodiscover {
             }),
         };
         let result = async {
-            let response = request.send().await?;
+            let response = request
+                .send()
+                .await
+                .map_err(|error| transport_error(url, operation, error))?;
             let status = response.status().as_u16();
             let location = response
                 .headers()
@@ -802,12 +811,12 @@ impl Autodiscover {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             let offered = offered_schemes(response.headers());
-            let body = response.text().await?;
-            Ok::<_, reqwest::Error>(Answer {
+            let body = read_response(response, url, operation).await?;
+            Ok::<_, crate::Error>(Answer {
                 status,
                 location,
                 offered,
-                body,
+                body: String::from_utf8_lossy(&body).into_owned(),
             })
         }
         .await;
@@ -819,7 +828,7 @@ impl Autodiscover {
                 Ok(answer)
             }
             Err(error) => {
-                let error = transport_error(url, operation, error).to_string();
+                let error = error.to_string();
                 record.note = Some(error.clone());
                 self.log.push(record);
                 Err(error)

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 use url::Url;
 
+use crate::body::{read_incoming, too_large, IncomingError, MAX_BODY_BYTES};
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 use crate::tls::{failure, Trust};
@@ -197,7 +198,8 @@ impl Connection {
         self.peer_certificate.as_deref()
     }
 
-    /// POSTs `body` to `target` with `headers` and reads the whole response, within the request timeout.
+    /// POSTs `body` to `target` with `headers` and reads the whole response (at most
+    /// [`MAX_BODY_BYTES`]), within the request timeout.
     pub async fn post(
         &mut self,
         target: &Url,
@@ -230,7 +232,8 @@ impl Connection {
         request_headers.extend(headers);
         match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(error)) => Err(failure(url, operation, &error)),
+            Ok(Err(IncomingError::Hyper(error))) => Err(failure(url, operation, &error)),
+            Ok(Err(IncomingError::TooLarge)) => Err(too_large(url, operation, MAX_BODY_BYTES)),
             Err(_) => Err(Error::Timeout {
                 operation: operation.into(),
                 url: url.to_string(),
@@ -238,12 +241,20 @@ impl Connection {
         }
     }
 
-    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> hyper::Result<Reply> {
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
+    async fn exchange(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> std::result::Result<Reply, IncomingError> {
+        self.sender.ready().await.map_err(IncomingError::Hyper)?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(IncomingError::Hyper)?;
         let (parts, incoming) = response.into_parts();
-        // Read to the end: only then may the next request go out on this connection.
-        let body = incoming.collect().await?.to_bytes();
+        // Read to the end (at most MAX_BODY_BYTES): only then may the next request go out on this
+        // connection. A body cut off at the cap leaves the connection unusable, and it is dropped.
+        let body = read_incoming(&parts.headers, incoming).await?;
         Ok(Reply {
             status: parts.status,
             headers: parts.headers,

@@ -119,6 +119,16 @@ pub enum Error {
         /// The last `BackOffMilliseconds` hint.
         back_off_ms: u64,
     },
+    /// The answer was longer than any genuine one ([`crate::MAX_BODY_BYTES`]); it was not read further.
+    #[error("the {operation} answer from {url} is larger than {limit} bytes, far more than any Exchange answer this test reads, so calconnect stopped reading it")]
+    ResponseTooLarge {
+        /// What was attempted.
+        operation: String,
+        /// The logical URL.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
     /// The response was not what the protocol says.
     #[error("could not read the {operation} response from {url}: {detail}")]
     Parse {

@@ -9,9 +9,8 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, DeviceAuthorizationUrl, EndpointNotSet,
-    EndpointSet, ExtraDeviceAuthorizationFields, HttpClientError, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
-    TokenResponse, TokenUrl,
+    EndpointSet, ExtraDeviceAuthorizationFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -24,10 +23,12 @@ use crate::authority::Authority;
 use crate::device_code::{DeviceCode, DeviceProgress, PollState};
 use crate::discovery::Discovery;
 use crate::error::{Error, Result};
+use crate::http::{read_json, BodyError, OAuthHttp};
 use crate::loopback::{Callback, LoopbackListener};
 use crate::scopes::{check_grant, AccessLevel, ScopeSet};
-use crate::time::{Clock, Sleeper, SystemClock, TokioSleeper};
-use crate::token::TokenSet;
+use crate::text::strip_control_characters;
+use crate::time::{deadline, Clock, Sleeper, SystemClock, TokioSleeper};
+use crate::token::{TokenSet, MAX_ACCESS_TOKEN_LIFETIME};
 
 type AadOAuthClient = oauth2::Client<
     AadError,
@@ -53,6 +54,17 @@ impl ExtraDeviceAuthorizationFields for MicrosoftDeviceFields {}
 
 /// Access tokens without `expires_in` are assumed to live an hour (Entra's typical 3599 s).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The longest device-code lifetime believed: Entra's codes live 15 minutes (`expires_in` 900), so an
+/// hour is generous; a longer one would keep the poll loop (and the person) waiting for nothing.
+const MAX_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// The shortest poll interval used, whatever the server says (RFC 8628 §3.2's default is 5 s; a zero
+/// interval would poll the token endpoint in a tight loop).
+const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What `slow_down` adds to the interval (RFC 8628 §3.5).
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 /// A successful sign-in: the tokens and what they allow.
 #[derive(Debug, Clone)]
@@ -205,7 +217,7 @@ impl IdentityClient {
             .oauth
             .exchange_device_code()
             .add_scopes(self.scopes())
-            .request_async(&self.inner.http)
+            .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("device code request", &url, error))?;
         let verification_uri = response.verification_uri().url().clone();
@@ -217,14 +229,21 @@ impl IdentityClient {
             url: url.clone(),
             reason,
         })?;
-        let expires_in = chrono::Duration::from_std(response.expires_in())
-            .unwrap_or(chrono::Duration::minutes(15));
+        // The lifetime and interval are the server's numbers: believed within bounds, never overflowing.
+        let lifetime = response.expires_in().min(MAX_DEVICE_CODE_LIFETIME);
         Ok(DeviceCode {
-            user_code: response.user_code().secret().clone(),
+            // Both are shown to the person as they came: no escape sequence may reach the terminal.
+            user_code: strip_control_characters(response.user_code().secret()),
             verification_uri,
-            message: response.extra_fields().message.clone(),
-            expires_at: self.clock.now() + expires_in,
-            interval: response.interval(),
+            message: response
+                .extra_fields()
+                .message
+                .as_deref()
+                .map(strip_control_characters),
+            expires_at: deadline(self.clock.now(), lifetime, MAX_DEVICE_CODE_LIFETIME),
+            interval: response
+                .interval()
+                .clamp(MIN_POLL_INTERVAL, lifetime.max(MIN_POLL_INTERVAL)),
             device_code: SecretString::from(response.device_code().secret().clone()),
         })
     }
@@ -237,7 +256,7 @@ impl IdentityClient {
         cancel: &CancellationToken,
         on_progress: &mut (dyn FnMut(DeviceProgress) + Send),
     ) -> Result<SignIn> {
-        let mut interval = device_code.interval.max(Duration::from_secs(1));
+        let mut interval = device_code.interval.max(MIN_POLL_INTERVAL);
         let mut polls = 0u32;
         let mut last_state = PollState::Waiting;
         loop {
@@ -245,16 +264,18 @@ impl IdentityClient {
             if remaining.is_zero() {
                 return Err(Error::DeviceCodeExpired);
             }
+            // Never wait past the code's expiry, whatever interval the server asked for.
+            let wait = interval.min(remaining);
             on_progress(DeviceProgress {
                 state: last_state,
                 remaining_seconds: remaining.as_secs(),
-                interval_seconds: interval.as_secs(),
+                interval_seconds: wait.as_secs(),
                 polls,
             });
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(Error::Cancelled),
-                () = self.sleeper.sleep(interval) => {}
+                () = self.sleeper.sleep(wait) => {}
             }
             if device_code.remaining(self.clock.now()).is_zero() {
                 return Err(Error::DeviceCodeExpired);
@@ -270,7 +291,7 @@ impl IdentityClient {
                 PollOutcome::Error(response) => match response.error.as_str() {
                     "authorization_pending" => last_state = PollState::Pending,
                     "slow_down" => {
-                        interval += Duration::from_secs(5);
+                        interval = interval.saturating_add(SLOW_DOWN_STEP);
                         last_state = PollState::SlowDown;
                     }
                     "authorization_declined" => return Err(Error::DeviceCodeDeclined),
@@ -301,10 +322,7 @@ impl IdentityClient {
                 source,
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|source| Error::Network {
-            url: url.to_string(),
-            source,
-        })?;
+        let body = read_json(response, url).await?;
         // Parse errors name the position only: a token response body must never reach an error message.
         let invalid = |error: serde_json::Error| Error::InvalidResponse {
             url: url.to_string(),
@@ -345,7 +363,7 @@ impl IdentityClient {
             .oauth
             .exchange_refresh_token(&refresh_token)
             .add_scopes(self.scopes())
-            .request_async(&self.inner.http)
+            .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("token refresh", &url, error))?;
         let mut tokens = self.token_set(&response);
@@ -371,7 +389,7 @@ impl IdentityClient {
             .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
             .set_pkce_verifier(verifier)
             .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())))
-            .request_async(&self.inner.http)
+            .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("authorization code redemption", &url, error))?;
         self.sign_in_from(&response)
@@ -399,8 +417,7 @@ impl IdentityClient {
             refresh_token: response
                 .refresh_token()
                 .map(|token| SecretString::from(token.secret().clone())),
-            expires_at: self.clock.now()
-                + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(1)),
+            expires_at: deadline(self.clock.now(), lifetime, MAX_ACCESS_TOKEN_LIFETIME),
             granted_scopes,
         }
     }
@@ -414,13 +431,17 @@ enum PollOutcome {
 fn map_request_error(
     operation: &'static str,
     url: &str,
-    error: RequestTokenError<HttpClientError<reqwest::Error>, AadError>,
+    error: RequestTokenError<BodyError, AadError>,
 ) -> Error {
     match error {
         RequestTokenError::ServerResponse(response) => Error::server(operation, response),
-        RequestTokenError::Request(HttpClientError::Reqwest(source)) => Error::Network {
+        RequestTokenError::Request(BodyError::TooLarge { limit }) => Error::ResponseTooLarge {
             url: url.to_owned(),
-            source: *source,
+            limit,
+        },
+        RequestTokenError::Request(BodyError::Http(source)) => Error::Network {
+            url: url.to_owned(),
+            source,
         },
         RequestTokenError::Request(other) => Error::InvalidResponse {
             url: url.to_owned(),

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::authority::Authority;
 use crate::error::{Error, Result};
-use crate::http::ensure_secure_url;
+use crate::http::{ensure_secure_url, read_json};
 
 /// The endpoints calconnect uses, from the discovery document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +57,7 @@ impl Discovery {
                 status: status.as_u16(),
             });
         }
-        let body = response.bytes().await.map_err(|source| Error::Network {
-            url: url.to_string(),
-            source,
-        })?;
+        let body = read_json(response, &url).await?;
         Self::parse(&url, &body)
     }
 

@@ -36,6 +36,9 @@ pub enum Error {
     },
     #[error("unexpected response from {url}: {reason}")]
     InvalidResponse { url: String, reason: String },
+    /// The answer was longer than any genuine one ([`crate::http::MAX_BODY_BYTES`]); it was not read further.
+    #[error("the answer from {url} is larger than {limit} bytes, far more than any sign-in answer, so calconnect stopped reading it")]
+    ResponseTooLarge { url: String, limit: usize },
     #[error("unable_to_grant_scope: the sign-in did not grant `{scope}` (granted: {granted})")]
     UnableToGrantScope { scope: String, granted: String },
     #[error("the redirect's state did not match the sign-in request (possible cross-site request forgery)")]
@@ -66,7 +69,32 @@ pub enum Error {
 }
 
 impl Error {
+    /// A body read through [`crate::http::read_body`] that failed.
+    pub(crate) fn body(url: &url::Url, error: crate::http::BodyError) -> Self {
+        use crate::http::BodyError;
+        match error {
+            BodyError::TooLarge { limit } => Self::ResponseTooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            BodyError::TooDeep { limit } => Self::InvalidResponse {
+                url: url.to_string(),
+                reason: format!("JSON nested deeper than {limit} levels"),
+            },
+            BodyError::Http(source) => Self::Network {
+                url: url.to_string(),
+                source,
+            },
+            BodyError::Response(error) => Self::InvalidResponse {
+                url: url.to_string(),
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    /// Entra's error answer, with its text made printable (it reaches terminals and reports).
     pub(crate) fn server(operation: &'static str, mut response: AadError) -> Self {
+        response.strip_control_characters();
         response.fill_from_description();
         Self::Server {
             operation,
@@ -92,6 +120,7 @@ impl Error {
             Self::DiscoveryStatus { .. }
             | Self::DiscoveryInvalid { .. }
             | Self::InvalidResponse { .. }
+            | Self::ResponseTooLarge { .. }
             | Self::TokenSetFormat { .. } => ErrorKind::InvalidResponse,
             Self::InvalidCredential { .. } => ErrorKind::Configuration,
             Self::Server { response, .. } => response.kind(),

@@ -35,6 +35,7 @@ pub mod error;
 pub mod http;
 pub mod loopback;
 pub mod scopes;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod trust;
