@@ -217,8 +217,8 @@ pub(crate) fn save_export(stem: &str, extension: &str, contents: &str) -> Result
     let directory = export_directory();
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
     let path = directory.join(format!("{stem}-{stamp}.{extension}"));
-    let written =
-        std::fs::create_dir_all(&directory).and_then(|()| std::fs::write(&path, contents));
+    // 0600 and atomic; a missing folder is created 0700 (the export folder itself is the user's).
+    let written = calconnect_core::private_file::write_export(&path, contents.as_bytes());
     written.map_err(|error| {
         tracing::warn!(path = %path.display(), %error, "cannot save the report");
         IpcError::new(
