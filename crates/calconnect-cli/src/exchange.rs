@@ -81,14 +81,12 @@ pub async fn run(
     };
     let report = diagnostics::run(&config, &reporter).await;
 
-    if let Some(path) = &args.export_json {
-        std::fs::write(path, report.to_json())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.export_text {
-        std::fs::write(path, report.to_text())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    crate::admin::write_exports(
+        args.export_json.as_deref(),
+        args.export_text.as_deref(),
+        || report.to_json(),
+        || report.to_text(),
+    )?;
     if json_output {
         println!("{}", report.to_json());
     } else {

@@ -29,6 +29,7 @@ pub mod error;
 pub mod flows;
 mod graph_errors;
 pub mod graph_test;
+pub mod private_file;
 pub mod teams;
 pub mod teams_test;
 mod token_source;

@@ -25,6 +25,7 @@ use crate::discovery::Discovery;
 use crate::error::{Error, Result};
 use crate::http::{read_json, BodyError, OAuthHttp};
 use crate::loopback::{Callback, LoopbackListener};
+use crate::redirect::RegisteredRedirect;
 use crate::scopes::{check_grant, AccessLevel, ScopeSet};
 use crate::text::strip_control_characters;
 use crate::time::{deadline, Clock, Sleeper, SystemClock, TokioSleeper};
@@ -73,12 +74,24 @@ pub struct SignIn {
     pub access: AccessLevel,
 }
 
+/// What an authorize request adds for the person at the browser (Microsoft identity platform "authorization
+/// code flow": `prompt`, `login_hint`; <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow>).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeOptions {
+    /// `login_hint`: the account's sign-in name, pre-filled (signing a known account in again).
+    pub login_hint: Option<String>,
+    /// `prompt=select_account`: show the account picker even though the browser is signed in (connecting
+    /// another account; without it the browser silently reuses the first account's session).
+    pub select_account: bool,
+}
+
 /// Signs in and refreshes against one authority with one app registration. Cheap to clone.
 #[derive(Clone)]
 pub struct IdentityClient {
     inner: Arc<Inner>,
     clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
+    redirect: RegisteredRedirect,
 }
 
 struct Inner {
@@ -133,7 +146,18 @@ impl IdentityClient {
             }),
             clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
+            redirect: RegisteredRedirect::default(),
         }
+    }
+
+    /// The loopback redirect URI the app registration lists (default `http://localhost`).
+    pub fn with_redirect(mut self, redirect: RegisteredRedirect) -> Self {
+        self.redirect = redirect;
+        self
+    }
+
+    pub fn redirect(&self) -> &RegisteredRedirect {
+        &self.redirect
     }
 
     /// Replaces the clock and sleeper used for expiry and polling (tests run on manual time).
@@ -171,38 +195,55 @@ impl IdentityClient {
     /// Starts a browser sign-in: binds the loopback listener and builds the authorize URL with PKCE S256
     /// (RFC 7636 §4.2) and a random `state` (RFC 6749 §10.12).
     pub async fn begin_browser_sign_in(&self) -> Result<BrowserSignIn> {
-        let listener = LoopbackListener::bind().await?;
-        Ok(self.begin_browser_sign_in_on(listener, None))
+        self.begin_browser_sign_in_with(&AuthorizeOptions::default())
+            .await
     }
 
-    /// Like [`Self::begin_browser_sign_in`], on a given listener and with an optional `login_hint`.
+    /// Like [`Self::begin_browser_sign_in`], with `prompt` and `login_hint` as `options` say.
+    pub async fn begin_browser_sign_in_with(
+        &self,
+        options: &AuthorizeOptions,
+    ) -> Result<BrowserSignIn> {
+        let listener = LoopbackListener::bind(&self.redirect).await?;
+        self.begin_browser_sign_in_on(listener, options)
+    }
+
+    /// Like [`Self::begin_browser_sign_in_with`], on a given listener.
     pub fn begin_browser_sign_in_on(
         &self,
         listener: LoopbackListener,
-        login_hint: Option<&str>,
-    ) -> BrowserSignIn {
+        options: &AuthorizeOptions,
+    ) -> Result<BrowserSignIn> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        // The string as built (no trailing slash added): `RedirectUrl::new` keeps it, `from_url` would not.
         let redirect_uri = listener.redirect_uri();
-        let redirect = RedirectUrl::from_url(redirect_uri.clone());
+        let redirect =
+            RedirectUrl::new(redirect_uri.clone()).map_err(|_| Error::InvalidRedirectUri {
+                uri: redirect_uri.clone(),
+                reason: "it is not a URL",
+            })?;
         let mut request = self
             .inner
             .oauth
             .authorize_url(CsrfToken::new_random)
             .add_scopes(self.scopes())
             .set_pkce_challenge(challenge)
-            .set_redirect_uri(Cow::Owned(redirect));
-        if let Some(hint) = login_hint {
+            .set_redirect_uri(Cow::Owned(redirect.clone()));
+        if options.select_account {
+            request = request.add_extra_param("prompt", "select_account");
+        }
+        if let Some(hint) = options.login_hint.as_deref() {
             request = request.add_extra_param("login_hint", hint);
         }
         let (authorize_url, state) = request.url();
-        BrowserSignIn {
+        Ok(BrowserSignIn {
             client: self.clone(),
             listener,
             authorize_url,
-            redirect_uri,
+            redirect,
             state,
             verifier,
-        }
+        })
     }
 
     /// Requests a device code (RFC 8628 §3.1).
@@ -380,7 +421,7 @@ impl IdentityClient {
         &self,
         code: SecretString,
         verifier: PkceCodeVerifier,
-        redirect_uri: &Url,
+        redirect: &RedirectUrl,
     ) -> Result<SignIn> {
         let url = self.inner.discovery.token_endpoint.to_string();
         let response = self
@@ -388,7 +429,7 @@ impl IdentityClient {
             .oauth
             .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
             .set_pkce_verifier(verifier)
-            .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())))
+            .set_redirect_uri(Cow::Borrowed(redirect))
             .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("authorization code redemption", &url, error))?;
@@ -464,7 +505,7 @@ pub struct BrowserSignIn {
     client: IdentityClient,
     listener: LoopbackListener,
     authorize_url: Url,
-    redirect_uri: Url,
+    redirect: RedirectUrl,
     state: CsrfToken,
     verifier: PkceCodeVerifier,
 }
@@ -472,7 +513,7 @@ pub struct BrowserSignIn {
 impl std::fmt::Debug for BrowserSignIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BrowserSignIn")
-            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("redirect_uri", &self.redirect.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -482,8 +523,9 @@ impl BrowserSignIn {
         &self.authorize_url
     }
 
-    pub fn redirect_uri(&self) -> &Url {
-        &self.redirect_uri
+    /// The redirect URI sent: the registered one with the listener's port.
+    pub fn redirect_uri(&self) -> &str {
+        self.redirect.as_str()
     }
 
     /// Waits for the redirect (at most `timeout`, or until `cancel`), checks `state`, and redeems the code.
@@ -491,7 +533,7 @@ impl BrowserSignIn {
         let Self {
             client,
             listener,
-            redirect_uri,
+            redirect,
             state,
             verifier,
             ..
@@ -499,17 +541,14 @@ impl BrowserSignIn {
         let callback = tokio::select! {
             biased;
             () = cancel.cancelled() => return Err(Error::Cancelled),
-            waited = tokio::time::timeout(timeout, listener.accept_callback(state.secret())) => match waited {
-                Ok(callback) => callback?,
-                Err(_) => return Err(Error::RedirectTimedOut { seconds: timeout.as_secs() }),
-            },
+            callback = listener.accept_callback(state.secret(), timeout) => callback?,
         };
         match callback {
             Callback::Error(response) => Err(Error::server("browser sign-in", response)),
             Callback::Code(code) => tokio::select! {
                 biased;
                 () = cancel.cancelled() => Err(Error::Cancelled),
-                signed_in = client.redeem_code(code, verifier, &redirect_uri) => signed_in,
+                signed_in = client.redeem_code(code, verifier, &redirect) => signed_in,
             },
         }
     }
@@ -546,7 +585,14 @@ mod tests {
             query["scope"],
             "Calendars.ReadBasic User.Read offline_access"
         );
-        assert_eq!(query["redirect_uri"], sign_in.redirect_uri().as_str());
+        assert_eq!(query["redirect_uri"], sign_in.redirect_uri());
+        assert!(
+            sign_in.redirect_uri().starts_with("http://localhost:")
+                && !sign_in.redirect_uri().ends_with('/'),
+            "the registered http://localhost with the port, nothing added: {}",
+            sign_in.redirect_uri()
+        );
+        assert!(!query.contains_key("prompt") && !query.contains_key("login_hint"));
         assert!(query["state"].len() >= 16);
         assert!(query["code_challenge"].len() >= 43);
     }

@@ -41,13 +41,22 @@ pub enum Error {
     ResponseTooLarge { url: String, limit: usize },
     #[error("unable_to_grant_scope: the sign-in did not grant `{scope}` (granted: {granted})")]
     UnableToGrantScope { scope: String, granted: String },
+    /// Only answers with another (or no) `state` reached the listener before it gave up waiting: each was
+    /// refused, so a sign-in started elsewhere (or a forged answer) could not complete this one.
     #[error("the redirect's state did not match the sign-in request (possible cross-site request forgery)")]
     StateMismatch,
-    #[error("could not listen on 127.0.0.1 for the sign-in redirect")]
+    #[error("could not listen on the loopback interface for the sign-in redirect")]
     LoopbackBind {
         #[source]
         source: std::io::Error,
     },
+    /// Another program holds the listener's port on the other loopback address (`::1` or `127.0.0.1`),
+    /// where a browser resolving `localhost` could have delivered the code to it.
+    #[error("port {port} is taken on the {address} loopback by another program, every time calconnect tried")]
+    LoopbackPortTaken { port: u16, address: &'static str },
+    /// The configured redirect URI is not one calconnect's loopback listener can receive.
+    #[error("the redirect URI `{uri}` cannot be used: {reason}")]
+    InvalidRedirectUri { uri: String, reason: &'static str },
     #[error("no sign-in redirect arrived within {seconds} seconds")]
     RedirectTimedOut { seconds: u64 },
     #[error("could not open the browser")]
@@ -122,11 +131,15 @@ impl Error {
             | Self::InvalidResponse { .. }
             | Self::ResponseTooLarge { .. }
             | Self::TokenSetFormat { .. } => ErrorKind::InvalidResponse,
-            Self::InvalidCredential { .. } => ErrorKind::Configuration,
+            Self::InvalidCredential { .. } | Self::InvalidRedirectUri { .. } => {
+                ErrorKind::Configuration
+            }
             Self::Server { response, .. } => response.kind(),
             Self::UnableToGrantScope { .. } => ErrorKind::UnableToGrantScope,
             Self::StateMismatch => ErrorKind::StateMismatch,
-            Self::LoopbackBind { .. } => ErrorKind::LoopbackUnavailable,
+            Self::LoopbackBind { .. } | Self::LoopbackPortTaken { .. } => {
+                ErrorKind::LoopbackUnavailable
+            }
             Self::RedirectTimedOut { .. } => ErrorKind::TimedOut,
             Self::BrowserOpen { .. } => ErrorKind::BrowserUnavailable,
             Self::DeviceCodeDeclined => ErrorKind::DeviceCodeDeclined,
@@ -146,6 +159,12 @@ impl Error {
             }
             Self::RedirectTimedOut { seconds } => {
                 format!("No answer came back from the browser within {seconds} seconds.")
+            }
+            Self::LoopbackPortTaken { port, address } => format!(
+                "Another program is listening on port {port} of this computer's {address} loopback address, so the browser's answer could reach it instead of calconnect."
+            ),
+            Self::InvalidRedirectUri { uri, reason } => {
+                format!("The redirect URI `{uri}` cannot be used: {reason}.")
             }
             _ => kind_message(self.kind()).to_owned(),
         }
@@ -179,7 +198,10 @@ impl Error {
     pub fn suggests_device_code(&self) -> bool {
         matches!(
             self,
-            Self::LoopbackBind { .. } | Self::RedirectTimedOut { .. } | Self::BrowserOpen { .. }
+            Self::LoopbackBind { .. }
+                | Self::LoopbackPortTaken { .. }
+                | Self::RedirectTimedOut { .. }
+                | Self::BrowserOpen { .. }
         )
     }
 
@@ -216,7 +238,7 @@ fn kind_message(kind: ErrorKind) -> &'static str {
         ErrorKind::TooManyRequests => "Too many sign-in requests were made.",
         ErrorKind::ServiceUnavailable => "Microsoft's sign-in service is temporarily unavailable.",
         ErrorKind::StateMismatch => {
-            "The browser answer did not belong to this sign-in, so it was rejected for your safety."
+            "The only answers that reached calconnect did not belong to this sign-in, so each was refused for your safety."
         }
         ErrorKind::Cancelled => "The sign-in was cancelled.",
         ErrorKind::TimedOut => "The sign-in took too long.",

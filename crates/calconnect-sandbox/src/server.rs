@@ -36,6 +36,7 @@ pub struct SandboxBuilder {
     state_dir: Option<PathBuf>,
     lifetimes: Lifetimes,
     hostnames: Vec<String>,
+    admin_token: Option<secrecy::SecretString>,
 }
 
 impl Default for SandboxBuilder {
@@ -48,6 +49,7 @@ impl Default for SandboxBuilder {
             state_dir: None,
             lifetimes: Lifetimes::default(),
             hostnames: Vec::new(),
+            admin_token: None,
         }
     }
 }
@@ -93,6 +95,15 @@ impl SandboxBuilder {
     /// a name only a proxy or a test resolver knows. Requests are still served on the bound address.
     pub fn hostname(mut self, name: impl Into<String>) -> Self {
         self.hostnames.push(name.into());
+        self
+    }
+
+    /// The bearer token the admin routes (`/_sandbox/…`) require (`--admin-token`); by default 32 random
+    /// bytes, drawn at start ([`SandboxHandle::admin_token`]). An empty token draws one too.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.admin_token = (!token.trim().is_empty())
+            .then(|| secrecy::SecretString::from(token.trim().to_owned()));
         self
     }
 
@@ -159,6 +170,9 @@ impl SandboxBuilder {
             ),
             None => AppState::new(tenant, base_url.clone(), self.lifetimes, signing_key),
         };
+        if let Some(token) = self.admin_token {
+            state.set_admin_token(token);
+        }
         // Records the port now, so the next start prefers it even if no request changes anything.
         state.persist()?;
         let router = crate::router(state.clone());
@@ -304,6 +318,11 @@ impl SandboxHandle {
             Some(pem) => std::fs::write(path, pem),
             None => Ok(()),
         }
+    }
+
+    /// The bearer token `/_sandbox/faults` and `/_sandbox/journal` require.
+    pub fn admin_token(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(self.state.admin_token())
     }
 
     /// Every request answered so far.

@@ -171,6 +171,13 @@ async fn a_scripted_session_logs_in_lists_reads_free_busy_and_logs_out_without_l
     assert_eq!(login.code, 0, "login succeeds:\n{}", login.stderr);
     let account_id = login.json()["account"]["id"].as_str().unwrap().to_owned();
     assert_eq!(login.json()["calendars"][0]["name"], "Free Busy");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let accounts_file = cli.directory.path().join("accounts.json");
+        let mode = std::fs::metadata(&accounts_file).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "only the user can read the account list");
+    }
 
     let accounts = cli.run(&["accounts", "--details"]).await;
     assert_eq!(accounts.code, 0, "{}", accounts.stderr);
