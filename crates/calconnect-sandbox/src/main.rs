@@ -58,6 +58,11 @@ struct Arguments {
     /// sandbox through a proxy or a test resolver under that name.
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<String>,
+    /// Serve under this host name: every URL the sandbox writes (discovery, device-code page, Graph
+    /// links, Autodiscover answers, EWS URLs) names https://NAME:PORT/ instead of 127.0.0.1, and the
+    /// certificate is issued for it. For clients that reach the sandbox through a proxy resolving NAME.
+    #[arg(long, value_name = "NAME")]
+    public_hostname: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -102,8 +107,14 @@ async fn main() -> anyhow::Result<()> {
     for name in &arguments.hostnames {
         builder = builder.hostname(name);
     }
+    if let Some(name) = &arguments.public_hostname {
+        builder = builder.public_hostname(name);
+    }
     let sandbox = builder.start().await?;
     println!("calconnect sandbox listening on {}", sandbox.base_url());
+    if arguments.public_hostname.is_some() {
+        println!("  address:      {}", sandbox.local_address());
+    }
     println!("  authority:    {}", sandbox.authority("organizations"));
     println!("  graph:        {}", sandbox.graph_url());
     println!("  ews:          {}", sandbox.ews_url());
