@@ -68,7 +68,10 @@ fn unique_path(dir: &Path, name: &str) -> PathBuf {
 /// Writes the report 0600 through an exclusive temporary file renamed over the target, so a file the
 /// user agreed to replace takes the new mode too and a link planted at the name is replaced, not followed
 /// (`calconnect_core::private_file`). The dialog already asked before replacing an existing file.
-fn write(path: &Path, contents: &str) -> Result<(), calconnect_core::private_file::PrivateFileError> {
+fn write(
+    path: &Path,
+    contents: &str,
+) -> Result<(), calconnect_core::private_file::PrivateFileError> {
     calconnect_core::private_file::write_export(path, contents.as_bytes())
 }
 
@@ -108,7 +111,8 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_report_saved_over_a_readable_file_is_private_and_a_planted_link_is_replaced_not_followed() {
+    fn a_report_saved_over_a_readable_file_is_private_and_a_planted_link_is_replaced_not_followed()
+    {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let readable = dir.path().join("old.txt");
@@ -124,6 +128,9 @@ mod tests {
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         write(&link, "report").unwrap();
         assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
-        assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(!std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }

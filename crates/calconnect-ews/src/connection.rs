@@ -7,24 +7,30 @@
 //! ([`Connection::peer_certificate`]): NTLM's channel binding (Extended Protection) must name the
 //! certificate of the very connection the AUTHENTICATE_MESSAGE goes out on, never one fetched separately.
 //!
-//! The trust anchors, the ring provider and the [`Endpoints`] are those of the rest of the run, so a
-//! certificate refused here is refused (and explained) exactly as by [`crate::tls::http_client`].
+//! The trust anchors, the ring provider, the [`Endpoints`] and the proxy ([`ProxyConfig::system`]) are
+//! those of the rest of the run, so a certificate refused here is refused (and explained) exactly as by
+//! [`crate::tls::http_client`]. Through a proxy the connection is a CONNECT tunnel with TLS inside it:
+//! the handshake, hence the certificate the channel binding names, is still the Exchange server's.
 
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use calconnect_identity::proxy::{ProxyConfig, ProxyProblem, ProxyRoute};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
+use tower::ServiceExt as _;
 use url::Url;
 
 use crate::body::{read_incoming, too_large, IncomingError, MAX_BODY_BYTES};
@@ -68,9 +74,10 @@ impl Connector {
         &self.endpoints
     }
 
-    /// Connects to `target` (already routed by [`Endpoints::target`]): TCP to the host, or to the address
-    /// [`Endpoints::resolve`] gives for it, then TLS with SNI and the certificate checked against the
-    /// host for `https`. `url` (the logical URL) and `operation` name the failure.
+    /// Connects to `target` (already routed by [`Endpoints::target`]): TCP to the host, to the address
+    /// [`Endpoints::resolve`] gives for it, or through the proxy's CONNECT tunnel, then TLS with SNI and
+    /// the certificate checked against the host for `https`. `url` (the logical URL) and `operation`
+    /// name the failure.
     pub async fn open(&self, target: &Url, url: &Url, operation: &str) -> Result<Connection> {
         match tokio::time::timeout(self.timeout, self.establish(target, url, operation)).await {
             Ok(connection) => connection,
@@ -89,16 +96,19 @@ impl Connector {
             detail: format!("{target} names no host"),
         })?;
         let port = target.port_or_known_default().unwrap_or(443);
-        let tcp = match self.resolved(target) {
-            // As with DNS, the port is the URL's (see Endpoints::resolve).
-            Some(address) => TcpStream::connect(SocketAddr::new(address.ip(), port)).await,
-            None => match &host {
-                url::Host::Domain(domain) => TcpStream::connect((*domain, port)).await,
-                url::Host::Ipv4(address) => TcpStream::connect((*address, port)).await,
-                url::Host::Ipv6(address) => TcpStream::connect((*address, port)).await,
-            },
-        }
-        .map_err(|error| fail(&error))?;
+        let tcp = match self.proxy_route(target) {
+            Some(route) => tunnel(&route, target, url, operation).await?,
+            None => match self.resolved(target) {
+                // As with DNS, the port is the URL's (see Endpoints::resolve).
+                Some(address) => TcpStream::connect(SocketAddr::new(address.ip(), port)).await,
+                None => match &host {
+                    url::Host::Domain(domain) => TcpStream::connect((*domain, port)).await,
+                    url::Host::Ipv4(address) => TcpStream::connect((*address, port)).await,
+                    url::Host::Ipv6(address) => TcpStream::connect((*address, port)).await,
+                },
+            }
+            .map_err(|error| fail(&error))?,
+        };
         // Small requests, one after another: waiting for the previous ACK only adds latency.
         let _ = tcp.set_nodelay(true);
         let (sender, driver, peer_certificate) = if target.scheme() == "https" {
@@ -140,13 +150,61 @@ impl Connector {
     }
 
     fn resolved(&self, target: &Url) -> Option<SocketAddr> {
-        let host = target.host_str()?;
-        self.endpoints
-            .resolved()
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(host))
-            .map(|(_, address)| *address)
+        self.endpoints.pinned_address(target)
     }
+
+    /// The proxy of an https `target`, as the pooled client decides it ([`ProxyConfig::system`]); none
+    /// for a host pinned to an address, and none over plain http (which only loopback may use, and
+    /// loopback is always direct).
+    fn proxy_route(&self, target: &Url) -> Option<ProxyRoute> {
+        if target.scheme() != "https" || self.endpoints.is_pinned(target) {
+            return None;
+        }
+        ProxyConfig::system().route(target)
+    }
+}
+
+/// A TCP stream to `target` through `route`'s proxy: `CONNECT host:port` (with the proxy URL's Basic
+/// credentials), answered 200, after which the stream carries the TLS handshake with the server itself,
+/// so the certificate (and NTLM's channel binding) is the server's, end to end. hyper-util's `Tunnel`
+/// is what reqwest opens its tunnels with, so both clients speak to the proxy alike.
+async fn tunnel(route: &ProxyRoute, target: &Url, url: &Url, operation: &str) -> Result<TcpStream> {
+    let destination: Uri = format!(
+        "https://{}/",
+        authority_with_port(target).unwrap_or_default()
+    )
+    .parse()
+    .map_err(|error| Error::Transport {
+        operation: operation.into(),
+        url: url.to_string(),
+        detail: format!("{target} cannot be tunnelled to: {error}"),
+    })?;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let mut tunnel = Tunnel::new(route.uri().clone(), connector);
+    if let Some(authorization) = route.authorization() {
+        tunnel = tunnel.with_auth(authorization.clone());
+    }
+    match tunnel.oneshot(destination).await {
+        Ok(stream) => Ok(stream.into_inner()),
+        Err(error) => Err(match ProxyProblem::from_tunnel(&error, route, target) {
+            Some(problem) => Error::Proxy {
+                operation: operation.into(),
+                url: url.to_string(),
+                problem: Box::new(problem),
+            },
+            None => failure(url, operation, &error),
+        }),
+    }
+}
+
+/// `host:port` with the port always written (CONNECT's authority form, RFC 9110 9.3.6).
+fn authority_with_port(target: &Url) -> Option<String> {
+    let port = target.port_or_known_default()?;
+    Some(match target.host()? {
+        url::Host::Ipv6(address) => format!("[{address}]:{port}"),
+        host => format!("{host}:{port}"),
+    })
 }
 
 /// Runs the connection until its [`SendRequest`] is gone or the peer closes it.

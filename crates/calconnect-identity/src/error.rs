@@ -148,10 +148,24 @@ impl Error {
         }
     }
 
+    /// The proxy that refused the request, when one did (HTTP 407, a refused tunnel, no proxy there).
+    pub fn proxy_problem(&self) -> Option<crate::proxy::ProxyProblem> {
+        match self {
+            Self::Network { url, source } => {
+                let url = url::Url::parse(url).ok()?;
+                crate::proxy::ProxyProblem::find(source, &url)
+            }
+            _ => None,
+        }
+    }
+
     /// A plain sentence for the person signing in.
     pub fn user_message(&self) -> String {
         if let Some(entry) = self.aad().and_then(AadError::entry) {
             return entry.message.to_owned();
+        }
+        if let Some(problem) = self.proxy_problem() {
+            return problem.message();
         }
         match self {
             Self::UnableToGrantScope { scope, .. } => {
@@ -174,6 +188,9 @@ impl Error {
     pub fn next_step(&self) -> String {
         if let Some(entry) = self.aad().and_then(AadError::entry) {
             return entry.next_step.to_owned();
+        }
+        if let Some(problem) = self.proxy_problem() {
+            return problem.next_step();
         }
         kind_next_step(self.kind()).to_owned()
     }

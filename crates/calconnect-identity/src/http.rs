@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::proxy::ProxyConfig;
 use crate::trust::Trust;
 
 /// The largest answer read from an identity endpoint (discovery document, token, device code). Entra's
@@ -151,7 +152,8 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
 /// the bundled roots and the OS trust store; the sandbox's or an organisation's CA can be added).
 ///
 /// Redirects are never followed: an OAuth endpoint that redirects is misconfigured, and following it could
-/// leak a code or token to another host (oauth2-rs's advice). TLS verification stays on.
+/// leak a code or token to another host (oauth2-rs's advice). TLS verification stays on. Requests go
+/// through the proxy [`ProxyConfig::system`] names for them (none for loopback).
 pub fn http_client(trust: &Trust) -> Result<reqwest::Client> {
     // The same rustls set-up as EWS ([`Trust::client_config`]), offering HTTP/2 and HTTP/1.1 as reqwest's
     // own configuration would.
@@ -162,6 +164,8 @@ pub fn http_client(trust: &Trust) -> Result<reqwest::Client> {
         .timeout(Duration::from_secs(60))
         .user_agent(concat!("calconnect/", env!("CARGO_PKG_VERSION")))
         .use_preconfigured_tls(tls)
+        // The one proxy decision of calconnect, instead of reqwest's own reading of the environment.
+        .proxy(ProxyConfig::system().reqwest_proxy(|_| false))
         .build()
         .map_err(|source| Error::HttpClient { source })
 }

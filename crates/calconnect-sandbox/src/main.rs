@@ -68,6 +68,11 @@ struct Arguments {
         hide_env_values = true
     )]
     admin_token: Option<String>,
+    /// Serve under this host name: every URL the sandbox writes (discovery, device-code page, Graph
+    /// links, Autodiscover answers, EWS URLs) names https://NAME:PORT/ instead of 127.0.0.1, and the
+    /// certificate is issued for it. For clients that reach the sandbox through a proxy resolving NAME.
+    #[arg(long, value_name = "NAME")]
+    public_hostname: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -115,8 +120,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(token) = &arguments.admin_token {
         builder = builder.admin_token(token);
     }
+    if let Some(name) = &arguments.public_hostname {
+        builder = builder.public_hostname(name);
+    }
     let sandbox = builder.start().await?;
     println!("calconnect sandbox listening on {}", sandbox.base_url());
+    if arguments.public_hostname.is_some() {
+        println!("  address:      {}", sandbox.local_address());
+    }
     // For whoever started the sandbox (its scripts read this line); /_sandbox/ routes need it.
     println!("admin token: {}", sandbox.admin_token());
     println!("  authority:    {}", sandbox.authority("organizations"));

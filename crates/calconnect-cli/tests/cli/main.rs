@@ -4,6 +4,7 @@
 mod clouds;
 mod exchange;
 mod internal_ca;
+mod proxy;
 mod strict_oauth;
 mod teams;
 
@@ -22,7 +23,22 @@ struct Cli {
     directory: tempfile::TempDir,
     service: String,
     sandbox: SandboxHandle,
+    /// Variables set on every child (the proxy variables of this process are always removed first).
+    environment: Vec<(String, String)>,
 }
+
+/// The variables that name proxies, each removed from the children unless a test sets it: a developer's
+/// own proxy must not change what a test sees.
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 struct Output {
     code: i32,
@@ -44,6 +60,11 @@ impl Output {
 impl Cli {
     async fn start(test: &str) -> Self {
         let sandbox = Sandbox::builder().start().await.expect("sandbox starts");
+        Self::with_sandbox(test, sandbox)
+    }
+
+    /// Runs against `sandbox` (one started with a public host name, say).
+    fn with_sandbox(test: &str, sandbox: SandboxHandle) -> Self {
         let directory = tempfile::tempdir().unwrap();
         sandbox
             .write_ca_pem(directory.path().join("ca.pem"))
@@ -52,13 +73,24 @@ impl Cli {
             directory,
             service: format!("calconnect-cli-test-{}-{test}", std::process::id()),
             sandbox,
+            environment: Vec::new(),
         }
+    }
+
+    /// Sets `name` to `value` on every child this runs.
+    fn env(mut self, name: &str, value: &str) -> Self {
+        self.environment.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     fn command(&self, arguments: &[&str]) -> tokio::process::Command {
         let path = |name: &str| self.directory.path().join(name).display().to_string();
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_calconnect"));
+        for name in PROXY_VARIABLES {
+            command.env_remove(name);
+        }
         command
+            .envs(self.environment.iter().map(|(name, value)| (name, value)))
             .args([
                 "--json",
                 "--config",

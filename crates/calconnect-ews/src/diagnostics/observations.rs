@@ -68,6 +68,8 @@ pub enum Blocker {
     Tls(TlsProblem),
     /// The host did not answer.
     Unreachable(String),
+    /// The proxy between this computer and the host refused the connection, or was not there.
+    Proxy(calconnect_identity::proxy::ProxyProblem),
     /// The app's token request failed.
     Token(String),
     /// The server does not offer a scheme this tool speaks with these credentials.

@@ -25,7 +25,7 @@ use crate::operations::{DistinguishedFolder, GetFolder};
 use crate::parse::ServerVersionInfo;
 use crate::request_log::RequestLog;
 use crate::response_code::ResponseCode;
-use crate::tls::{http_client, TLS_DOC};
+use crate::tls::{http_client, PROXY_DOC, TLS_DOC};
 
 const AUTHENTICATION_DOC: &str =
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/authentication-and-ews-in-exchange";
@@ -288,8 +288,8 @@ async fn run_shared_steps(
                 observations,
                 started,
                 error.to_string(),
-                TLS_DOC,
-                Blocker::Unreachable(error.to_string()),
+                doc_for(&error, TLS_DOC),
+                unreachable(&error),
             );
         }
     };
@@ -475,8 +475,8 @@ async fn run_shared_steps(
             observations,
             started,
             error.to_string(),
-            TLS_DOC,
-            Blocker::Unreachable(error.to_string()),
+            doc_for(&error, TLS_DOC),
+            unreachable(&error),
         );
     }
     let probe = client.probe().await;
@@ -514,8 +514,8 @@ async fn run_shared_steps(
                 observations,
                 started,
                 error.to_string(),
-                AUTHENTICATION_DOC,
-                Blocker::Unreachable(error.to_string()),
+                doc_for(error, AUTHENTICATION_DOC),
+                unreachable(error),
             );
         }
     }
@@ -609,8 +609,8 @@ async fn run_shared_steps(
                 observations,
                 started,
                 error.to_string(),
-                AUTHENTICATION_DOC,
-                Blocker::Unreachable(error.to_string()),
+                doc_for(&error, AUTHENTICATION_DOC),
+                unreachable(&error),
             );
         }
     };
@@ -762,8 +762,8 @@ async fn authenticate(
             observations,
             started,
             error.to_string(),
-            AUTHENTICATION_DOC,
-            Blocker::Unreachable(error.to_string()),
+            doc_for(&error, AUTHENTICATION_DOC),
+            unreachable(&error),
         ),
     }
 }
@@ -786,7 +786,7 @@ async fn confirm_with_basic(
         Ok(client) => client,
         Err(error) => {
             steps.finish(started, StepStatus::Failed, error.to_string(), None, None);
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
+            observations.blocker = Some(unreachable(&error));
             return None;
         }
     };
@@ -923,6 +923,22 @@ fn is_exchange_online(url: &Url) -> bool {
 
 /// Ends a shared step as failed with `detail` and its documentation, records what stopped the run, and
 /// stops it.
+/// The blocker of a request that got no answer: the proxy's refusal, or the host's silence.
+fn unreachable(error: &Error) -> Blocker {
+    match error {
+        Error::Proxy { problem, .. } => Blocker::Proxy(problem.as_ref().clone()),
+        other => Blocker::Unreachable(other.to_string()),
+    }
+}
+
+/// The step's doc link, or the one for proxies when a proxy refused.
+fn doc_for<'a>(error: &Error, doc: &'a str) -> &'a str {
+    match error {
+        Error::Proxy { .. } => PROXY_DOC,
+        _ => doc,
+    }
+}
+
 fn stop(
     steps: &mut Steps<'_>,
     observations: &mut Observations,

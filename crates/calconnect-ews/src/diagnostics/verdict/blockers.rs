@@ -161,6 +161,13 @@ fn blocker_fix(blocker: &Blocker, shared: &Observations) -> (String, Fix) {
             format!("The EWS host did not answer: {detail}"),
             plain(detail.clone(), AUTHENTICATION_DOC),
         ),
+        Blocker::Proxy(problem) => (
+            format!(
+                "The test could not reach Exchange through the proxy: {}",
+                problem.message()
+            ),
+            plain(problem.next_step(), crate::tls::PROXY_DOC),
+        ),
         Blocker::Token(detail) => (
             format!("Microsoft Entra refused the app's token request: {detail}"),
             plain(
