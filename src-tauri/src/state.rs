@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::settings::Settings;
 
 /// Keychain service names: sandbox tokens never mix with real ones (the CLI uses the same names).
-const KEYCHAIN_SERVICE: &str = "calconnect";
+pub(crate) const KEYCHAIN_SERVICE: &str = "calconnect";
 const SANDBOX_KEYCHAIN_SERVICE: &str = "calconnect-sandbox";
 
 /// Where the sandbox of this session answers, for the Exchange step (its EWS plays the organisation's).

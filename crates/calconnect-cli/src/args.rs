@@ -148,6 +148,10 @@ pub enum Command {
         #[arg(long, value_parser = ["az", "powershell", "manifest"])]
         shell: Option<String>,
     },
+    /// Show how calconnect reaches the network: the proxy each request goes through (from HTTPS_PROXY,
+    /// HTTP_PROXY, ALL_PROXY and NO_PROXY, else the desktop's proxy settings), the exceptions, and what
+    /// was ignored. Loopback is always reached directly. No credentials are shown.
+    Network,
     /// Disconnect an account: remove its keychain entry and metadata.
     Logout {
         /// Account ID or email.

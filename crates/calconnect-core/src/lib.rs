@@ -29,6 +29,8 @@ pub mod error;
 pub mod flows;
 mod graph_errors;
 pub mod graph_test;
+pub mod network;
+pub mod private_file;
 pub mod registration;
 pub mod teams;
 pub mod teams_test;
@@ -42,6 +44,7 @@ pub use flows::{
     AccountDetails, Calconnect, Connected, DeviceCodePrompt, Options, PendingBrowserSignIn,
     PendingDeviceCode,
 };
+pub use network::network_summary;
 pub use registration::RegistrationGuide;
 pub use teams::{TestMeeting, TEST_MEETING_SUBJECT};
 pub use token_source::REFRESH_MARGIN;

@@ -13,7 +13,8 @@ pub const INITIAL_DOMAIN: &str = "contoso.onmicrosoft.com";
 pub const TENANT_NAME: &str = "Contoso";
 
 /// Adele Vance: several calendars, a realistic week of events, Teams-enabled and covered by the Teams
-/// application access policy [`TEAMS_APPLICATION_ACCESS_POLICY`].
+/// application access policy [`TEAMS_APPLICATION_ACCESS_POLICY`]; a Global Administrator, so she may grant
+/// tenant-wide admin consent.
 pub const ADELE: &str = "adele@contoso.com";
 /// Megan Bowen: many calendars, so `/me/calendars` pages.
 pub const MEGAN: &str = "megan@contoso.com";
@@ -77,6 +78,14 @@ pub const GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_ID: &str = "940a5b6c-7d8e-4f9a-8
 /// Client secret of [`GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
 pub const GRAPH_ENTERPRISE_NO_PLACES_APP_CLIENT_SECRET: &str =
     "demo-graph-no-places-secret~not-a-real-secret";
+/// Confidential client "calconnect Enterprise Connect (Graph, awaiting consent)": requests the application
+/// permissions `User.Read.All Organization.Read.All Place.Read.All Calendars.ReadWrite` but none is granted,
+/// so its tokens carry no `roles` until an administrator ([`ADELE`]) approves
+/// `/{tenant}/adminconsent?client_id=…`. A fresh sandbox starts unconsented again.
+pub const GRAPH_UNCONSENTED_APP_CLIENT_ID: &str = "0a5b6c7d-8e9f-4a0b-9c2d-3e4f50617283";
+/// Client secret of [`GRAPH_UNCONSENTED_APP_CLIENT_ID`]. Demo-only value; it is public on purpose.
+pub const GRAPH_UNCONSENTED_APP_CLIENT_SECRET: &str =
+    "demo-graph-unconsented-secret~not-a-real-secret";
 /// The management scope (`PrimarySmtpAddress` adele or megan) of the Exchange Online demo's `Application
 /// Calendars.ReadWrite` assignment to [`GRAPH_ENTERPRISE_APP_CLIENT_ID`].
 pub const GRAPH_SCOPE: &str = "calconnect Graph pilot mailboxes";

@@ -58,6 +58,26 @@ impl Delivery {
     }
 }
 
+/// How a finished admin consent (`/adminconsent`) ends.
+#[derive(Debug, Clone)]
+pub enum AdminConsentOutcome {
+    /// A 302 to the `redirect_uri` with `admin_consent`, `tenant`, `state` (or `error`, `error_description`).
+    Redirect(Url),
+    /// The final page shown when the request had no `redirect_uri`: its heading ("Consent granted",
+    /// "Consent not granted") and message.
+    Page { heading: String, message: String },
+}
+
+impl AdminConsentOutcome {
+    /// A parameter of the redirect (`admin_consent`, `tenant`, `error`, ...); `None` for a page.
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Redirect(location) => Delivery::Redirect(location.clone()).parameter(name),
+            Self::Page { .. } => None,
+        }
+    }
+}
+
 /// A form found on a page.
 #[derive(Debug, Default)]
 struct Form {
@@ -74,7 +94,14 @@ const MAX_PAGES: usize = 6;
 impl Person {
     /// A person whose browser trusts `sandbox`'s CA.
     pub fn new(sandbox: &SandboxHandle) -> Result<Self> {
-        let mut builder = reqwest::Client::builder().redirect(Policy::none());
+        // A browser on this machine: it reaches the sandbox directly, also under a public host name
+        // (which only a proxy or this override resolves), whatever proxy the environment names.
+        let mut builder = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .no_proxy();
+        if let Some(host) = sandbox.base_url().host_str() {
+            builder = builder.resolve(host, sandbox.local_address());
+        }
         if let Some(pem) = sandbox.ca_pem() {
             let certificate =
                 reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|source| Error::Http {
@@ -141,6 +168,42 @@ impl Person {
         }
         Err(Error::UnexpectedPage {
             url: authorize_url.to_string(),
+            reason: "too many pages".to_owned(),
+        })
+    }
+
+    /// Opens an admin consent URL (`/{tenant}/adminconsent?client_id=…` or its v2.0 form), signs in as
+    /// `admin_email`, and answers the consent page (`Approve` accepts on behalf of the organization).
+    /// A non-administrator gets the "Need admin approval" page, whose only way out is taken. Returns the
+    /// redirect to the app (not followed) or, without a `redirect_uri`, the final page.
+    pub async fn admin_consent(
+        &self,
+        admin_consent_url: &Url,
+        admin_email: &str,
+        consent: Consent,
+    ) -> Result<AdminConsentOutcome> {
+        let mut response = self.get(admin_consent_url).await?;
+        for _ in 0..MAX_PAGES {
+            let page_url = response.url().clone();
+            if response.status().is_redirection() {
+                return redirect_location(&response).map(AdminConsentOutcome::Redirect);
+            }
+            let html = self.text(response).await?;
+            if let Some(heading) = between(&html, "id=\"done\">", "</h1>") {
+                let message = between(&html, "</h1><p>", "</p>").unwrap_or_default();
+                return Ok(AdminConsentOutcome::Page {
+                    heading: unescape(heading),
+                    message: unescape(message),
+                });
+            }
+            let form = parse_form(&html).ok_or_else(|| unexpected(&page_url, &html))?;
+            if form.has_login && html.contains("id=\"error\"") {
+                return Err(unexpected(&page_url, &html));
+            }
+            response = self.submit(&form, admin_email, None, consent).await?;
+        }
+        Err(Error::UnexpectedPage {
+            url: redact_url(admin_consent_url),
             reason: "too many pages".to_owned(),
         })
     }

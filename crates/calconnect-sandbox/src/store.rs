@@ -140,6 +140,24 @@ pub struct Store {
     pub device_codes: HashMap<String, DeviceCodeRecord>,
     /// Consented scopes per (user, client).
     pub consents: HashMap<(Uuid, String), BTreeSet<Scope>>,
+    /// `/adminconsent` requests waiting for an administrator, keyed by the opaque `flow` handle.
+    pub admin_consent_flows: HashMap<String, AdminConsentFlow>,
+    /// Application permissions granted by tenant-wide admin consent, per lower-case client id: added to
+    /// the registration's own `app_roles` in client-credential tokens.
+    pub admin_consents: HashMap<String, BTreeSet<String>>,
+}
+
+/// A validated `/adminconsent` request waiting for an administrator to sign in and decide.
+#[derive(Debug, Clone)]
+pub struct AdminConsentFlow {
+    pub client_id: String,
+    /// Where the answer goes; `None` shows a page instead.
+    pub redirect_uri: Option<String>,
+    pub state: Option<String>,
+    /// The v2.0 endpoint's `scope`, echoed on success; `None` on the v1 endpoint.
+    pub scope: Option<String>,
+    /// Set once the person picked an account.
+    pub user_id: Option<Uuid>,
 }
 
 /// Counts only: the keys are live authorization codes, device codes and sign-in flow handles, and the
@@ -153,6 +171,8 @@ impl std::fmt::Debug for Store {
             .field("refresh_tokens", &self.refresh_tokens.len())
             .field("device_codes", &self.device_codes.len())
             .field("consents", &self.consents.len())
+            .field("admin_consent_flows", &self.admin_consent_flows.len())
+            .field("admin_consents", &self.admin_consents.len())
             .finish()
     }
 }

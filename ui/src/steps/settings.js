@@ -6,6 +6,7 @@ import { h, replaceChildren } from '../dom.js';
 import { accessOptions, getSettings, saveSettings } from '../ipc.js';
 import { errorCard } from '../error-card.js';
 import { renderRegisterApps } from '../register-apps.js';
+import { supportCard } from '../support-card.js';
 
 /**
  * @param {HTMLElement} root
@@ -20,6 +21,7 @@ export function render(root, ctx) {
     h('h1', {}, 'Settings'),
     h('p', { class: 'lead' }, 'Where calconnect signs you in. Client IDs are those of your own app registrations in Microsoft Entra ID.'),
     body,
+    supportCard(),
   );
 
   /**

@@ -266,3 +266,52 @@ async fn the_write_test_creates_one_event_and_deletes_it_again() {
         && entry.path.contains("/events/")
         && entry.status == 204));
 }
+
+#[tokio::test]
+async fn the_admin_consent_link_of_the_fix_grants_the_missing_roles_and_the_rerun_is_full() {
+    let sandbox = sandbox(Tenant::demo()).await;
+    let credential = || {
+        AppCredential::Secret(SecretString::from(
+            demo::GRAPH_UNCONSENTED_APP_CLIENT_SECRET,
+        ))
+    };
+    let before = test(
+        &sandbox,
+        demo::GRAPH_UNCONSENTED_APP_CLIENT_ID,
+        credential(),
+        demo::ADELE,
+    )
+    .await;
+    assert_eq!(before.level, GraphLevel::None, "{}", before.to_text());
+    assert_eq!(before.missing_roles.len(), 4, "{}", before.to_text());
+    let link = before
+        .fixes
+        .iter()
+        .find_map(|fix| fix.link.clone())
+        .unwrap_or_else(|| panic!("a consent link among the fixes:\n{}", before.to_text()));
+
+    // The administrator opens the link the report gives and approves, as in a browser.
+    let person = calconnect_sandbox::person::Person::new(&sandbox).unwrap();
+    let outcome = person
+        .admin_consent(
+            &url::Url::parse(&link).unwrap(),
+            demo::ADELE,
+            calconnect_sandbox::person::Consent::Approve,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, calconnect_sandbox::person::AdminConsentOutcome::Page { heading, .. } if heading == "Consent granted"),
+        "{outcome:?}"
+    );
+
+    let after = test(
+        &sandbox,
+        demo::GRAPH_UNCONSENTED_APP_CLIENT_ID,
+        credential(),
+        demo::ADELE,
+    )
+    .await;
+    assert!(after.missing_roles.is_empty(), "{}", after.to_text());
+    assert_eq!(after.level, GraphLevel::Full, "{}", after.to_text());
+}

@@ -1,5 +1,6 @@
 //! Microsoft identity platform v2.0: discovery, JWKS, authorize pages, token and device code endpoints.
 
+pub mod admin_consent;
 pub mod authorize;
 pub mod client_assertion;
 pub mod consent;
@@ -27,6 +28,13 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
         .route("/{tenant}/login", post(authorize::sign_in))
         .route("/{tenant}/login/consent", post(authorize::decide))
+        .route("/{tenant}/adminconsent", get(admin_consent::v1))
+        .route("/{tenant}/v2.0/adminconsent", get(admin_consent::v2))
+        .route(
+            "/{tenant}/adminconsent/signin",
+            post(admin_consent::sign_in),
+        )
+        .route("/{tenant}/adminconsent/decide", post(admin_consent::decide))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
         .route("/{tenant}/oauth2/v2.0/devicecode", post(device_code::start))
         .route(

@@ -141,6 +141,47 @@ pub fn consent(
     Html(document("Permissions requested", tenant, &body)).into_response()
 }
 
+/// Tenant-wide admin consent: the application permissions requested, "Accept" consenting on behalf of
+/// the whole organization, or "Cancel".
+pub fn admin_consent(
+    tenant: &Tenant,
+    app: &AppRegistration,
+    admin_email: &str,
+    app_roles: &[String],
+    action: &str,
+    carry: &Carry<'_>,
+) -> Response {
+    let items: String = app_roles
+        .iter()
+        .map(|role| {
+            format!(
+                "<li><strong>{}</strong><br><small>Application permission (no signed-in user)</small></li>",
+                escape(role)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Permissions requested</h1><p><strong>{app}</strong> would like to, as itself and \
+         without a signed-in user:</p><ul class=\"scopes\">{items}</ul>\
+         <p>Accepting grants these permissions on behalf of your entire organization ({org}).</p>\
+         <p><small>Signed in as {user}</small></p>\
+         <form method=\"post\" action=\"{action}\" id=\"admin-consent\">{carry}\
+         <button type=\"submit\" name=\"decision\" value=\"accept\">Accept</button>\
+         <button type=\"submit\" name=\"decision\" value=\"cancel\" class=\"secondary\">Cancel</button></form>",
+        app = escape(&app.name),
+        org = escape(&tenant.display_name),
+        user = escape(admin_email),
+        action = escape(action),
+        carry = carry.render(),
+    );
+    Html(document("Permissions requested", tenant, &body)).into_response()
+}
+
+/// The last page of an interaction that has no redirect URI to go back to (`id="done"` on its heading).
+pub fn done(tenant: &Tenant, heading: &str, message: &str) -> Response {
+    device_code_done(tenant, heading, message)
+}
+
 /// "Need admin approval" (AADSTS90094) with the only way out: back to the app without consent.
 pub fn admin_approval(
     tenant: &Tenant,

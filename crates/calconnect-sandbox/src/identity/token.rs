@@ -426,7 +426,8 @@ fn client_credentials(
         ));
     }
     let resource = token_resource(&scopes);
-    let roles = (!app.app_roles.is_empty()).then(|| app.app_roles.clone());
+    let granted = crate::identity::admin_consent::granted_app_roles(state, app);
+    let roles = (!granted.is_empty()).then_some(granted);
     let access_token = access_token(state, app, None, resource, &[], roles)?;
     let lifetime = state.lifetimes().access_token.as_secs();
     let mut response = axum::Json(serde_json::json!({

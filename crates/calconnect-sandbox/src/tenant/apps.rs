@@ -20,6 +20,12 @@ pub struct AppRegistration {
     /// Application permissions (app roles) granted by an administrator, e.g. `full_access_as_app`.
     #[serde(default)]
     pub app_roles: Vec<String>,
+    /// Application permissions configured on the registration ("API permissions", the manifest's
+    /// `requiredResourceAccess` entries of type `Role`) but not necessarily granted: tenant-wide admin
+    /// consent (`/adminconsent`) grants them. Until then the app's client-credential tokens carry only
+    /// [`Self::app_roles`]. [learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_app_roles: Vec<String>,
     /// Redirect URIs of type "Public client (mobile & desktop)" when true, "Web" otherwise.
     #[serde(default = "super::default_true")]
     pub public_client: bool,

@@ -86,7 +86,7 @@ impl Tenant {
 
 /// (text on a line of the entry, comment above the entry's table header).
 const SCENARIOS: &[(&str, &str)] = &[
-    ("user_principal_name = \"adele@contoso.com\"", "adele: several calendars and a realistic week; Retail, so inside the service account's scopes"),
+    ("user_principal_name = \"adele@contoso.com\"", "adele: several calendars and a realistic week; Retail, so inside the service account's scopes; a Global Administrator, so she may grant admin consent (/adminconsent)"),
     ("user_principal_name = \"megan@contoso.com\"", "megan: 25 calendars, so /me/calendars pages"),
     ("user_principal_name = \"lee@contoso.com\"", "lee: his tenant requires admin consent for the Full app, so only Free/Busy works; Teams-licensed, but no Teams application access policy covers him"),
     ("user_principal_name = \"alex@contoso.com\"", "alex: blocked by a conditional access policy (AADSTS53003)"),
@@ -99,6 +99,7 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("name = \"calconnect Enterprise Connect (Graph)\"", "the Graph Enterprise Connect app: application permissions User.Read.All Organization.Read.All Place.Read.All, and Calendars.ReadWrite tenant-wide on premises or, in Exchange Online, only through RBAC for Applications (adele and megan); a client secret and the Teams Enterprise app's certificate"),
     ("name = \"calconnect Enterprise Connect Free/Busy (Graph)\"", "the Graph Free/Busy app: delegated Calendars.ReadBasic User.Read offline_access"),
     ("name = \"calconnect Enterprise Connect (Graph, no Place.Read.All)\"", "a Graph app with tenant-wide Calendars.ReadWrite (every mailbox, lee too) but no Place.Read.All, so rooms are refused"),
+    ("name = \"calconnect Enterprise Connect (Graph, awaiting consent)\"", "a Graph app requesting User.Read.All Organization.Read.All Place.Read.All Calendars.ReadWrite with none granted: its tokens carry no roles until an administrator (adele) approves /adminconsent?client_id=<this app>"),
     ("name = \"calconnect Graph pilot mailboxes\"", "adele and megan: the scope of the Graph app's Application Calendars.ReadWrite; lee is outside it"),
     ("role = \"Application Calendars.ReadWrite\"", "RBAC for Applications: New-ManagementRoleAssignment -App <the Graph app> -Role \"Application Calendars.ReadWrite\" -CustomResourceScope \"calconnect Graph pilot mailboxes\""),
     ("smtp = \"rainier@contoso.com\"", "rooms (New-Mailbox -Room, Set-Place) that Graph lists under /places/microsoft.graph.room"),
@@ -292,6 +293,8 @@ impl DemoWeek {
             office_location: Some("18/2111".to_owned()),
             conditional_access_blocked: false,
             admin_consent_required_for: Vec::new(),
+            // The demo tenant's administrator, who grants admin consent (`/adminconsent`).
+            directory_roles: vec!["Global Administrator".to_owned()],
             teams_enabled: true,
             secondary_addresses: vec![
                 "smtp:adele.vance@contoso.com".to_owned(),
@@ -333,6 +336,7 @@ impl DemoWeek {
             office_location: Some("12/1110".to_owned()),
             conditional_access_blocked: false,
             admin_consent_required_for: Vec::new(),
+            directory_roles: Vec::new(),
             teams_enabled: true,
             secondary_addresses: vec![format!("smtp:megan@{}", demo::INITIAL_DOMAIN)],
             calendars: std::iter::once(calendar(
@@ -379,6 +383,7 @@ impl DemoWeek {
             office_location: Some("23/3101".to_owned()),
             conditional_access_blocked: false,
             admin_consent_required_for: vec![demo::FULL_APP_CLIENT_ID.to_owned()],
+            directory_roles: Vec::new(),
             teams_enabled: true,
             secondary_addresses: vec![format!("smtp:lee@{}", demo::INITIAL_DOMAIN)],
             calendars: vec![calendar(
@@ -419,6 +424,7 @@ impl DemoWeek {
             office_location: Some("131/1104".to_owned()),
             conditional_access_blocked: true,
             admin_consent_required_for: Vec::new(),
+            directory_roles: Vec::new(),
             teams_enabled: true,
             secondary_addresses: vec![format!("smtp:alex@{}", demo::INITIAL_DOMAIN)],
             calendars: vec![calendar(
@@ -447,6 +453,7 @@ impl DemoWeek {
             department: None,
             conditional_access_blocked: false,
             admin_consent_required_for: Vec::new(),
+            directory_roles: Vec::new(),
             teams_enabled: false,
             secondary_addresses: vec![format!("smtp:svc-calconnect@{}", demo::INITIAL_DOMAIN)],
             calendars: vec![calendar(
@@ -476,6 +483,7 @@ impl DemoWeek {
                     "OnlineMeetings.ReadWrite".into(),
                 ],
                 app_roles: Vec::new(),
+                requested_app_roles: Vec::new(),
                 public_client: true,
                 allow_public_client_flows: true,
                 redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
@@ -487,6 +495,7 @@ impl DemoWeek {
                 name: "calconnect Free/Busy".to_owned(),
                 scopes: vec!["Calendars.ReadBasic".into(), "User.Read".into()],
                 app_roles: Vec::new(),
+                requested_app_roles: Vec::new(),
                 public_client: true,
                 allow_public_client_flows: true,
                 redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
@@ -498,6 +507,7 @@ impl DemoWeek {
                 name: "calconnect Teams".to_owned(),
                 scopes: vec!["User.Read".into(), "OnlineMeetings.ReadWrite".into()],
                 app_roles: Vec::new(),
+                requested_app_roles: Vec::new(),
                 public_client: true,
                 allow_public_client_flows: true,
                 redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
@@ -557,6 +567,7 @@ impl DemoWeek {
                 name: "calconnect Enterprise Connect Free/Busy (Graph)".to_owned(),
                 scopes: vec!["Calendars.ReadBasic".into(), "User.Read".into()],
                 app_roles: Vec::new(),
+                requested_app_roles: Vec::new(),
                 public_client: true,
                 allow_public_client_flows: true,
                 redirect_uris: vec![demo::REDIRECT_URI.to_owned()],
@@ -573,6 +584,26 @@ impl DemoWeek {
                     "Calendars.ReadWrite".to_owned(),
                 ],
             ),
+            AppRegistration {
+                // Configured like the Graph app, but no administrator has consented yet: its tokens
+                // carry no roles until `/adminconsent` grants the requested ones.
+                requested_app_roles: [
+                    "User.Read.All",
+                    "Organization.Read.All",
+                    "Place.Read.All",
+                    "Calendars.ReadWrite",
+                ]
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+                scopes: vec!["openid".into(), "email".into()],
+                ..confidential_app(
+                    demo::GRAPH_UNCONSENTED_APP_CLIENT_ID,
+                    "calconnect Enterprise Connect (Graph, awaiting consent)",
+                    demo::GRAPH_UNCONSENTED_APP_CLIENT_SECRET,
+                    Vec::new(),
+                )
+            },
         ];
         if online {
             apps.push(confidential_app(
@@ -781,6 +812,7 @@ fn confidential_app(
         name: name.to_owned(),
         scopes: Vec::new(),
         app_roles,
+        requested_app_roles: Vec::new(),
         public_client: false,
         allow_public_client_flows: false,
         redirect_uris: vec!["https://calconnect.example/oauth/callback".to_owned()],

@@ -33,6 +33,9 @@ pub struct User {
     /// Client ids this user may not consent to: an administrator must (AADSTS90094 / AADSTS65001).
     #[serde(default)]
     pub admin_consent_required_for: Vec<String>,
+    /// Microsoft Entra directory roles held (`Global Administrator`, `Privileged Role Administrator`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory_roles: Vec<String>,
     /// The user has a Teams license, so `POST /me/onlineMeetings` works.
     #[serde(default)]
     pub teams_enabled: bool,
@@ -42,6 +45,24 @@ pub struct User {
     pub secondary_addresses: Vec<String>,
     #[serde(default)]
     pub calendars: Vec<Calendar>,
+}
+
+/// Directory roles that may grant tenant-wide admin consent to application permissions (app roles) of
+/// any API, Microsoft Graph included: "Global Administrator" or "Privileged Role Administrator". A Cloud
+/// Application Administrator or Application Administrator may not grant Microsoft Graph app roles
+/// ([learn.microsoft.com/entra/identity/enterprise-apps/grant-admin-consent], Prerequisites).
+pub const APP_ROLE_CONSENT_ROLES: &[&str] =
+    &["Global Administrator", "Privileged Role Administrator"];
+
+impl User {
+    /// Whether the user may grant tenant-wide admin consent to application permissions.
+    pub fn can_grant_app_roles(&self) -> bool {
+        self.directory_roles.iter().any(|role| {
+            APP_ROLE_CONSENT_ROLES
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(role))
+        })
+    }
 }
 
 /// A calendar folder of a user.

@@ -1,5 +1,6 @@
 //! Integration tests of the sandbox over loopback HTTPS, driven like real clients and a real person.
 
+mod admin_consent;
 mod auth_code;
 mod device_code;
 mod discovery;
