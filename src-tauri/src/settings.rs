@@ -72,6 +72,26 @@ impl Settings {
         self
     }
 
+    /// The first client ID that is filled in but is not an application (client) ID, as the label of its
+    /// field. Entra gives every app a GUID; anything else (a display name, the object ID's label, a line
+    /// of the registration commands' output pasted whole) would only fail later at sign-in, as AADSTS700016.
+    pub fn misfilled_client_id(&self) -> Option<&'static str> {
+        [
+            (&self.full_client_id, "Client ID of the Full app"),
+            (&self.freebusy_client_id, "Client ID of the Free/Busy app"),
+            (
+                &self.teams_client_id,
+                "Client ID of the Teams conferencing app",
+            ),
+        ]
+        .into_iter()
+        .find(|(id, _)| {
+            let id = id.trim();
+            !id.is_empty() && !calconnect_core::admin_report::is_client_id(id)
+        })
+        .map(|(_, label)| label)
+    }
+
     /// The fixed settings of the sandbox's demo tenant (its apps and domain are constants).
     pub fn sandbox() -> Self {
         Settings {
@@ -176,6 +196,37 @@ mod tests {
         assert_eq!(
             config.full_client_id.as_deref(),
             Some(demo::FULL_APP_CLIENT_ID)
+        );
+    }
+
+    #[test]
+    fn a_client_id_must_be_empty_or_a_guid() {
+        let settings = |full: &str, teams: &str| Settings {
+            full_client_id: full.into(),
+            teams_client_id: teams.into(),
+            ..Settings::default()
+        };
+        assert_eq!(settings("", "").misfilled_client_id(), None);
+        assert_eq!(
+            settings(" 11111111-2222-3333-4444-555555555555 ", "").misfilled_client_id(),
+            None
+        );
+        assert_eq!(Settings::sandbox().misfilled_client_id(), None);
+        assert_eq!(
+            settings(
+                "Client ID of the Full app: 11111111-2222-3333-4444-555555555555",
+                ""
+            )
+            .misfilled_client_id(),
+            Some("Client ID of the Full app")
+        );
+        assert_eq!(
+            settings(
+                "11111111-2222-3333-4444-555555555555",
+                "calconnect Teams conferencing"
+            )
+            .misfilled_client_id(),
+            Some("Client ID of the Teams conferencing app")
         );
     }
 

@@ -1,7 +1,10 @@
 //! The Settings step: the cloud, tenant and client IDs a person saves are what the next run uses.
 
 use calconnect_e2e::{app_binary, screenshot_dir, AppSession, ARROW_RIGHT};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
 
 const SHORT: Duration = Duration::from_secs(10);
 const LONG: Duration = Duration::from_secs(45);
@@ -86,15 +89,78 @@ const PERMISSION_IDS: [(&str, &str); 5] = [
     ("offline_access", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182"),
 ];
 
+/// A proxy on loopback that refuses every request and keeps each request's first line, so a test sees
+/// which host the app reached for without any traffic leaving the machine.
+async fn refusing_proxy() -> anyhow::Result<(String, Arc<Mutex<Vec<String>>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                let mut line = String::new();
+                if stream.read_line(&mut line).await.is_ok() {
+                    record.lock().unwrap().push(line.trim_end().to_owned());
+                }
+                let _ = stream
+                    .get_mut()
+                    .write_all(
+                        b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    )
+                    .await;
+            });
+        }
+    });
+    Ok((url, seen))
+}
+
+/// Home → Connect → Full → browser sign-in, and the error the sign-in stops at.
+async fn start_full_sign_in(session: &AppSession) -> anyhow::Result<String> {
+    session
+        .open_step(
+            "[data-testid=nav-home]",
+            "main#step h1",
+            "Connect your Outlook calendar",
+            LONG,
+        )
+        .await?;
+    session.click_on("[data-testid=connect]", LONG).await?;
+    session.click_on("[data-testid=access-full]", SHORT).await?;
+    session
+        .click_on("[data-testid=access-continue]", SHORT)
+        .await?;
+    session
+        .click_on("[data-testid=method-browser]", SHORT)
+        .await?;
+    session
+        .wait_for_text("[data-testid=error-message]", LONG, |text| !text.is_empty())
+        .await
+}
+
 #[tokio::test]
 async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let data_dir = data.path().to_string_lossy().into_owned();
+    let (proxy, proxied) = refusing_proxy().await?;
     let env = [
         ("CALCONNECT_SANDBOX", "0"),
         ("CALCONNECT_DATA_DIR", data_dir.as_str()),
+        ("HTTPS_PROXY", proxy.as_str()),
+        ("NO_PROXY", ""),
     ];
     let session = AppSession::launch(&app_binary()?, &[], &env).await?;
+
+    // No client ID yet: the sign-in stops before it reaches Microsoft.
+    let before = start_full_sign_in(&session).await?;
+    assert!(
+        before.starts_with("No client ID is configured for the Full"),
+        "{before}"
+    );
+    assert_eq!(*proxied.lock().unwrap(), Vec::<String>::new());
+
     session
         .open_step(
             "[data-testid=nav-settings]",
@@ -103,10 +169,27 @@ async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> 
             LONG,
         )
         .await?;
-    let tenant = session.find("#tenant", LONG).await?;
+    // The Settings form itself refuses a client ID that is not a GUID, in Rust, before writing.
+    let full = session.find("#fullClientId", LONG).await?;
+    session.type_text(&full, "calconnect Full").await?;
     session
-        .execute("document.getElementById('tenant').value = '';", vec![])
+        .click_on("[data-testid=settings-save]", SHORT)
         .await?;
+    session
+        .wait_for_text(
+            "[data-testid=settings-status] [data-testid=error-message]",
+            LONG,
+            |text| text == "Client ID of the Full app is not an application (client) ID.",
+        )
+        .await?;
+    assert!(!data.path().join("settings.toml").exists());
+    session
+        .execute(
+            "for (const id of ['tenant', 'fullClientId']) document.getElementById(id).value = '';",
+            vec![],
+        )
+        .await?;
+    let tenant = session.find("#tenant", SHORT).await?;
     session.type_text(&tenant, "contoso.com").await?;
     session
         .click_on("[data-testid=settings-register-apps]", SHORT)
@@ -129,14 +212,15 @@ async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> 
             text.contains("az ad app create")
         })
         .await?;
-    assert!(
-        az.contains("az login --allow-no-subscriptions --tenant 'contoso.com'"),
-        "{az}"
-    );
-    assert!(
-        az.contains("--public-client-redirect-uris 'http://localhost'"),
-        "{az}"
-    );
+    for expected in [
+        "az login --allow-no-subscriptions --tenant 'contoso.com'",
+        "--sign-in-audience AzureADMyOrg",
+        "--is-fallback-public-client true",
+        "--public-client-redirect-uris 'http://localhost'",
+        "--required-resource-accesses '[{\"resourceAppId\": \"00000003-0000-0000-c000-000000000000\"",
+    ] {
+        assert!(az.contains(expected), "{expected} in {az}");
+    }
     for (_, id) in PERMISSION_IDS {
         assert!(az.contains(id), "{id} in {az}");
     }
@@ -160,7 +244,7 @@ async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> 
         )
         .await?;
     session
-        .screenshot(&screenshot_dir().join("23-settings-register-apps.png"))
+        .screenshot(&screenshot_dir().join("24-registration-helper.png"))
         .await?;
 
     session
@@ -172,10 +256,17 @@ async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> 
             text.contains("New-MgApplication")
         })
         .await?;
-    assert!(
-        powershell.contains("Connect-MgGraph -Environment 'Global' -TenantId 'contoso.com'"),
-        "{powershell}"
-    );
+    for expected in [
+        "Connect-MgGraph -Environment 'Global' -TenantId 'contoso.com'",
+        "IsFallbackPublicClient = $true",
+        "PublicClient           = @{ RedirectUris = @('http://localhost') }",
+        "ResourceAppId  = '00000003-0000-0000-c000-000000000000'",
+    ] {
+        assert!(powershell.contains(expected), "{expected} in {powershell}");
+    }
+    for (_, id) in PERMISSION_IDS {
+        assert!(powershell.contains(id), "{id} in {powershell}");
+    }
     // The arrow key moves to the next tab, as in every tab list.
     session
         .execute(
@@ -259,6 +350,20 @@ async fn register_the_apps_shows_the_commands_and_saves_the_ids_they_print() -> 
             .await?;
         assert_eq!(value.as_str(), Some(expected), "{field}");
     }
+
+    // The running app now uses them: the same sign-in gets past the client ID and reaches for Microsoft's
+    // worldwide sign-in host (through the test's proxy, which refuses it).
+    let after = start_full_sign_in(&session).await?;
+    assert_ne!(after, before);
+    assert!(
+        proxied
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.starts_with("CONNECT login.microsoftonline.com:443 ")),
+        "{:?}, then {after}",
+        proxied.lock().unwrap()
+    );
     session.close().await?;
 
     let saved = std::fs::read_to_string(data.path().join("settings.toml"))?;

@@ -265,7 +265,8 @@ fn mg_environment(cloud: Cloud) -> &'static str {
 
 /// The delegated permission Microsoft Graph PowerShell asks for to create the apps. `AppRegistration.Create`
 /// is the least privileged one for `POST /applications` (microsoft-graph-docs-contrib
-/// `api-reference/v1.0/includes/permissions/application-post-applications-permissions.md`); it is recent, and
+/// `api-reference/v1.0/includes/permissions/application-post-applications-permissions.md`,
+/// <https://learn.microsoft.com/graph/api/application-post-applications#permissions>); it is recent, and
 /// not confirmed in the national clouds, so those ask for `Application.ReadWrite.All`, which every cloud has.
 fn mg_scope(cloud: Cloud) -> &'static str {
     match cloud {
@@ -298,8 +299,12 @@ fn ps_quote(text: &str) -> String {
 /// command unless `interactive_comments` is set; what it does is in [`RegistrationGuide::notes`].
 /// `az ad app create` updates an app that already has the same display name instead of adding another
 /// (azure-cli `src/azure-cli/azure/cli/command_modules/role/custom.py`, `create_application`), so running
-/// the script again is safe. `--required-resource-accesses` takes the JSON inline (azure-cli `_params.py`:
-/// `validate_file_or_dict`), so nothing is written to disk.
+/// the script again is safe. The flags are those azure-cli declares in `role/_params.py`:
+/// `--is-fallback-public-client` a three-state flag (`true`), `--public-client-redirect-uris` space-separated
+/// values, `--sign-in-audience` one of `AzureADMyOrg`, `AzureADMultipleOrgs`, …, and
+/// `--required-resource-accesses` the manifest's `requiredResourceAccess` JSON (the format of
+/// `az ad app create --help`'s public-client example, `role/_help.py`), taken inline (`validate_file_or_dict`)
+/// so nothing is written to disk. <https://learn.microsoft.com/cli/azure/ad/app#az-ad-app-create>
 fn azure_cli(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
     let mut script = format!("az cloud set --name {}\n", az_cloud(cloud));
     script.push_str("az login --allow-no-subscriptions");
@@ -313,11 +318,16 @@ fn azure_cli(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
         let permissions = plan
             .permissions
             .iter()
-            .map(|permission| format!("    {{\"id\": \"{}\", \"type\": \"Scope\"}}", permission.id))
+            .map(|permission| {
+                format!(
+                    "      {{\"id\": \"{}\", \"type\": \"Scope\"}}",
+                    permission.id
+                )
+            })
             .collect::<Vec<_>>()
             .join(",\n");
         let access = format!(
-            "'[{{\"resourceAppId\": \"{GRAPH_RESOURCE_APP_ID}\", \"resourceAccess\": [\n{permissions}]}}]'"
+            "'[{{\"resourceAppId\": \"{GRAPH_RESOURCE_APP_ID}\",\n    \"resourceAccess\": [\n{permissions}]}}]'"
         );
         script.push_str(&format!(
             "{variable}=$(az ad app create \\\n  --display-name {name} \\\n  --sign-in-audience {audience} \\\n  \
@@ -327,7 +337,6 @@ fn azure_cli(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
             name = sh_quote(plan.display_name),
             audience = SIGN_IN_AUDIENCE,
             redirect = sh_quote(REDIRECT_URI),
-            access = access,
         ));
     }
     let width = label_width(apps);
@@ -355,7 +364,11 @@ fn label_width(apps: &[AppPlan]) -> usize {
 
 /// The Microsoft Graph PowerShell script: one splatted hashtable per app, so no line ends in a backtick
 /// (a continuation that a trailing space, easily picked up when copying, silently breaks). A switch such
-/// as `-IsFallbackPublicClient` takes `$true` in a splat (about_Splatting).
+/// as `-IsFallbackPublicClient` takes `$true` in a splat (about_Splatting). `-PublicClient` is a
+/// publicClientApplication (`RedirectUris`) and `-RequiredResourceAccess` an array of `ResourceAppId` and
+/// `ResourceAccess` (`Id`, `Type` = `Scope` for a delegated permission), as the cmdlet's NOTES give them:
+/// <https://learn.microsoft.com/powershell/module/microsoft.graph.applications/new-mgapplication>
+/// (MicrosoftDocs/microsoftgraph-docs-powershell `Microsoft.Graph.Applications/New-MgApplication.md`).
 fn powershell(cloud: Cloud, tenant: Option<&str>, apps: &[AppPlan]) -> String {
     let mut script = String::from(
         "# calconnect's three public-client apps, created with Microsoft Graph PowerShell\n\

@@ -14,12 +14,23 @@ pub fn get_settings(state: tauri::State<'_, AppState>) -> Result<SettingsView, I
     view(&state)
 }
 
-/// Saves the settings; the next sign-in uses them (unless the command line fixed the cloud).
+/// Saves the settings; the next sign-in uses them (unless the command line fixed the cloud). A client ID
+/// that is not a GUID is refused before anything is written (the sandbox's own are not the form's).
 #[tauri::command]
 pub async fn save_settings(
     state: tauri::State<'_, AppState>,
     settings: Settings,
 ) -> Result<SettingsView, IpcError> {
+    if settings.cloud != Cloud::Sandbox {
+        if let Some(field) = settings.misfilled_client_id() {
+            return Err(IpcError::new(
+                ErrorCode::Configuration,
+                format!("{field} is not an application (client) ID."),
+                "Paste the app's Application (client) ID, a GUID such as 0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9: \
+                 it is on the app's Overview page in Entra ID, and the registration commands print it.",
+            ));
+        }
+    }
     state.apply_settings(settings).await?;
     view(&state)
 }
