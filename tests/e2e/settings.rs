@@ -20,7 +20,14 @@ async fn saved_settings_choose_the_cloud_of_the_next_run() -> anyhow::Result<()>
     let app = app_binary()?;
 
     let session = AppSession::launch(&app, &[], &env).await?;
-    session.click_on("[data-testid=nav-settings]", LONG).await?;
+    session
+        .open_step(
+            "[data-testid=nav-settings]",
+            "main#step h1",
+            "Settings",
+            LONG,
+        )
+        .await?;
     let cloud = session.find("[data-testid=settings-cloud]", LONG).await?;
     // Choosing an option through script, as WebKitWebDriver cannot open a native <select> under Xvfb.
     session
