@@ -31,6 +31,7 @@ mod graph_errors;
 pub mod graph_test;
 pub mod network;
 pub mod private_file;
+pub mod shared_file;
 pub mod teams;
 pub mod teams_test;
 mod token_source;

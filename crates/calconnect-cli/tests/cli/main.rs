@@ -5,6 +5,7 @@ mod clouds;
 mod exchange;
 mod internal_ca;
 mod proxy;
+mod shared_accounts;
 mod strict_oauth;
 mod teams;
 

@@ -9,6 +9,7 @@ mod device_code;
 mod graph_test;
 mod keychain;
 mod sessions;
+mod shared_files;
 mod support;
 mod teams;
 mod teams_test;
