@@ -21,6 +21,9 @@ pub struct AppSession {
     driver: Child,
     http: reqwest::Client,
     session_url: String,
+    /// The profile (accounts, settings, logs, sandbox state) of a launch that named none: removed with
+    /// the session.
+    _profile: Option<tempfile::TempDir>,
 }
 
 /// A reference to an element of the app's page.
@@ -43,6 +46,11 @@ impl Element {
 
 impl AppSession {
     /// Starts WebKitWebDriver, which starts the app binary with `args` and the given environment.
+    ///
+    /// A launch whose environment names no `CALCONNECT_DATA_DIR` gets a fresh one of its own: the app is
+    /// single-instance per profile, so two tests sharing the machine user's profile would have the second
+    /// window hand over to the first (if it still lingers) and exit, leaving the driver waiting; and no
+    /// test may read or write the real user's accounts, settings or logs.
     pub async fn launch(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<AppSession> {
         let port = free_port()?;
         let mut command = Command::new("WebKitWebDriver");
@@ -53,19 +61,28 @@ impl AppSession {
         for (name, value) in env {
             command.env(name, value);
         }
+        let profile = if env.iter().any(|(name, _)| *name == "CALCONNECT_DATA_DIR") {
+            None
+        } else {
+            let profile = tempfile::tempdir().context("create a profile folder for the app")?;
+            command.env("CALCONNECT_DATA_DIR", profile.path());
+            Some(profile)
+        };
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "webkitgtk:browserOptions": { "binary": app.to_string_lossy(), "args": args }
             }}
         });
-        Self::start(
+        let mut session = Self::start(
             command,
             port,
             "webdriver",
             capabilities,
             "start WebKitWebDriver (Debian package webkit2gtk-driver)",
         )
-        .await
+        .await?;
+        session._profile = profile;
+        Ok(session)
     }
 
     /// Starts a W3C WebDriver server (`command`, already told to listen on `port`) and opens one session
@@ -93,6 +110,7 @@ impl AppSession {
             driver,
             http,
             session_url: String::new(),
+            _profile: None,
         };
         session.wait_for_driver(&base).await?;
         let response = session

@@ -430,11 +430,12 @@ mod tests {
     #[test]
     fn a_state_file_from_before_admin_consent_still_loads() {
         let directory = tempfile::tempdir().expect("temporary directory");
-        fs::write(
-            directory.path().join(STATE),
-            br#"{"version":1,"port":8443,"clock_offset_ms":0,"consents":[],"refresh_tokens":{}}"#,
-        )
-        .expect("writes");
+        let before_admin_consent =
+            br#"{"version":1,"port":8443,"clock_offset_ms":0,"consents":[],"refresh_tokens":{}}"#;
+        #[cfg(unix)]
+        super::private_tests::write_private(&directory.path().join(STATE), before_admin_consent);
+        #[cfg(not(unix))]
+        fs::write(directory.path().join(STATE), before_admin_consent).expect("writes");
         let state_dir = StateDir::open(directory.path()).expect("opens");
         let loaded = state_dir.load_snapshot().expect("loads").expect("exists");
         assert!(loaded.admin_consents.is_empty());
