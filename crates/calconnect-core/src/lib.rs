@@ -32,6 +32,7 @@ pub mod graph_test;
 pub mod network;
 pub mod private_file;
 pub mod registration;
+pub mod shared_file;
 pub mod teams;
 pub mod teams_test;
 mod token_source;

@@ -6,6 +6,7 @@ mod exchange;
 mod internal_ca;
 mod proxy;
 mod register_apps;
+mod shared_accounts;
 mod strict_oauth;
 mod teams;
 

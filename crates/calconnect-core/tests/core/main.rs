@@ -10,6 +10,7 @@ mod graph_test;
 mod keychain;
 mod registration;
 mod sessions;
+mod shared_files;
 mod support;
 mod teams;
 mod teams_test;
