@@ -54,16 +54,27 @@ async fn every_main_step_fits_an_800_by_600_window_without_sideways_scrolling() 
         if let Some(button) = how {
             session.click_on(button, LONG).await?;
         }
+        // The previous step's heading is still there right after the click: wait for this step's own.
+        let deadline = std::time::Instant::now() + LONG;
+        loop {
+            let current = session
+                .execute(
+                    "return document.getElementById('step').dataset.step;",
+                    vec![],
+                )
+                .await?;
+            if current == step {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "navigated to the {step} step; still on {current}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         session
             .wait_for_text("main#step h1", LONG, |text| !text.is_empty())
             .await?;
-        let current = session
-            .execute(
-                "return document.getElementById('step').dataset.step;",
-                vec![],
-            )
-            .await?;
-        assert_eq!(current, step, "navigated to the {step} step");
         let overflow = horizontal_overflow(&session).await?;
         assert!(
             overflow <= 0,
