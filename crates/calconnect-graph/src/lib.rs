@@ -29,6 +29,7 @@ mod model;
 mod schedule;
 mod token;
 
+pub use calendars::CALENDARS_PAGE_SIZE;
 pub use client::{GraphClient, MAX_THROTTLE_RETRIES};
 pub use error::{Error, Result, TokenError};
 pub use model::{
