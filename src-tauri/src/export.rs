@@ -65,19 +65,14 @@ fn unique_path(dir: &Path, name: &str) -> PathBuf {
         .expect("an unused name exists")
 }
 
-/// Writes the report 0600 (the dialog already asked before replacing an existing file).
-fn write(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
+/// Writes the report 0600 through an exclusive temporary file renamed over the target, so a file the
+/// user agreed to replace takes the new mode too and a link planted at the name is replaced, not followed
+/// (`calconnect_core::private_file`). The dialog already asked before replacing an existing file.
+fn write(
+    path: &Path,
+    contents: &str,
+) -> Result<(), calconnect_core::private_file::PrivateFileError> {
+    calconnect_core::private_file::write_export(path, contents.as_bytes())
 }
 
 fn downloads() -> PathBuf {
@@ -112,5 +107,30 @@ mod tests {
             std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_report_saved_over_a_readable_file_is_private_and_a_planted_link_is_replaced_not_followed()
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let readable = dir.path().join("old.txt");
+        std::fs::write(&readable, "old").unwrap();
+        std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write(&readable, "new").unwrap();
+        let mode = std::fs::metadata(&readable).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let elsewhere = dir.path().join("elsewhere.txt");
+        std::fs::write(&elsewhere, "keep").unwrap();
+        let link = dir.path().join("link.txt");
+        std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+        write(&link, "report").unwrap();
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
+        assert!(!std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }

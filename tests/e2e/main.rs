@@ -2,6 +2,7 @@
 //!
 //! Run them through `scripts/test.sh`, which builds the app and provides the display and a keychain.
 
+mod chromium;
 mod exchange;
 mod graph;
 mod layout;

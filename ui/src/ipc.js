@@ -77,7 +77,7 @@
  */
 /**
  * @typedef {{
- *   id: string, title: string, status: 'passed' | 'failed' | 'warning' | 'skipped', durationMs: number,
+ *   id: string, title: string, status: 'passed' | 'failed' | 'warning' | 'skipped' | 'unconfirmed', durationMs: number,
  *   detail: string, responseCode: string | null, docUrl: string | null, requests: ExchangeRequestRecord[],
  * }} ExchangeStep
  */
@@ -99,6 +99,7 @@
  *   serviceAccount: string, mailbox: string, ewsUrl: string | null, serverVersion: string | null,
  *   deployment: 'exchangeOnline' | 'onPremises' | null, startedAt: string, steps: ExchangeStep[],
  *   mailboxes: ExchangeMailboxReport[], verdict: ExchangeVerdict,
+ *   unconfirmedEwsUrl: string | null, credentialsSentTo: string[],
  * }} ExchangeReport
  */
 /**

@@ -140,6 +140,10 @@ pub enum Command {
     /// The password (or client secret) is read from CALCONNECT_EWS_SECRET, from stdin with --secret-stdin,
     /// or asked for on the terminal; it is never taken as an argument.
     ExchangeTest(Box<ExchangeTestArgs>),
+    /// Show how calconnect reaches the network: the proxy each request goes through (from HTTPS_PROXY,
+    /// HTTP_PROXY, ALL_PROXY and NO_PROXY, else the desktop's proxy settings), the exceptions, and what
+    /// was ignored. Loopback is always reached directly. No credentials are shown.
+    Network,
     /// Disconnect an account: remove its keychain entry and metadata.
     Logout {
         /// Account ID or email.

@@ -111,6 +111,20 @@ impl From<calconnect_identity::Error> for Failure {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    // Which proxy every request of this run goes through (read once, here, for all of them).
+    let proxy = calconnect_core::network_summary();
+    if let Command::Network = cli.command {
+        if cli.json {
+            output::print_json(&json!({ "proxy": proxy }));
+        } else {
+            output::network(&proxy);
+        }
+        return Ok(());
+    }
+    if !cli.json && proxy.source != calconnect_core::network::ProxySource::None {
+        eprintln!("note: proxy: {proxy}");
+    }
+
     let config_path = match &cli.config {
         Some(path) => path.clone(),
         None => Config::default_path()?,
@@ -260,7 +274,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 false => Err(Failure::AccessNotReached),
             }
         }
-        Command::ExchangeTest(_) | Command::TeamsTest(_) => {
+        Command::ExchangeTest(_) | Command::TeamsTest(_) | Command::Network => {
             unreachable!("handled before the keychain is opened")
         }
         Command::Login {

@@ -178,3 +178,36 @@ pub fn free_busy(free_busy: &FreeBusy) {
         );
     }
 }
+
+/// `calconnect network`: the proxy of each destination scheme, the exceptions and the notes.
+pub fn network(proxy: &calconnect_core::network::ProxySummary) {
+    let entry = |entry: &Option<calconnect_core::network::ProxyEntry>| match entry {
+        Some(entry) => format!(
+            "{} (from {}{})",
+            entry.proxy,
+            entry.origin,
+            if entry.credentials {
+                ", with a user name and password"
+            } else {
+                ""
+            }
+        ),
+        None => "direct".to_owned(),
+    };
+    println!("https requests: {}", entry(&proxy.https));
+    println!("http requests:  {}", entry(&proxy.http));
+    if !proxy.bypass.is_empty() {
+        println!(
+            "bypass:         {}{}",
+            proxy.bypass.join(", "),
+            proxy
+                .bypass_origin
+                .as_ref()
+                .map_or_else(String::new, |origin| format!(" (from {origin})"))
+        );
+    }
+    println!("loopback:       always direct");
+    for note in &proxy.notes {
+        println!("note: {note}");
+    }
+}

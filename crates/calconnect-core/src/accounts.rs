@@ -75,7 +75,8 @@ struct AccountsFile {
     accounts: Vec<Account>,
 }
 
-/// The metadata file, `accounts.json`. Writes are serialised and atomic (temp file + rename).
+/// The metadata file, `accounts.json`. Writes are serialised and go through [`crate::private_file`]
+/// (0600 in a 0700 folder, atomic).
 #[derive(Debug)]
 pub struct AccountStore {
     path: PathBuf,
@@ -176,19 +177,10 @@ impl AccountStore {
     }
 }
 
-/// Writes through a temporary sibling and a rename, so a crash never leaves a half-written file.
+/// Writes one of calconnect's own files privately and atomically ([`crate::private_file::write_private`]).
 /// Also used by the desktop app for its settings file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_error = |source| Error::ConfigIo {
-        path: path.to_owned(),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error)?;
-    }
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, bytes).map_err(io_error)?;
-    std::fs::rename(&temporary, path).map_err(io_error)
+    Ok(crate::private_file::write_private(path, bytes)?)
 }
 
 #[cfg(test)]
@@ -243,6 +235,38 @@ mod tests {
             .map(|account| account.id)
             .collect();
         assert_eq!(remaining, ["freebusy:a"]);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_accounts_file_is_private_and_a_planted_link_is_not_followed() {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("calconnect");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim.json");
+        let untouched = br#"{"version":1,"accounts":[]}"#;
+        std::fs::write(&victim, untouched).unwrap();
+        // Where the old writer put its temporary file, and the target itself: links to another file.
+        std::os::unix::fs::symlink(&victim, folder.join("accounts.tmp")).unwrap();
+        let path = folder.join("accounts.json");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+
+        AccountStore::new(path.clone())
+            .upsert(account("full:a"))
+            .await
+            .unwrap();
+
+        let mode = |path: &Path| std::fs::symlink_metadata(path).unwrap().mode() & 0o777;
+        assert_eq!(std::fs::read(&victim).unwrap(), untouched);
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_file());
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&folder), 0o700, "the folder is tightened");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud};
+use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud, RegisteredRedirect};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -35,6 +35,9 @@ pub struct Config {
     /// Client id of your Teams conferencing app registration (`User.Read OnlineMeetings.ReadWrite
     /// offline_access`): meeting links, no calendar access.
     pub teams_client_id: Option<String>,
+    /// The loopback redirect URI your app registrations list as "Mobile and desktop applications"
+    /// (default `http://localhost`); calconnect sends it with the port it listens on added.
+    pub redirect_uri: Option<String>,
 }
 
 impl Default for Config {
@@ -47,6 +50,7 @@ impl Default for Config {
             full_client_id: None,
             freebusy_client_id: None,
             teams_client_id: None,
+            redirect_uri: None,
         }
     }
 }
@@ -114,6 +118,16 @@ impl Config {
             graph,
             graph_resource: self.cloud.graph_base(),
         })
+    }
+
+    /// The registered loopback redirect URI ([`Config::redirect_uri`], or `http://localhost`).
+    pub fn redirect(&self) -> Result<RegisteredRedirect> {
+        let uri = self
+            .redirect_uri
+            .as_deref()
+            .filter(|uri| !uri.trim().is_empty())
+            .unwrap_or(calconnect_identity::DEFAULT_REDIRECT_URI);
+        Ok(RegisteredRedirect::parse(uri)?)
     }
 
     pub fn client_id(&self, app: AppKind) -> Option<&str> {
@@ -215,6 +229,28 @@ mod tests {
             gcc_high.endpoints().unwrap().graph.as_str(),
             "https://graph.microsoft.us/v1.0/"
         );
+    }
+
+    #[test]
+    fn the_redirect_uri_defaults_to_localhost_and_a_bad_one_is_a_configuration_error() {
+        assert_eq!(
+            Config::default().redirect().unwrap().with_port(5),
+            "http://localhost:5"
+        );
+        let config: Config =
+            toml::from_str("redirect_uri = \"http://localhost/calconnect\"").unwrap();
+        assert_eq!(
+            config.redirect().unwrap().with_port(5),
+            "http://localhost:5/calconnect"
+        );
+        let wrong = Config {
+            redirect_uri: Some(
+                "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
+            ),
+            ..Config::default()
+        };
+        let error = wrong.redirect().unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Configuration, "{error:?}");
     }
 
     #[test]

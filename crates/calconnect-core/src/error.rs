@@ -55,6 +55,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The folder for calconnect's files belongs to another user, is shared, or is the home folder.
+    #[error("calconnect will not keep its files in {path}: {reason}")]
+    UnsafeFolder { path: PathBuf, reason: String },
     #[error("configuration file {path} is invalid: {reason}")]
     ConfigInvalid { path: PathBuf, reason: String },
     #[error("accounts file {path} is invalid: {reason}")]
@@ -102,6 +105,16 @@ pub enum ErrorKind {
     TeamsUnavailable,
 }
 
+impl From<crate::private_file::PrivateFileError> for Error {
+    fn from(error: crate::private_file::PrivateFileError) -> Self {
+        use crate::private_file::PrivateFileError;
+        match error {
+            PrivateFileError::Io { path, source } => Self::ConfigIo { path, source },
+            PrivateFileError::UnsafeFolder { path, reason } => Self::UnsafeFolder { path, reason },
+        }
+    }
+}
+
 impl Error {
     pub(crate) fn task(error: tokio::task::JoinError) -> Self {
         Self::Task {
@@ -127,6 +140,7 @@ impl Error {
             Self::ClientIdMissing { .. }
             | Self::ConfigInvalid { .. }
             | Self::ConfigIo { .. }
+            | Self::UnsafeFolder { .. }
             | Self::AccountsInvalid { .. }
             | Self::NoHomeDirectory
             | Self::InvalidRange { .. } => ErrorKind::Configuration,
@@ -162,6 +176,10 @@ impl Error {
             Self::ConfigIo { path, .. } => {
                 format!("calconnect cannot read or write {}.", path.display())
             }
+            Self::UnsafeFolder { path, reason } => format!(
+                "calconnect will not keep its files in {}: {reason}.",
+                path.display()
+            ),
             Self::ConfigInvalid { path, reason } | Self::AccountsInvalid { path, reason } => {
                 format!("{} is invalid: {reason}.", path.display())
             }
@@ -193,6 +211,7 @@ impl Error {
                 app.as_str()
             ),
             Self::ConfigIo { .. } => "Check the file's permissions.".to_owned(),
+            Self::UnsafeFolder { .. } => "Point calconnect at a folder only you can use (CALCONNECT_DATA_DIR, --config, --accounts-file), or remove this one so calconnect creates it.".to_owned(),
             Self::ConfigInvalid { .. } | Self::AccountsInvalid { .. } => "Fix or delete the file.".to_owned(),
             Self::NoHomeDirectory => "Set HOME (or the platform's equivalent).".to_owned(),
             Self::InvalidRange { .. } => "Give a start before the end.".to_owned(),

@@ -29,6 +29,7 @@ const STATUS = {
   failed: { mark: '✘', words: 'failed' },
   warning: { mark: '!', words: 'warning' },
   skipped: { mark: '–', words: 'skipped' },
+  unconfirmed: { mark: '?', words: 'needs your confirmation' },
   running: { mark: '…', words: 'running' },
 };
 
@@ -67,7 +68,7 @@ export function stepRow(step) {
     { class: 'ews-step', 'data-status': step.status, 'data-step': step.id },
     h(
       'details',
-      { open: step.status === 'failed' },
+      { open: step.status === 'failed' || step.status === 'unconfirmed' },
       summary,
       h('p', { class: 'step-detail' }, step.detail),
       step.docUrl && step.status !== 'passed'
@@ -131,6 +132,24 @@ function verdictCard(report) {
         )
       : null,
     verdict.notes.map((note) => h('p', { class: 'note' }, note)),
+  );
+}
+
+/**
+ * Autodiscover found an EWS URL only through a detour (SRV, the plain-http probe, a redirect), so no
+ * credentials went to it: the admin may vouch for it, which reruns the test with it as the EWS URL.
+ * @param {string} url
+ * @param {() => void} useIt
+ */
+function confirmCard(url, useIt) {
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'ews-confirm-heading', 'data-testid': 'ews-unconfirmed' },
+    h('h2', { id: 'ews-confirm-heading' }, 'Is this your Exchange server?'),
+    h('p', {}, 'Autodiscover named this EWS URL, but not directly from the mailbox\'s domain or its autodiscover host, so the service account\'s credentials were not sent to it:'),
+    h('p', {}, h('code', { class: 'url', 'data-testid': 'ews-unconfirmed-url' }, url)),
+    h('p', { class: 'small muted' }, 'Use it only if you know this host is your organisation\'s Exchange server.'),
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', 'data-testid': 'ews-use-url', onclick: useIt }, 'Use this URL')),
   );
 }
 
@@ -363,7 +382,15 @@ export function render(root) {
           );
         const table = several ? h('section', { class: 'card', 'aria-label': 'Access per mailbox' }, h('h2', {}, 'Mailboxes'), mailboxTable(report.mailboxes.map(mailboxRow))) : null;
         // Several mailboxes: the table first (each mailbox's level), then the verdict for them all.
-        replaceChildren(results, ...(table ? [table] : []), verdictCard(report), h('div', { class: 'actions' }, exportButton('json', 'Save the log as JSON'), exportButton('text', 'Save as a text report')), exportStatus);
+        const unconfirmed = report.unconfirmedEwsUrl;
+        const confirm = unconfirmed
+          ? confirmCard(unconfirmed, () => {
+              // The admin vouches for the URL: the same test again, with it as the explicit EWS URL.
+              /** @type {HTMLInputElement} */ (root.querySelector('#ews-url')).value = unconfirmed;
+              form.requestSubmit();
+            })
+          : null;
+        replaceChildren(results, ...(confirm ? [confirm] : []), ...(table ? [table] : []), verdictCard(report), h('div', { class: 'actions' }, exportButton('json', 'Save the log as JSON'), exportButton('text', 'Save as a text report')), exportStatus);
       })
       .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
         if (!active) return;
