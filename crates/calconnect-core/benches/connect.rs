@@ -26,10 +26,14 @@ const ROUTES: &[&str] = &[
 ];
 
 /// Plays the person and notes the instant the redirect is handed to the loopback listener.
+/// When the browser's redirect came back: a monotonic instant for the wall time, and the clock time the
+/// sandbox's journal is stamped with, for the per-step timings.
+type Redirect = (Instant, chrono::DateTime<chrono::Utc>);
+
 struct TimedPerson {
     person: Person,
     email: Arc<Mutex<String>>,
-    redirected_at: Arc<Mutex<Option<(Instant, chrono::DateTime<chrono::Utc>)>>>,
+    redirected_at: Arc<Mutex<Option<Redirect>>>,
 }
 
 impl BrowserOpener for TimedPerson {
