@@ -107,7 +107,13 @@ fn measure(options: &Options, scratch: &Path) -> Result<Vec<Run>, String> {
     let warm_up = launch(options, &scratch.join("ready-warm-up"), None)?;
     drop(warm_up);
     (0..options.runs)
-        .map(|index| launch(options, &scratch.join(format!("ready-{index}")), Some(options.idle)))
+        .map(|index| {
+            launch(
+                options,
+                &scratch.join(format!("ready-{index}")),
+                Some(options.idle),
+            )
+        })
         .collect()
 }
 
@@ -132,7 +138,10 @@ fn launch(options: &Options, ready: &Path, idle: Option<Duration>) -> Result<Run
             ));
         }
         if let Ok(Some(status)) = app.0.try_wait() {
-            return Err(format!("{:?} exited before its first screen: {status}", options.program[0]));
+            return Err(format!(
+                "{:?} exited before its first screen: {status}",
+                options.program[0]
+            ));
         }
         std::thread::sleep(POLL);
     }
@@ -158,7 +167,9 @@ impl Drop for Running {
     fn drop(&mut self) {
         let group = format!("-{}", self.0.id());
         let signal = |name: &str| {
-            let _ = Command::new("kill").args(["-s", name, "--", &group]).status();
+            let _ = Command::new("kill")
+                .args(["-s", name, "--", &group])
+                .status();
         };
         signal("TERM");
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -180,7 +191,11 @@ fn tree_pss(root: u32) -> (u64, Vec<String>) {
     let mut names: HashMap<u32, String> = HashMap::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u32>().ok())
+            else {
                 continue;
             };
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -190,8 +205,15 @@ fn tree_pss(root: u32) -> (u64, Vec<String>) {
             let Some((head, rest)) = stat.rsplit_once(") ") else {
                 continue;
             };
-            let name = head.split_once(" (").map_or("?", |(_, name)| name).to_owned();
-            let Some(ppid) = rest.split(' ').nth(1).and_then(|ppid| ppid.parse::<u32>().ok()) else {
+            let name = head
+                .split_once(" (")
+                .map_or("?", |(_, name)| name)
+                .to_owned();
+            let Some(ppid) = rest
+                .split(' ')
+                .nth(1)
+                .and_then(|ppid| ppid.parse::<u32>().ok())
+            else {
                 continue;
             };
             children.entry(ppid).or_default().push(pid);
@@ -204,7 +226,10 @@ fn tree_pss(root: u32) -> (u64, Vec<String>) {
     while let Some(pid) = pending.pop() {
         let pss = pss_kb(&PathBuf::from(format!("/proc/{pid}/smaps_rollup"))).unwrap_or(0);
         total += pss;
-        counted.push(format!("{} {pss} kB", names.get(&pid).map_or("?", String::as_str)));
+        counted.push(format!(
+            "{} {pss} kB",
+            names.get(&pid).map_or("?", String::as_str)
+        ));
         pending.extend(children.get(&pid).into_iter().flatten());
     }
     (total, counted)

@@ -15,7 +15,9 @@ fn greet(name: &str) -> String {
 fn ui_ready() {
     static SIGNALLED: std::sync::Once = std::sync::Once::new();
     SIGNALLED.call_once(|| {
-        if let Some(path) = std::env::var_os("CALCONNECT_BENCH_READY_FILE").filter(|path| !path.is_empty()) {
+        if let Some(path) =
+            std::env::var_os("CALCONNECT_BENCH_READY_FILE").filter(|path| !path.is_empty())
+        {
             if let Err(error) = std::fs::write(path, b"ready\n") {
                 eprintln!("could not write the ready file: {error}");
             }

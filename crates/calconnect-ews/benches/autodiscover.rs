@@ -36,7 +36,10 @@ async fn bench() -> anyhow::Result<()> {
     sandbox.faults().set_latency("autodiscover", LATENCY);
     let dead = never_answering_listener().await?;
 
-    let live = Endpoints::offline().route("https://autodiscover.contoso.com/", sandbox.base_url().as_str())?;
+    let live = Endpoints::offline().route(
+        "https://autodiscover.contoso.com/",
+        sandbox.base_url().as_str(),
+    )?;
     let with_dead = live.clone().route("https://contoso.com/", &dead)?;
     let live_ms = median_ms(&sandbox, &live).await?;
     let dead_ms = median_ms(&sandbox, &with_dead).await?;
