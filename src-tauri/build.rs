@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "diagnostic_info",
     "get_settings",
     "save_settings",
+    "registration_guide",
     "test_exchange_account",
     "export_exchange_report",
     "test_teams_app",

@@ -88,6 +88,7 @@ pub fn build_app<R: tauri::Runtime>(
             commands::calendars::create_test_meeting,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::settings::registration_guide,
             commands::exchange::test_exchange_account,
             commands::exchange::export_exchange_report,
             commands::teams::test_teams_app,

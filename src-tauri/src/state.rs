@@ -108,8 +108,18 @@ impl AppState {
 
     /// Saves `settings` and, unless the command line fixed the cloud, rebuilds the core for them.
     pub async fn apply_settings(&self, settings: Settings) -> Result<()> {
-        let settings = settings.normalised();
-        settings.save(&self.config.paths.settings)?;
+        let path = self.config.paths.settings.clone();
+        let form = settings.normalised();
+        // The form holds every setting: it replaces them, under the lock (it may wait for the CLI).
+        let settings = tokio::task::spawn_blocking(move || {
+            Settings::update(&path, move |saved| *saved = form)
+        })
+        .await
+        .map_err(|error| {
+            Error::Core(calconnect_core::Error::Task {
+                reason: error.to_string(),
+            })
+        })??;
         if self.config.cloud_override.is_none() {
             self.cancel_sign_in();
             let mut session = self.session.lock().await;

@@ -9,7 +9,7 @@ mod chromium;
 mod webdriver;
 
 pub use chromium::{Chromium, CHROMIUM_FLAGS};
-pub use webdriver::{AppSession, Element, ENTER, TAB};
+pub use webdriver::{AppSession, Element, ARROW_RIGHT, ENTER, TAB};
 
 use std::path::PathBuf;
 

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub const TAB: &str = "\u{E004}";
 /// WebDriver's key value for Enter.
 pub const ENTER: &str = "\u{E007}";
+/// WebDriver's key value for the right arrow.
+pub const ARROW_RIGHT: &str = "\u{E014}";
 
 /// The W3C key under which an element reference is returned.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";

@@ -313,6 +313,29 @@ export function saveSettings(settings) {
 }
 
 /**
+ * @typedef {{
+ *   access: Access, label: string, displayName: string,
+ *   permissions: { name: string, id: string }[], manifest: string,
+ * }} RegistrationApp
+ */
+/**
+ * @typedef {{
+ *   tenant: string | null, apps: RegistrationApp[], azureCli: string, powershell: string,
+ *   manifest: string, notes: string[],
+ * }} RegistrationGuide
+ */
+
+/**
+ * The commands and manifest that register calconnect's three apps in the person's own tenant.
+ * @param {CloudName} cloud
+ * @param {string} tenant
+ * @returns {Promise<RegistrationGuide>}
+ */
+export function registrationGuide(cloud, tenant) {
+  return call('registration_guide', { cloud, tenant });
+}
+
+/**
  * Where an account's tokens live and when its refresh token was last used.
  * @param {string} accountId
  * @returns {Promise<AccountDetails>}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::shared_file::SharedFile;
 
 /// Whether an account's tokens still work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,18 +76,20 @@ struct AccountsFile {
     accounts: Vec<Account>,
 }
 
-/// The metadata file, `accounts.json`. Writes are serialised and go through [`crate::private_file`]
-/// (0600 in a 0700 folder, atomic).
+/// The metadata file, `accounts.json`, which the desktop app and the CLI share. Every change is a locked
+/// read-modify-write ([`crate::shared_file`]): it starts from the file as it is at that moment, so a change
+/// another process made meanwhile is kept; writes are private and atomic ([`crate::private_file`]).
 #[derive(Debug)]
 pub struct AccountStore {
-    path: PathBuf,
+    file: SharedFile,
+    // Changes from this process queue here, so only one of its blocking threads waits for the file lock.
     write_lock: tokio::sync::Mutex<()>,
 }
 
 impl AccountStore {
     pub fn new(path: PathBuf) -> Self {
         Self {
-            path,
+            file: SharedFile::new(path),
             write_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -99,11 +102,15 @@ impl AccountStore {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub async fn list(&self) -> Result<Vec<Account>> {
-        Ok(self.read().await?.accounts)
+        let file = self.file.clone();
+        let bytes = tokio::task::spawn_blocking(move || file.read())
+            .await
+            .map_err(Error::task)??;
+        Ok(parse(self.path(), bytes.as_deref())?.accounts)
     }
 
     pub async fn get(&self, id: &str) -> Result<Account> {
@@ -116,27 +123,32 @@ impl AccountStore {
 
     /// Inserts or replaces the account with the same id.
     pub async fn upsert(&self, account: Account) -> Result<()> {
-        self.modify(|accounts| {
+        self.modify(move |accounts| {
             accounts.retain(|existing| existing.id != account.id);
             accounts.push(account);
         })
         .await
     }
 
+    /// Removes the account `id`; `false` when there was none.
     pub async fn remove(&self, id: &str) -> Result<bool> {
-        let mut removed = false;
-        self.modify(|accounts| {
+        let id = id.to_owned();
+        self.modify(move |accounts| {
             let before = accounts.len();
             accounts.retain(|existing| existing.id != id);
-            removed = accounts.len() != before;
+            accounts.len() != before
         })
-        .await?;
-        Ok(removed)
+        .await
     }
 
-    /// Applies `change` to the account `id`, if it still exists.
-    pub async fn update(&self, id: &str, change: impl FnOnce(&mut Account)) -> Result<()> {
-        self.modify(|accounts| {
+    /// Applies `change` to the account `id` as it is in the file now, if it still exists.
+    pub async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Account) + Send + 'static,
+    ) -> Result<()> {
+        let id = id.to_owned();
+        self.modify(move |accounts| {
             if let Some(account) = accounts.iter_mut().find(|account| account.id == id) {
                 change(account);
             }
@@ -144,43 +156,42 @@ impl AccountStore {
         .await
     }
 
-    async fn modify(&self, change: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
-        let _guard = self.write_lock.lock().await;
-        let mut file = self.read().await?;
-        change(&mut file.accounts);
-        file.version = 1;
-        file.accounts.sort_by(|a, b| a.id.cmp(&b.id));
-        let text = serde_json::to_vec_pretty(&file).map_err(|error| Error::AccountsInvalid {
-            path: self.path.clone(),
-            reason: error.to_string(),
-        })?;
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &text))
-            .await
-            .map_err(Error::task)?
-    }
-
-    async fn read(&self) -> Result<AccountsFile> {
-        match tokio::fs::read(&self.path).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| Error::AccountsInvalid {
-                path: self.path.clone(),
-                reason: error.to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Ok(AccountsFile::default())
-            }
-            Err(source) => Err(Error::ConfigIo {
-                path: self.path.clone(),
-                source,
-            }),
-        }
+    /// The one way the file changes: locked, re-read, changed, written (module docs of `shared_file`).
+    async fn modify<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Vec<Account>) -> T + Send + 'static,
+    ) -> Result<T> {
+        let _queued = self.write_lock.lock().await;
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || {
+            file.update(|current| {
+                let mut contents = parse(file.path(), current)?;
+                let outcome = change(&mut contents.accounts);
+                contents.version = 1;
+                contents.accounts.sort_by(|a, b| a.id.cmp(&b.id));
+                let text = serde_json::to_vec_pretty(&contents).map_err(|error| {
+                    Error::AccountsInvalid {
+                        path: file.path().to_owned(),
+                        reason: error.to_string(),
+                    }
+                })?;
+                Ok((text, outcome))
+            })
+        })
+        .await
+        .map_err(Error::task)?
     }
 }
 
-/// Writes one of calconnect's own files privately and atomically ([`crate::private_file::write_private`]).
-/// Also used by the desktop app for its settings file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    Ok(crate::private_file::write_private(path, bytes)?)
+/// The file's contents; no file yet is no accounts.
+fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<AccountsFile> {
+    match bytes {
+        None => Ok(AccountsFile::default()),
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|error| Error::AccountsInvalid {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        }),
+    }
 }
 
 #[cfg(test)]

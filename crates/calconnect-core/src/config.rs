@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::shared_file::SharedFile;
 
 /// The default tenant: work or school accounts of any organisation. Personal Microsoft accounts cannot
 /// use getSchedule (Graph permissions reference), so `common` is opt-in.
@@ -77,25 +78,36 @@ impl Config {
 
     /// Reads the file at `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|error| Error::ConfigInvalid {
-                path: path.to_owned(),
-                reason: error.to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(Error::ConfigIo {
-                path: path.to_owned(),
-                source,
-            }),
-        }
+        let bytes = SharedFile::new(path.to_owned()).read()?;
+        Self::parse(path, bytes.as_deref())
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = toml::to_string_pretty(self).map_err(|error| Error::ConfigInvalid {
+    /// Changes the configuration at `path` as it is in the file now, under the lock the app and the CLI
+    /// share ([`crate::shared_file`]), and returns what was saved. Blocks while another calconnect saves.
+    pub fn update(path: &Path, change: impl FnOnce(&mut Self)) -> Result<Self> {
+        SharedFile::new(path.to_owned()).update(|current| {
+            let mut config = Self::parse(path, current)?;
+            change(&mut config);
+            let text = toml::to_string_pretty(&config).map_err(|error| Error::ConfigInvalid {
+                path: path.to_owned(),
+                reason: error.to_string(),
+            })?;
+            Ok((text.into_bytes(), config))
+        })
+    }
+
+    fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Self> {
+        let Some(bytes) = bytes else {
+            return Ok(Self::default());
+        };
+        let text = std::str::from_utf8(bytes).map_err(|error| Error::ConfigInvalid {
             path: path.to_owned(),
             reason: error.to_string(),
         })?;
-        crate::accounts::write_atomically(path, text.as_bytes())
+        toml::from_str(text).map_err(|error| Error::ConfigInvalid {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })
     }
 
     pub fn endpoints(&self) -> Result<Endpoints> {
@@ -189,16 +201,23 @@ mod tests {
     }
 
     #[test]
-    fn a_saved_config_loads_back() {
+    fn each_change_to_the_config_keeps_the_ones_saved_before() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("config.toml");
+        Config::update(&path, |config| {
+            config.cloud = Cloud::UsGovernment;
+            config.tenant = "contoso.com".into();
+        })
+        .unwrap();
+        let saved =
+            Config::update(&path, |config| config.full_client_id = Some("f".into())).unwrap();
         let config = Config {
             cloud: Cloud::UsGovernment,
             tenant: "contoso.com".into(),
             full_client_id: Some("f".into()),
             ..Config::default()
         };
-        config.save(&path).unwrap();
+        assert_eq!(saved, config);
         assert_eq!(Config::load(&path).unwrap(), config);
         assert_eq!(
             config.endpoints().unwrap().authority.url().as_str(),

@@ -31,6 +31,8 @@ mod graph_errors;
 pub mod graph_test;
 pub mod network;
 pub mod private_file;
+pub mod registration;
+pub mod shared_file;
 pub mod teams;
 pub mod teams_test;
 mod token_source;
@@ -44,6 +46,7 @@ pub use flows::{
     PendingDeviceCode,
 };
 pub use network::network_summary;
+pub use registration::RegistrationGuide;
 pub use teams::{TestMeeting, TEST_MEETING_SUBJECT};
 pub use token_source::REFRESH_MARGIN;
 pub use view::{BusyBlock, CalendarInfo, FreeBusy, FREE_BUSY_CALENDAR_NAME};

@@ -126,7 +126,8 @@ fn code_for(kind: ErrorKind) -> ErrorCode {
         | ErrorKind::Network
         | ErrorKind::Throttled
         | ErrorKind::AccessDenied
-        | ErrorKind::ServiceError => ErrorCode::Failed,
+        | ErrorKind::ServiceError
+        | ErrorKind::FileBusy => ErrorCode::Failed,
     }
 }
 

@@ -5,6 +5,8 @@ mod clouds;
 mod exchange;
 mod internal_ca;
 mod proxy;
+mod register_apps;
+mod shared_accounts;
 mod strict_oauth;
 mod teams;
 
