@@ -3,6 +3,7 @@
 const COMMANDS: &[&str] = &[
     "app_info",
     "access_options",
+    "ui_ready",
     "list_accounts",
     "account_details",
     "disconnect",

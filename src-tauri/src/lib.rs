@@ -76,6 +76,7 @@ pub fn build_app<R: tauri::Runtime>(
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::app::access_options,
+            commands::app::ui_ready,
             commands::accounts::list_accounts,
             commands::accounts::account_details,
             commands::accounts::disconnect,

@@ -194,6 +194,14 @@ export function appInfo() {
   return call('app_info');
 }
 
+/**
+ * Tells Rust the first screen is drawn and answered: the end of start-up that `scripts/bench.sh` times.
+ * @returns {Promise<void>}
+ */
+export function uiReady() {
+  return call('ui_ready');
+}
+
 /** @returns {Promise<AccessOption[]>} */
 export function accessOptions() {
   return call('access_options');

@@ -47,11 +47,11 @@ async fn calendars_follow_every_next_link_verbatim_until_it_is_absent() {
     assert_eq!(
         uris,
         [
-            "/v1.0/me/calendars",
+            "/v1.0/me/calendars?%24top=100",
             "/v1.0/me/calendars?%24skiptoken=opaque%2F1&page=1",
             "/v1.0/me/calendars?%24skiptoken=opaque%2F2&page=2",
         ],
-        "the nextLink is requested exactly as given"
+        "the first page asks for 100, and each nextLink is requested exactly as given"
     );
 }
 

@@ -169,6 +169,42 @@ async fn calendars_page_with_absolute_next_links_until_exhausted() {
 }
 
 #[tokio::test]
+async fn calendars_honour_top_up_to_graphs_maximum_and_carry_it_into_the_next_link() {
+    let world = world().await;
+    let token = token_for(
+        &world,
+        demo::MEGAN,
+        FREEBUSY_SCOPES,
+        demo::FREEBUSY_APP_CLIENT_ID,
+    )
+    .await;
+    let calendars = format!("{}me/calendars", world.sandbox.graph_url());
+
+    // A page as large as the client asks for (Outlook collections take $top up to 1000): all 25, no next page.
+    let (status, page) = get(&world, &token, &format!("{calendars}?$top=100")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["value"].as_array().unwrap().len(), 25);
+    assert!(page.get("@odata.nextLink").is_none(), "{page}");
+
+    // A smaller $top pages by it, and the next link keeps asking for the same size.
+    let (status, page) = get(&world, &token, &format!("{calendars}?$top=20")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["value"].as_array().unwrap().len(), 20);
+    let next = page["@odata.nextLink"].as_str().unwrap();
+    let next_url = url::Url::parse(next).unwrap();
+    assert!(
+        next_url
+            .query_pairs()
+            .any(|(key, value)| key == "$top" && value == "20"),
+        "{next}"
+    );
+    let (status, rest) = get(&world, &token, next).await;
+    assert_eq!(status, 200, "{rest}");
+    assert_eq!(rest["value"].as_array().unwrap().len(), 5);
+    assert!(rest.get("@odata.nextLink").is_none(), "{rest}");
+}
+
+#[tokio::test]
 async fn calendar_view_expands_the_recurring_stand_up() {
     let world = world().await;
     let token = token_for(&world, demo::ADELE, FULL_SCOPES, demo::FULL_APP_CLIENT_ID).await;
