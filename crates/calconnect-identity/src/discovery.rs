@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::authority::Authority;
 use crate::error::{Error, Result};
 use crate::http::{ensure_secure_url, read_json};
+use crate::text::strip_control_characters;
 
 /// The endpoints calconnect uses, from the discovery document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,9 +64,11 @@ impl Discovery {
 
     /// Parses a discovery document fetched from `url`.
     pub fn parse(url: &Url, body: &[u8]) -> Result<Self> {
+        // The reason quotes the document's own strings (an endpoint, the issuer): a hostile authority's
+        // escape sequences must not reach a terminal through it (`crate::text`).
         let invalid = |reason: String| Error::DiscoveryInvalid {
             url: url.to_string(),
-            reason,
+            reason: strip_control_characters(&reason),
         };
         let document: Document =
             serde_json::from_slice(body).map_err(|error| invalid(error.to_string()))?;

@@ -175,3 +175,33 @@ async fn the_sandbox_without_tls_may_show_its_own_plain_http_device_code_page() 
         format!("{base}devicelogin")
     );
 }
+
+#[tokio::test]
+async fn escape_sequences_in_a_discovery_document_never_reach_the_error_message() {
+    for field in ["issuer", "token_endpoint", "authorization_endpoint"] {
+        let base = hostile(Documents {
+            discovery: Box::new(move |base| {
+                let mut document = honest(base);
+                // A terminal would obey these: red text, then a line rewritten in place.
+                document[field] =
+                    format!("http://127.0.0.1:9/\u{1b}[31mcontoso\u{9b}2J\r/v2.0").into();
+                document
+            }),
+            verification_uri: Box::new(|_| "https://microsoft.com/devicelogin".into()),
+        })
+        .await;
+
+        let error = discover(base).await.unwrap_err();
+
+        assert_eq!(
+            error.kind(),
+            ErrorKind::InvalidResponse,
+            "{field}: {error:?}"
+        );
+        let shown = format!("{error} {error:?}");
+        assert!(
+            !shown.contains(['\u{1b}', '\u{9b}', '\r']),
+            "{field}: {shown:?}"
+        );
+    }
+}
