@@ -32,7 +32,11 @@
  * }} Calendar
  */
 /** @typedef {{ status: string, start: string, end: string }} BusyBlock */
-/** @typedef {{ calendar: Calendar, start: string, end: string, blocks: BusyBlock[] }} FreeBusy */
+/**
+ * `source`: `calendarView` when Microsoft refused getSchedule for this sign-in and the busy times were read
+ * from the account's own calendar instead.
+ * @typedef {{ calendar: Calendar, start: string, end: string, blocks: BusyBlock[], source: 'getSchedule' | 'calendarView' }} FreeBusy
+ */
 /**
  * @typedef {{
  *   access: Access, title: string, summary: string,

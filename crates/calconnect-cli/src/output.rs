@@ -2,7 +2,7 @@
 
 use calconnect_core::{
     Account, AccountDetails, AccountStatus, CalendarInfo, Connected, DeviceCodePrompt, Error,
-    FreeBusy,
+    FreeBusy, FreeBusySource,
 };
 use serde_json::{json, Value};
 
@@ -169,6 +169,9 @@ pub fn free_busy(free_busy: &FreeBusy) {
         free_busy.end.format("%Y-%m-%d %H:%M"),
         free_busy.blocks.len()
     );
+    if free_busy.source == FreeBusySource::CalendarView {
+        println!("(read from your calendar's calendarView: Microsoft refused getSchedule for this sign-in)");
+    }
     for block in &free_busy.blocks {
         println!(
             "{}  {}  {}",

@@ -231,7 +231,9 @@ impl Calconnect {
     }
 
     /// Busy blocks of the account's own schedule between `start` and `end` (getSchedule; the graph client
-    /// splits ranges over Graph's 62-day limit). Only status, start and end are kept.
+    /// splits ranges over Graph's 62-day limit). Only status, start and end are kept. Where getSchedule is
+    /// refused (facts §0: Calendars.ReadBasic is listed for it on one Microsoft page only), the blocks
+    /// come from the account's own calendarView, and [`FreeBusy::source`] says so.
     pub async fn free_busy(
         &self,
         account_id: &str,
@@ -246,16 +248,17 @@ impl Calconnect {
         let account = self.usable_account(account_id).await?;
         refuse_teams_only(&account)?;
         let source = self.token_source(&account)?;
-        let blocks = self
+        let own = self
             .graph(&account.graph)
-            .free_busy(&source, &account.user.email, start, end)
+            .own_free_busy(&source, &account.user.email, start, end)
             .await
             .map_err(crate::graph_errors::from_graph)?;
         Ok(FreeBusy {
             calendar: CalendarInfo::free_busy(&account.user.email),
             start,
             end,
-            blocks: blocks.into_iter().map(BusyBlock::from).collect(),
+            blocks: own.blocks.into_iter().map(BusyBlock::from).collect(),
+            source: own.source.into(),
         })
     }
 

@@ -43,4 +43,4 @@ pub use flows::{
 };
 pub use teams::{TestMeeting, TEST_MEETING_SUBJECT};
 pub use token_source::REFRESH_MARGIN;
-pub use view::{BusyBlock, CalendarInfo, FreeBusy, FREE_BUSY_CALENDAR_NAME};
+pub use view::{BusyBlock, CalendarInfo, FreeBusy, FreeBusySource, FREE_BUSY_CALENDAR_NAME};

@@ -191,11 +191,21 @@ impl GraphClient {
         tokens: &dyn TokenProvider,
         first: Url,
     ) -> Result<Vec<T>> {
+        self.get_all_with(tokens, first, &[]).await
+    }
+
+    /// [`Self::get_all`] sending `headers` with every page (Graph keeps no memory of them between pages).
+    pub(crate) async fn get_all_with<T: DeserializeOwned>(
+        &self,
+        tokens: &dyn TokenProvider,
+        first: Url,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Vec<T>> {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
             let page: Page<T> = self
-                .request(tokens, Method::GET, url.clone(), Body::None, &[])
+                .request(tokens, Method::GET, url.clone(), Body::None, headers)
                 .await?;
             items.extend(page.value);
             if let Some(link) = page.next_link {

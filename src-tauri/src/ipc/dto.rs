@@ -1,6 +1,6 @@
 //! View types sent to the webview (camelCase JSON), converted from the core's own types.
 
-use calconnect_core::{Account, AccountStatus, BusyBlock, CalendarInfo, FreeBusy};
+use calconnect_core::{Account, AccountStatus, BusyBlock, CalendarInfo, FreeBusy, FreeBusySource};
 use calconnect_identity::{AccessLevel, AppKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -169,6 +169,8 @@ pub struct FreeBusyView {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub blocks: Vec<BusyBlockView>,
+    /// `getSchedule`, or `calendarView` when Microsoft refused getSchedule for this sign-in.
+    pub source: FreeBusySource,
 }
 
 impl From<FreeBusy> for FreeBusyView {
@@ -178,6 +180,7 @@ impl From<FreeBusy> for FreeBusyView {
             start: free_busy.start,
             end: free_busy.end,
             blocks: free_busy.blocks.into_iter().map(Into::into).collect(),
+            source: free_busy.source,
         }
     }
 }

@@ -42,7 +42,12 @@ impl Output {
 
 impl Cli {
     async fn start(test: &str) -> Self {
-        let sandbox = Sandbox::builder().start().await.expect("sandbox starts");
+        Self::start_with(test, Sandbox::builder()).await
+    }
+
+    /// Like [`Cli::start`], on a sandbox built by `builder` (another tenant, say).
+    async fn start_with(test: &str, builder: calconnect_sandbox::SandboxBuilder) -> Self {
+        let sandbox = builder.start().await.expect("sandbox starts");
         let directory = tempfile::tempdir().unwrap();
         sandbox
             .write_ca_pem(directory.path().join("ca.pem"))
@@ -267,6 +272,43 @@ async fn admin_consent_failure_exits_4_with_the_link_in_json() {
         .unwrap()
         .contains("adminconsent"));
     assert!(error["trace_id"].is_string());
+}
+
+#[tokio::test]
+async fn freebusy_says_it_read_calendar_view_where_get_schedule_is_refused() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.graph.get_schedule_requires = Some("Calendars.Read".to_owned());
+    let cli = Cli::start_with("calendar-view", Sandbox::builder().tenant(tenant)).await;
+    let login = cli
+        .login_device_code("freebusy", demo::FREEBUSY_APP_CLIENT_ID, demo::ADELE)
+        .await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let account_id = login.json()["account"]["id"].as_str().unwrap().to_owned();
+    let from = calconnect_sandbox::tenant::week_start(chrono::Utc::now())
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let json = cli.run(&["freebusy", &account_id, "--from", &from]).await;
+
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let free_busy = &json.json()["free_busy"];
+    assert_eq!(free_busy["source"], "calendarView");
+    let blocks = free_busy["blocks"].as_array().unwrap();
+    assert!(!blocks.is_empty());
+    for block in blocks {
+        let mut keys: Vec<&str> = block
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["end", "start", "status"],
+            "status, start and end only"
+        );
+    }
 }
 
 #[tokio::test]

@@ -150,6 +150,8 @@ pub struct BenchOptions {
     pub browser_timeout: Duration,
     /// The sandbox's access token `expires_in` (its default when `None`).
     pub access_token_lifetime: Option<Duration>,
+    /// The sandbox's directory (the demo tenant when `None`).
+    pub sandbox_tenant: Option<calconnect_sandbox::Tenant>,
 }
 
 impl Default for BenchOptions {
@@ -159,6 +161,7 @@ impl Default for BenchOptions {
             tenant: demo::DOMAIN.to_owned(),
             browser_timeout: Duration::from_secs(20),
             access_token_lifetime: None,
+            sandbox_tenant: None,
         }
     }
 }
@@ -172,6 +175,9 @@ impl Bench {
         let mut builder = Sandbox::builder();
         if let Some(lifetime) = options.access_token_lifetime {
             builder = builder.access_token_lifetime(lifetime);
+        }
+        if let Some(tenant) = options.sandbox_tenant {
+            builder = builder.tenant(tenant);
         }
         let sandbox = Arc::new(builder.start().await.expect("sandbox starts"));
         let person = Person::new(&sandbox).expect("person's browser");
