@@ -4,7 +4,7 @@
  * normalised to `{ code, message, nextStep, … }` so steps never see a raw Rust error.
  */
 
-/** @typedef {'Internal' | 'Failed' | 'Cancelled' | 'AdminConsentRequired' | 'NeedsSignInAgain' | 'Configuration' | 'NotFound'} KnownErrorCode */
+/** @typedef {'Internal' | 'Failed' | 'Cancelled' | 'ConsentRequired' | 'AdminConsentRequired' | 'NeedsSignInAgain' | 'Configuration' | 'NotFound'} KnownErrorCode */
 /**
  * @typedef {{
  *   code: KnownErrorCode,
@@ -124,6 +124,7 @@ const KNOWN_CODES = new Set([
   'Internal',
   'Failed',
   'Cancelled',
+  'ConsentRequired',
   'AdminConsentRequired',
   'NeedsSignInAgain',
   'Configuration',
@@ -218,10 +219,11 @@ export function disconnect(accountId) {
 /**
  * @param {Access} access
  * @param {(event: SignInEvent) => void} onEvent
+ * @param {boolean} [askConsent] ask Microsoft to show its consent page (`prompt=consent`), after `ConsentRequired`
  * @returns {Promise<BrowserSignIn>}
  */
-export function startBrowserSignIn(access, onEvent) {
-  return call('start_browser_sign_in', { access, onEvent: eventChannel(onEvent) });
+export function startBrowserSignIn(access, onEvent, askConsent = false) {
+  return call('start_browser_sign_in', { access, askConsent, onEvent: eventChannel(onEvent) });
 }
 
 /**

@@ -8,8 +8,8 @@ use std::time::Duration;
 use calconnect_graph::GraphClient;
 use calconnect_identity::{
     AccessLevel, AdminConsent, AppKind, AppRegistration, BrowserOpener, CancellationToken, Clock,
-    DeviceCode, DeviceProgress, IdentityClient, SignIn, Sleeper, SystemBrowser, SystemClock,
-    TokioSleeper,
+    DeviceCode, DeviceProgress, IdentityClient, Prompt, SignIn, Sleeper, SystemBrowser,
+    SystemClock, TokioSleeper,
 };
 use calconnect_vault::SecretStore;
 use chrono::{DateTime, Utc};
@@ -144,15 +144,34 @@ impl Calconnect {
     /// If the browser cannot be opened the handle is still returned (show its URL); if the listener cannot
     /// bind, the error [`Error::suggests_device_code`].
     pub async fn start_browser_sign_in(&self, app: AppKind) -> Result<PendingBrowserSignIn> {
+        self.start_browser_sign_in_prompting(app, None).await
+    }
+
+    /// Like [`Self::start_browser_sign_in`], asking Microsoft to show its consent page (`prompt=consent`):
+    /// the way on after [`Error::suggests_consent_prompt`] (AADSTS65001). If Microsoft still reports the
+    /// consent missing afterwards, the error is [`Error::ConsentStillMissing`], with the admin-consent link.
+    pub async fn start_browser_sign_in_with_consent(
+        &self,
+        app: AppKind,
+    ) -> Result<PendingBrowserSignIn> {
+        self.start_browser_sign_in_prompting(app, Some(Prompt::Consent))
+            .await
+    }
+
+    async fn start_browser_sign_in_prompting(
+        &self,
+        app: AppKind,
+        prompt: Option<Prompt>,
+    ) -> Result<PendingBrowserSignIn> {
         let registration = self.inner.config.app(app)?;
         let identity = self
             .identity(&registration)
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let browser_sign_in = identity
-            .begin_browser_sign_in()
+            .begin_browser_sign_in_prompting(prompt)
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, prompt))?;
         let authorize_url = browser_sign_in.authorize_url().clone();
         let browser_opened = match self.inner.browser.open(&authorize_url) {
             Ok(()) => true,
@@ -168,6 +187,7 @@ impl Calconnect {
             browser_opened,
             cancel: CancellationToken::new(),
             sign_in: browser_sign_in,
+            prompt,
         })
     }
 
@@ -177,11 +197,11 @@ impl Calconnect {
         let identity = self
             .identity(&registration)
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let device_code = identity
             .start_device_code()
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let prompt = DeviceCodePrompt {
             user_code: device_code.user_code.clone(),
             verification_uri: device_code.verification_uri.clone(),
@@ -381,12 +401,16 @@ impl Calconnect {
         Ok(identity)
     }
 
+    /// A sign-in failure with what the person needs next. AADSTS65001 offers the consent page first
+    /// ([`Error::suggests_consent_prompt`]); only an administrator-only refusal (AADSTS90094, 900941) or
+    /// AADSTS65001 again after `prompt` showed the consent page carries the admin-consent link.
     fn sign_in_error(
         &self,
         error: calconnect_identity::Error,
         registration: &AppRegistration,
+        prompt: Option<Prompt>,
     ) -> Error {
-        let admin_consent = error.needs_admin_consent().then(|| {
+        let admin_consent = || {
             Box::new(AdminConsent::new(
                 &self.inner.endpoints.authority,
                 None,
@@ -394,10 +418,16 @@ impl Calconnect {
                 &self.inner.endpoints.graph_resource,
                 "http://localhost",
             ))
-        });
+        };
+        if prompt == Some(Prompt::Consent) && error.needs_consent_prompt() {
+            return Error::ConsentStillMissing {
+                source: error,
+                admin_consent: admin_consent(),
+            };
+        }
         Error::SignIn {
+            admin_consent: error.needs_admin_consent().then(admin_consent),
             source: error,
-            admin_consent,
         }
     }
 
@@ -495,6 +525,8 @@ pub struct PendingBrowserSignIn {
     browser_opened: bool,
     cancel: CancellationToken,
     sign_in: calconnect_identity::BrowserSignIn,
+    /// What the authorize request asked Microsoft to show (`prompt=consent` after AADSTS65001).
+    prompt: Option<Prompt>,
 }
 
 impl PendingBrowserSignIn {
@@ -524,12 +556,13 @@ impl PendingBrowserSignIn {
             registration,
             cancel,
             sign_in,
+            prompt,
             ..
         } = self;
         let signed_in = sign_in
             .complete(core.inner.browser_timeout, &cancel)
             .await
-            .map_err(|error| core.sign_in_error(error, &registration))?;
+            .map_err(|error| core.sign_in_error(error, &registration, prompt))?;
         core.connect(&registration, signed_in).await
     }
 }
@@ -579,7 +612,7 @@ impl PendingDeviceCode {
         let signed_in = identity
             .poll_device_code(&device_code, &cancel, &mut on_progress)
             .await
-            .map_err(|error| core.sign_in_error(error, &registration))?;
+            .map_err(|error| core.sign_in_error(error, &registration, None))?;
         core.connect(&registration, signed_in).await
     }
 }

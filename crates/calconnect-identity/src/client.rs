@@ -159,8 +159,16 @@ impl IdentityClient {
     /// Starts a browser sign-in: binds the loopback listener and builds the authorize URL with PKCE S256
     /// (RFC 7636 §4.2) and a random `state` (RFC 6749 §10.12).
     pub async fn begin_browser_sign_in(&self) -> Result<BrowserSignIn> {
+        self.begin_browser_sign_in_prompting(None).await
+    }
+
+    /// Like [`Self::begin_browser_sign_in`], asking Microsoft for `prompt` (e.g. its consent page).
+    pub async fn begin_browser_sign_in_prompting(
+        &self,
+        prompt: Option<Prompt>,
+    ) -> Result<BrowserSignIn> {
         let listener = LoopbackListener::bind().await?;
-        Ok(self.begin_browser_sign_in_on(listener, None))
+        Ok(self.begin_browser_sign_in_with(listener, None, prompt))
     }
 
     /// Like [`Self::begin_browser_sign_in`], on a given listener and with an optional `login_hint`.
@@ -168,6 +176,17 @@ impl IdentityClient {
         &self,
         listener: LoopbackListener,
         login_hint: Option<&str>,
+    ) -> BrowserSignIn {
+        self.begin_browser_sign_in_with(listener, login_hint, None)
+    }
+
+    /// The authorize request of every browser sign-in: on `listener`, with an optional `login_hint` and
+    /// `prompt`.
+    pub fn begin_browser_sign_in_with(
+        &self,
+        listener: LoopbackListener,
+        login_hint: Option<&str>,
+        prompt: Option<Prompt>,
     ) -> BrowserSignIn {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let redirect_uri = listener.redirect_uri();
@@ -181,6 +200,9 @@ impl IdentityClient {
             .set_redirect_uri(Cow::Owned(redirect));
         if let Some(hint) = login_hint {
             request = request.add_extra_param("login_hint", hint);
+        }
+        if let Some(prompt) = prompt {
+            request = request.add_extra_param("prompt", prompt.as_str());
         }
         let (authorize_url, state) = request.url();
         BrowserSignIn {
@@ -431,6 +453,24 @@ fn map_request_error(
     }
 }
 
+/// The `prompt` of an authorize request (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow:
+/// "`prompt=consent` triggers the OAuth consent dialog after the user signs in, asking the user to grant
+/// permissions to the app").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Show the consent page even where consent is on record: the way on after AADSTS65001.
+    Consent,
+}
+
+impl Prompt {
+    /// The parameter's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Consent => "consent",
+        }
+    }
+}
+
 /// A browser sign-in in progress: open [`BrowserSignIn::authorize_url`], then await [`BrowserSignIn::complete`].
 pub struct BrowserSignIn {
     client: IdentityClient,
@@ -521,5 +561,18 @@ mod tests {
         assert_eq!(query["redirect_uri"], sign_in.redirect_uri().as_str());
         assert!(query["state"].len() >= 16);
         assert!(query["code_challenge"].len() >= 43);
+        assert!(!query.contains_key("prompt"), "no prompt unless asked");
+
+        let consent = client
+            .begin_browser_sign_in_prompting(Some(Prompt::Consent))
+            .await
+            .unwrap();
+        let prompts: Vec<String> = consent
+            .authorize_url()
+            .query_pairs()
+            .filter(|(name, _)| name == "prompt")
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        assert_eq!(prompts, ["consent"]);
     }
 }

@@ -44,7 +44,7 @@ pub use admin_consent::{AdminConsent, PermissionReason};
 pub use app::{AppKind, AppRegistration};
 pub use authority::{Authority, Cloud};
 pub use browser::{BrowserOpener, SystemBrowser};
-pub use client::{BrowserSignIn, IdentityClient, SignIn};
+pub use client::{BrowserSignIn, IdentityClient, Prompt, SignIn};
 pub use device_code::{DeviceCode, DeviceProgress, PollState};
 pub use discovery::Discovery;
 pub use error::{Error, Result};

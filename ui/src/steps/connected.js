@@ -44,7 +44,8 @@ export function render(root, ctx) {
   const failed = (error) => {
     if (!active) return;
     const actions = [];
-    if (error.code === 'NeedsSignInAgain') {
+    // A refresh refused for missing consent also needs a sign-in; the browser's shows the consent page.
+    if (error.code === 'NeedsSignInAgain' || error.code === 'ConsentRequired') {
       actions.push(h('button', { type: 'button', class: 'primary', onclick: () => ctx.dispatch({ type: 'reconnect', account }) }, 'Sign in again'));
     }
     replaceChildren(content, errorCard(error, ...actions));

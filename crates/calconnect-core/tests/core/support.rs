@@ -77,11 +77,18 @@ pub enum Behaviour {
     },
     /// Never comes back (a closed browser tab).
     Vanish,
+    /// Signs in approving consent, but the consent is withdrawn (the sandbox's `revoke_consent`) before
+    /// the redirect reaches the app, so the code's redemption finds none: AADSTS65001.
+    SignInThenConsentWithdrawn {
+        email: String,
+        client_id: String,
+    },
 }
 
 /// The "system browser": hands the URL to the person, then follows the redirect to the loopback listener.
 pub struct PersonBrowser {
     person: Person,
+    sandbox: Arc<SandboxHandle>,
     behaviour: Mutex<Behaviour>,
     pub failures: Arc<Mutex<Vec<String>>>,
     /// Every redirect the person's browser followed (with `code=` when the sign-in succeeded).
@@ -97,18 +104,27 @@ impl PersonBrowser {
 impl BrowserOpener for PersonBrowser {
     fn open(&self, url: &Url) -> std::io::Result<()> {
         let person = self.person.clone();
+        let sandbox = self.sandbox.clone();
         let behaviour = self.behaviour.lock().unwrap().clone();
         let failures = self.failures.clone();
         let redirects = self.redirects.clone();
         let url = url.clone();
         tokio::spawn(async move {
             let outcome = async {
-                let (email, consent, forge) = match behaviour {
-                    Behaviour::SignIn { email, consent } => (email, consent, false),
-                    Behaviour::ForgeState { email } => (email, Consent::Approve, true),
+                let (email, consent, forge, withdraw) = match behaviour {
+                    Behaviour::SignIn { email, consent } => (email, consent, false, None),
+                    Behaviour::ForgeState { email } => (email, Consent::Approve, true, None),
+                    Behaviour::SignInThenConsentWithdrawn { email, client_id } => {
+                        (email, Consent::Approve, false, Some(client_id))
+                    }
                     Behaviour::Vanish => return Ok(()),
                 };
                 let mut location = person.sign_in(&url, &email, consent).await?;
+                if let Some(client_id) = withdraw {
+                    sandbox
+                        .faults()
+                        .revoke_consent(Some(&email), Some(&client_id));
+                }
                 if forge {
                     let pairs: Vec<(String, String)> = location
                         .query_pairs()
@@ -189,6 +205,7 @@ impl Bench {
         };
         let browser = Arc::new(PersonBrowser {
             person: person.clone(),
+            sandbox: sandbox.clone(),
             behaviour: Mutex::new(Behaviour::SignIn {
                 email: demo::ADELE.to_owned(),
                 consent: Consent::Approve,
