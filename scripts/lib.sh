@@ -8,8 +8,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/calconnect-target}"
 
 # What building the Tauri app needs on Debian/Ubuntu (rustls everywhere, so no libssl).
 BUILD_PACKAGES=(libwebkit2gtk-4.1-dev pkg-config build-essential librsvg2-dev curl)
-# What the tests add: a virtual display, WebKit's WebDriver, a real Secret Service, schema validation.
-TEST_PACKAGES=(xvfb webkit2gtk-driver gnome-keyring dbus libsecret-tools xdg-utils imagemagick libxml2-utils)
+# What the tests add: a virtual display, WebKit's WebDriver, a real Secret Service, schema validation, and a
+# real browser for the sign-in pages (headless Chromium, its WebDriver, and certutil for its trust store).
+TEST_PACKAGES=(xvfb webkit2gtk-driver gnome-keyring dbus libsecret-tools xdg-utils imagemagick libxml2-utils
+    chromium chromium-driver libnss3-tools)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -44,13 +46,25 @@ ensure_toolchains() {
     fi
 }
 
-# Installs the UI's npm packages exactly as locked, only when the lockfile changed since the last install.
-ensure_ui_packages() {
-    local stamp="$ROOT/ui/node_modules/.package-lock.json"
-    if [ ! -f "$stamp" ] || [ "$ROOT/ui/package-lock.json" -nt "$stamp" ]; then
-        say "Installing the UI's npm packages from ui/package-lock.json"
-        (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
+# Installs the npm packages of the project in $1 exactly as locked, only when its lockfile changed since the
+# last install (npm ci writes node_modules/.package-lock.json).
+ensure_npm_packages() {
+    local dir="$ROOT/$1"
+    local stamp="$dir/node_modules/.package-lock.json"
+    if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+        say "Installing npm packages from $1/package-lock.json"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
+}
+
+# The UI's type checker and test tools.
+ensure_ui_packages() {
+    ensure_npm_packages ui
+}
+
+# oidc-provider and jose for the CLI's tests against a standards-compliant OAuth server (tests/oidc/).
+ensure_oidc_packages() {
+    ensure_npm_packages tests/oidc
 }
 
 # The UI has no bundler: "building" it is type-checking the modules that Tauri embeds from ui/src.

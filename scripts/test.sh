@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_toolchains
 ensure_apt_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_ui_packages
+ensure_oidc_packages
 cd "$ROOT"
 
 build_ui

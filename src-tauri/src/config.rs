@@ -101,19 +101,31 @@ pub struct DataPaths {
     /// The in-process sandbox's own state (signing key, certificate, refresh-token grants, port), shared
     /// with the CLI's `--sandbox`, so the demo tenant honours earlier sign-ins after a restart.
     pub sandbox_state: PathBuf,
+    /// The log files (`calconnect.YYYY-MM-DD.log`): the platform's log folder, or `logs/` in `dir`.
+    pub logs: PathBuf,
 }
 
 impl DataPaths {
     /// Everything in `dir` when given, else the platform's config directory (settings) and data directory (accounts).
     pub fn new(dir: Option<PathBuf>) -> Result<Self, String> {
-        let (config_dir, data_dir) = match dir {
-            Some(dir) => (dir.clone(), dir),
+        let (config_dir, data_dir, logs) = match dir {
+            Some(dir) => (dir.clone(), dir.clone(), dir.join("logs")),
             None => {
                 let dirs = directories::ProjectDirs::from("", "", "calconnect").ok_or_else(|| {
                     "calconnect cannot find a home directory for its settings (set HOME or CALCONNECT_DATA_DIR)"
                         .to_owned()
                 })?;
-                (dirs.config_dir().to_owned(), dirs.data_dir().to_owned())
+                // Linux: $XDG_STATE_HOME/calconnect/logs (logs are state, not data, in the XDG spec);
+                // macOS and Windows have no state folder, so the local data folder's logs/.
+                let logs = dirs
+                    .state_dir()
+                    .unwrap_or_else(|| dirs.data_local_dir())
+                    .join("logs");
+                (
+                    dirs.config_dir().to_owned(),
+                    dirs.data_dir().to_owned(),
+                    logs,
+                )
             }
         };
         Ok(DataPaths {
@@ -121,7 +133,21 @@ impl DataPaths {
             accounts: data_dir.join("accounts.json"),
             sandbox_accounts: data_dir.join("sandbox-accounts.json"),
             sandbox_state: data_dir.join("sandbox-state"),
+            logs,
         })
+    }
+
+    /// The single-instance D-Bus name's base for this profile: one window per set of files, so a
+    /// second launch on the same files focuses the first, while a profile of its own (another
+    /// `CALCONNECT_DATA_DIR`, as each end-to-end test has) runs beside it.
+    pub fn instance_id(&self) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(self.accounts.to_string_lossy().as_bytes());
+        let short: String = digest[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("dev.calconnect.desktop.p{short}")
     }
 }
 

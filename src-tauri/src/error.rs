@@ -19,3 +19,9 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] calconnect_core::Error),
 }
+
+impl From<calconnect_core::shared_file::SharedFileError> for Error {
+    fn from(error: calconnect_core::shared_file::SharedFileError) -> Self {
+        Self::Core(error.into())
+    }
+}

@@ -8,8 +8,12 @@ mod access;
 mod commands;
 mod config;
 mod error;
+mod export;
 mod ipc;
+mod logging;
+mod network;
 mod qr;
+mod recent_errors;
 mod settings;
 pub mod state;
 
@@ -19,8 +23,8 @@ use clap::Parser;
 
 /// Parses the command line and environment, then runs the desktop app until its window closes.
 pub fn run() {
+    logging::private_umask();
     let options = StartupOptions::parse();
-    init_logging();
     if let Err(message) = config::check_display() {
         eprintln!("{message}");
         std::process::exit(2);
@@ -32,10 +36,30 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    tracing::info!(cloud_override = ?config.cloud_override, "starting calconnect");
-    build_app(tauri::Builder::default(), state::AppState::new(config))
-        .run(tauri::generate_context!())
-        .expect("the calconnect window could not be started");
+    let log_folder = logging::init(&config.paths.logs);
+    tracing::info!(cloud_override = ?config.cloud_override, log_folder = ?log_folder, "starting calconnect");
+    // First, so a second launch hands over to the running window before anything else starts.
+    let single_instance = tauri_plugin_single_instance::Builder::new()
+        .dbus_id(config.paths.instance_id())
+        .callback(|app, _argv, _cwd| focus_main_window(app))
+        .build();
+    build_app(
+        tauri::Builder::default().plugin(single_instance),
+        state::AppState::new(config),
+    )
+    .run(tauri::generate_context!())
+    .expect("the calconnect window could not be started");
+}
+
+/// A second launch of the same profile: bring the running window to the front instead.
+fn focus_main_window<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri::Manager as _;
+    tracing::info!("calconnect was launched again: focusing the running window");
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
 }
 
 /// Registers state and commands on a builder; shared by [`run`] and the mock-runtime tests.
@@ -44,6 +68,7 @@ pub fn build_app<R: tauri::Runtime>(
     state: state::AppState,
 ) -> tauri::Builder<R> {
     builder
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .manage(commands::exchange::ExchangeState::default())
         .manage(commands::teams::TeamsState::default())
@@ -60,9 +85,9 @@ pub fn build_app<R: tauri::Runtime>(
             commands::calendars::calendars,
             commands::calendars::free_busy,
             commands::calendars::create_test_meeting,
-            commands::calendars::open_meeting_link,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::settings::registration_guide,
             commands::exchange::test_exchange_account,
             commands::exchange::export_exchange_report,
             commands::teams::test_teams_app,
@@ -70,18 +95,10 @@ pub fn build_app<R: tauri::Runtime>(
             commands::graph::test_graph_app,
             commands::graph::export_graph_report,
             commands::graph::read_schedules,
+            commands::support::open_link,
+            commands::support::open_log_folder,
+            commands::support::diagnostic_info,
         ])
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CALCONNECT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second initialisation (tests) is harmless, so its error is ignored on purpose.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use calconnect_core::private_file::PrivateFileError;
+use calconnect_core::shared_file::SharedFile;
 use calconnect_core::{Config, DEFAULT_TENANT};
 use calconnect_sandbox::demo;
 use serde::{Deserialize, Serialize};
@@ -38,26 +40,42 @@ impl Default for Settings {
 impl Settings {
     /// The saved settings; a missing file means the defaults.
     pub fn load(path: &Path) -> Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|error| Error::SettingsInvalid {
-                path: path.to_owned(),
-                reason: error.to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(source) => Err(Error::SettingsIo {
-                path: path.to_owned(),
-                source,
-            }),
-        }
+        let bytes = SharedFile::new(path.to_owned())
+            .read()
+            .map_err(|error| match error {
+                PrivateFileError::Io { path, source } => Error::SettingsIo { path, source },
+                other => Error::Core(other.into()),
+            })?;
+        Self::parse(path, bytes.as_deref())
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = toml::to_string_pretty(self).map_err(|error| Error::SettingsInvalid {
-            path: path.to_owned(),
-            reason: error.to_string(),
-        })?;
-        calconnect_core::accounts::write_atomically(path, text.as_bytes())?;
-        Ok(())
+    /// Changes the settings as they are in the file now, under the lock the app and the CLI share
+    /// (`calconnect_core::shared_file`), and returns what was saved. Blocks while another calconnect
+    /// saves: call it off the async runtime.
+    pub fn update(path: &Path, change: impl FnOnce(&mut Self)) -> Result<Self> {
+        SharedFile::new(path.to_owned()).update(|current| {
+            let mut settings = Self::parse(path, current)?;
+            change(&mut settings);
+            let text =
+                toml::to_string_pretty(&settings).map_err(|error| Error::SettingsInvalid {
+                    path: path.to_owned(),
+                    reason: error.to_string(),
+                })?;
+            Ok((text.into_bytes(), settings))
+        })
+    }
+
+    fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Self> {
+        let Some(bytes) = bytes else {
+            return Ok(Settings::default());
+        };
+        std::str::from_utf8(bytes)
+            .map_err(|error| error.to_string())
+            .and_then(|text| toml::from_str(text).map_err(|error| error.to_string()))
+            .map_err(|reason| Error::SettingsInvalid {
+                path: path.to_owned(),
+                reason,
+            })
     }
 
     /// Trims what a person typed; an empty tenant means the default.
@@ -70,6 +88,26 @@ impl Settings {
         self.freebusy_client_id = self.freebusy_client_id.trim().to_owned();
         self.teams_client_id = self.teams_client_id.trim().to_owned();
         self
+    }
+
+    /// The first client ID that is filled in but is not an application (client) ID, as the label of its
+    /// field. Entra gives every app a GUID; anything else (a display name, the object ID's label, a line
+    /// of the registration commands' output pasted whole) would only fail later at sign-in, as AADSTS700016.
+    pub fn misfilled_client_id(&self) -> Option<&'static str> {
+        [
+            (&self.full_client_id, "Client ID of the Full app"),
+            (&self.freebusy_client_id, "Client ID of the Free/Busy app"),
+            (
+                &self.teams_client_id,
+                "Client ID of the Teams conferencing app",
+            ),
+        ]
+        .into_iter()
+        .find(|(id, _)| {
+            let id = id.trim();
+            !id.is_empty() && !calconnect_core::admin_report::is_client_id(id)
+        })
+        .map(|(_, label)| label)
     }
 
     /// The fixed settings of the sandbox's demo tenant (its apps and domain are constants).
@@ -121,8 +159,18 @@ mod tests {
             freebusy_client_id: String::new(),
             teams_client_id: "t".into(),
         };
-        settings.save(&path).unwrap();
+        let saved = Settings::update(&path, |saved| *saved = settings.clone()).unwrap();
+        assert_eq!(saved, settings);
         assert_eq!(Settings::load(&path).unwrap(), settings);
+        // A later change starts from the file, keeping what it does not touch.
+        Settings::update(&path, |saved| saved.freebusy_client_id = "b".into()).unwrap();
+        assert_eq!(
+            Settings::load(&path).unwrap(),
+            Settings {
+                freebusy_client_id: "b".into(),
+                ..settings
+            }
+        );
     }
 
     #[test]
@@ -176,6 +224,37 @@ mod tests {
         assert_eq!(
             config.full_client_id.as_deref(),
             Some(demo::FULL_APP_CLIENT_ID)
+        );
+    }
+
+    #[test]
+    fn a_client_id_must_be_empty_or_a_guid() {
+        let settings = |full: &str, teams: &str| Settings {
+            full_client_id: full.into(),
+            teams_client_id: teams.into(),
+            ..Settings::default()
+        };
+        assert_eq!(settings("", "").misfilled_client_id(), None);
+        assert_eq!(
+            settings(" 11111111-2222-3333-4444-555555555555 ", "").misfilled_client_id(),
+            None
+        );
+        assert_eq!(Settings::sandbox().misfilled_client_id(), None);
+        assert_eq!(
+            settings(
+                "Client ID of the Full app: 11111111-2222-3333-4444-555555555555",
+                ""
+            )
+            .misfilled_client_id(),
+            Some("Client ID of the Full app")
+        );
+        assert_eq!(
+            settings(
+                "11111111-2222-3333-4444-555555555555",
+                "calconnect Teams conferencing"
+            )
+            .misfilled_client_id(),
+            Some("Client ID of the Teams conferencing app")
         );
     }
 

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::settings::Settings;
 
 /// Keychain service names: sandbox tokens never mix with real ones (the CLI uses the same names).
-const KEYCHAIN_SERVICE: &str = "calconnect";
+pub(crate) const KEYCHAIN_SERVICE: &str = "calconnect";
 const SANDBOX_KEYCHAIN_SERVICE: &str = "calconnect-sandbox";
 
 /// Where the sandbox of this session answers, for the Exchange step (its EWS plays the organisation's).
@@ -108,8 +108,18 @@ impl AppState {
 
     /// Saves `settings` and, unless the command line fixed the cloud, rebuilds the core for them.
     pub async fn apply_settings(&self, settings: Settings) -> Result<()> {
-        let settings = settings.normalised();
-        settings.save(&self.config.paths.settings)?;
+        let path = self.config.paths.settings.clone();
+        let form = settings.normalised();
+        // The form holds every setting: it replaces them, under the lock (it may wait for the CLI).
+        let settings = tokio::task::spawn_blocking(move || {
+            Settings::update(&path, move |saved| *saved = form)
+        })
+        .await
+        .map_err(|error| {
+            Error::Core(calconnect_core::Error::Task {
+                reason: error.to_string(),
+            })
+        })??;
         if self.config.cloud_override.is_none() {
             self.cancel_sign_in();
             let mut session = self.session.lock().await;

@@ -2,11 +2,13 @@
 //!
 //! Run them through `scripts/test.sh`, which builds the app and provides the display and a keychain.
 
+mod chromium;
 mod exchange;
 mod graph;
 mod layout;
 mod sandbox_app;
 mod settings;
+mod support;
 mod teams;
 mod welcome;
 mod wizard;

@@ -56,6 +56,30 @@ impl SandboxApp {
         Ok(SandboxApp { sandbox, dir, env })
     }
 
+    /// The sandbox's CA certificate (PEM): the app trusts it, and so must a real browser.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("sandbox-ca.pem")
+    }
+
+    /// Where a `$BROWSER` script appends the URLs it is given, for [`Self::opened_url`].
+    pub fn opened_record(&self) -> PathBuf {
+        self.dir.path().join("opened.txt")
+    }
+
+    /// A path for a file of the test's own (a `$BROWSER` script) in the fixture's directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Launches the app with `script` as its `$BROWSER` instead of the one that only records the URL.
+    pub fn set_browser(&mut self, script: &Path) {
+        for (name, value) in &mut self.env {
+            if name == "BROWSER" {
+                *value = path_string(script);
+            }
+        }
+    }
+
     /// Starts the app window (again, after a restart: same data directory, same keychain).
     pub async fn launch(&self) -> anyhow::Result<AppSession> {
         let env: Vec<(&str, &str)> = self
@@ -68,7 +92,7 @@ impl SandboxApp {
 
     /// The `index`-th URL (0-based) the app asked the browser to open, waiting for it to appear.
     pub async fn opened_url(&self, index: usize, timeout: Duration) -> anyhow::Result<Url> {
-        let file = self.dir.path().join("opened.txt");
+        let file = self.opened_record();
         let deadline = Instant::now() + timeout;
         loop {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
@@ -81,6 +105,32 @@ impl SandboxApp {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Starts the app again as a plain process with the same profile (no WebDriver), as a person
+    /// double-clicking its icon a second time would.
+    pub fn spawn_again(&self) -> anyhow::Result<std::process::Child> {
+        Ok(std::process::Command::new(app_binary()?)
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .stdin(std::process::Stdio::null())
+            .spawn()?)
+    }
+
+    /// Every line the app logged to its log file so far (`logs/calconnect.*.log` in the data folder).
+    pub fn log_text(&self) -> String {
+        let Ok(entries) = std::fs::read_dir(self.data_dir().join("logs")) else {
+            return String::new();
+        };
+        entries
+            .flatten()
+            .filter(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("calconnect.")
+            })
+            .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+            .collect()
     }
 
     pub fn data_dir(&self) -> PathBuf {

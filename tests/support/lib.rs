@@ -3,10 +3,13 @@
 //!
 //! Tauri enables WebKit automation when `TAURI_WEBVIEW_AUTOMATION=true`, so the driver can start the
 //! app as its "browser" (capability `webkitgtk:browserOptions.binary`) and talk to its webview.
+//! `chromium.rs` drives the person's browser the same way: headless Chromium through chromedriver.
 
+mod chromium;
 mod webdriver;
 
-pub use webdriver::{AppSession, Element, ENTER, TAB};
+pub use chromium::{Chromium, CHROMIUM_FLAGS};
+pub use webdriver::{AppSession, Element, ARROW_RIGHT, ENTER, TAB};
 
 use std::path::PathBuf;
 

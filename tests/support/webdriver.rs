@@ -11,15 +11,21 @@ use std::time::{Duration, Instant};
 pub const TAB: &str = "\u{E004}";
 /// WebDriver's key value for Enter.
 pub const ENTER: &str = "\u{E007}";
+/// WebDriver's key value for the right arrow.
+pub const ARROW_RIGHT: &str = "\u{E014}";
 
 /// The W3C key under which an element reference is returned.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// A running `WebKitWebDriver` with one session: the calconnect app in its own window.
+/// A running W3C WebDriver server with one session: `WebKitWebDriver` with the calconnect app in its own
+/// window ([`AppSession::launch`]), or chromedriver with headless Chromium (`crate::chromium`).
 pub struct AppSession {
     driver: Child,
     http: reqwest::Client,
     session_url: String,
+    /// The profile (accounts, settings, logs, sandbox state) of a launch that named none: removed with
+    /// the session.
+    _profile: Option<tempfile::TempDir>,
 }
 
 /// A reference to an element of the app's page.
@@ -42,39 +48,73 @@ impl Element {
 
 impl AppSession {
     /// Starts WebKitWebDriver, which starts the app binary with `args` and the given environment.
+    ///
+    /// A launch whose environment names no `CALCONNECT_DATA_DIR` gets a fresh one of its own: the app is
+    /// single-instance per profile, so two tests sharing the machine user's profile would have the second
+    /// window hand over to the first (if it still lingers) and exit, leaving the driver waiting; and no
+    /// test may read or write the real user's accounts, settings or logs.
     pub async fn launch(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<AppSession> {
         let port = free_port()?;
         let mut command = Command::new("WebKitWebDriver");
         command
             .arg(format!("--port={port}"))
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            // The app inherits the driver's output and may outlive the session by a moment; a file rather
-            // than the test's own stderr keeps that from holding the test's pipes open, and keeps the
-            // app's log for a failed test to read.
-            .stdout(Stdio::null())
-            .stderr(session_log(port)?);
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
         for (name, value) in env {
             command.env(name, value);
         }
-        let driver = command
-            .spawn()
-            .context("start WebKitWebDriver (Debian package webkit2gtk-driver)")?;
+        let profile = if env.iter().any(|(name, _)| *name == "CALCONNECT_DATA_DIR") {
+            None
+        } else {
+            let profile = tempfile::tempdir().context("create a profile folder for the app")?;
+            command.env("CALCONNECT_DATA_DIR", profile.path());
+            Some(profile)
+        };
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "webkitgtk:browserOptions": { "binary": app.to_string_lossy(), "args": args }
+            }}
+        });
+        let mut session = Self::start(
+            command,
+            port,
+            "webdriver",
+            capabilities,
+            "start WebKitWebDriver (Debian package webkit2gtk-driver)",
+        )
+        .await?;
+        session._profile = profile;
+        Ok(session)
+    }
+
+    /// Starts a W3C WebDriver server (`command`, already told to listen on `port`) and opens one session
+    /// with `capabilities`. Its output goes to `artifacts/logs/{log_name}-{port}.log`.
+    pub(crate) async fn start(
+        mut command: Command,
+        port: u16,
+        log_name: &str,
+        capabilities: Value,
+        what: &'static str,
+    ) -> Result<AppSession> {
+        // The driver's children (the app, Chromium) inherit its output and may outlive the session by a
+        // moment; a file rather than the test's own stderr keeps that from holding the test's pipes open,
+        // and keeps the log for a failed test to read.
+        command
+            .stdout(Stdio::null())
+            .stderr(session_log(log_name, port)?);
+        let driver = command.spawn().context(what)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .no_proxy()
             .build()?;
         let base = format!("http://127.0.0.1:{port}");
         let mut session = AppSession {
             driver,
             http,
             session_url: String::new(),
+            _profile: None,
         };
         session.wait_for_driver(&base).await?;
-        let capabilities = json!({
-            "capabilities": { "alwaysMatch": {
-                "webkitgtk:browserOptions": { "binary": app.to_string_lossy(), "args": args }
-            }}
-        });
         let response = session
             .send(
                 reqwest::Method::POST,
@@ -89,6 +129,12 @@ impl AppSession {
         Ok(session)
     }
 
+    /// The session's URL on the driver (`http://127.0.0.1:PORT/session/ID`), for commands sent from
+    /// outside the test (a `$BROWSER` script).
+    pub fn session_url(&self) -> &str {
+        &self.session_url
+    }
+
     async fn wait_for_driver(&self, base: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -98,7 +144,7 @@ impl AppSession {
                 }
             }
             if Instant::now() > deadline {
-                bail!("WebKitWebDriver did not answer on {base} within 20 s");
+                bail!("the WebDriver server did not answer on {base} within 20 s");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -129,7 +175,7 @@ impl AppSession {
         Ok(value["value"].clone())
     }
 
-    async fn command(
+    pub(crate) async fn command(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -383,15 +429,16 @@ impl Drop for AppSession {
     }
 }
 
-/// `artifacts/logs/webdriver-<port>.log`: what WebKitWebDriver and the app wrote during one session.
-fn session_log(port: u16) -> Result<std::fs::File> {
+/// `artifacts/logs/<name>-<port>.log`: what a driver and its browser (the app, Chromium) wrote during one
+/// session.
+fn session_log(name: &str, port: u16) -> Result<std::fs::File> {
     let dir = crate::artifacts_dir().join("logs");
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("webdriver-{port}.log"));
+    let path = dir.join(format!("{name}-{port}.log"));
     std::fs::File::create(&path).with_context(|| format!("create {}", path.display()))
 }
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }

@@ -8,6 +8,7 @@ import { h, replaceChildren } from './dom.js';
 import { appInfo } from './ipc.js';
 import { errorCard } from './error-card.js';
 import { copyButton } from './copy-button.js';
+import { linkActions } from './link-actions.js';
 
 /** A chosen certificate PEM larger than this is not a key and a certificate. */
 const MAX_PEM_BYTES = 256 * 1024;
@@ -68,9 +69,9 @@ export function fixesBlock(testId, fixes) {
         { class: 'fix' },
         h('p', {}, fix.problem),
         fix.command ? h('div', { class: 'command' }, h('code', {}, fix.command), copyButton(fix.command, 'Copy the command')) : null,
-        fix.link ? h('div', { class: 'command' }, h('code', { class: 'url' }, fix.link), copyButton(fix.link, 'Copy the admin consent link')) : null,
+        fix.link ? h('div', { class: 'command' }, h('code', { class: 'url' }, fix.link), ...linkActions(fix.link, 'the admin consent link')) : null,
         h('p', { class: 'small' }, `It ${fix.changes}.`),
-        h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl)),
+        h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), ...linkActions(fix.docUrl, 'the documentation link')),
       ),
     ),
   );
@@ -83,7 +84,7 @@ export function fixesBlock(testId, fixes) {
  *   sandbox: { tenant: string, clientId: string, user: string, note: string },
  *   run: (request: import('./ipc.js').TeamsTestRequest, onStep: (step: import('./ipc.js').TeamsStep) => void) => Promise<{ steps: import('./ipc.js').TeamsStep[] }>,
  *   verdict: (report: any) => HTMLElement,
- *   exportReport: (format: 'json' | 'text') => Promise<string>,
+ *   exportReport: (format: 'json' | 'text') => Promise<string | null>,
  * }} AppTestOptions
  */
 
@@ -196,7 +197,7 @@ export function renderAppTest(root, options) {
                 options
                   .exportReport(format)
                   .then((path) => {
-                    exportStatus.textContent = `Saved to ${path}`;
+                    exportStatus.textContent = path ? `Saved to ${path}` : 'Not saved.';
                   })
                   .catch((/** @type {import('./ipc.js').IpcError} */ error) => {
                     exportStatus.textContent = `${error.message} ${error.nextStep ?? ''}`;

@@ -1,7 +1,7 @@
 // @ts-check
 /** The one way an error is shown: the core's plain sentence, its next step, and what an admin needs. */
 import { h } from './dom.js';
-import { copyButton } from './copy-button.js';
+import { linkActions } from './link-actions.js';
 
 /**
  * @param {import('./ipc.js').IpcError} error
@@ -20,7 +20,7 @@ export function errorCard(error, ...actions) {
           { class: 'consent-link' },
           h('p', {}, 'Send this link to your Microsoft 365 administrator:'),
           h('code', { class: 'url', 'data-testid': 'admin-consent-url' }, error.adminConsentUrl),
-          copyButton(error.adminConsentUrl, 'Copy the admin consent link'),
+          ...linkActions(error.adminConsentUrl, 'the admin consent link'),
         )
       : null,
     error.traceId || error.correlationId

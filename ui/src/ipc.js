@@ -81,7 +81,7 @@
  */
 /**
  * @typedef {{
- *   id: string, title: string, status: 'passed' | 'failed' | 'warning' | 'skipped', durationMs: number,
+ *   id: string, title: string, status: 'passed' | 'failed' | 'warning' | 'skipped' | 'unconfirmed', durationMs: number,
  *   detail: string, responseCode: string | null, docUrl: string | null, requests: ExchangeRequestRecord[],
  * }} ExchangeStep
  */
@@ -103,6 +103,7 @@
  *   serviceAccount: string, mailbox: string, ewsUrl: string | null, serverVersion: string | null,
  *   deployment: 'exchangeOnline' | 'onPremises' | null, startedAt: string, steps: ExchangeStep[],
  *   mailboxes: ExchangeMailboxReport[], verdict: ExchangeVerdict,
+ *   unconfirmedEwsUrl: string | null, credentialsSentTo: string[],
  * }} ExchangeReport
  */
 /**
@@ -272,12 +273,28 @@ export function createTestMeeting(accountId) {
 }
 
 /**
- * Opens a Teams join link in the system browser (Rust accepts only Teams meeting links).
+ * Opens a link in the system browser (Rust opens only https links without credentials in them).
  * @param {string} url
  * @returns {Promise<void>}
  */
-export function openMeetingLink(url) {
-  return /** @type {Promise<void>} */ (call('open_meeting_link', { url }));
+export function openLink(url) {
+  return /** @type {Promise<void>} */ (call('open_link', { url }));
+}
+
+/**
+ * Opens the folder holding calconnect's log files; answers its path.
+ * @returns {Promise<string>}
+ */
+export function openLogFolder() {
+  return /** @type {Promise<string>} */ (call('open_log_folder'));
+}
+
+/**
+ * What a helpdesk asks first (version, cloud, keychain, proxy, log folder, last errors), secret-free.
+ * @returns {Promise<string>}
+ */
+export function diagnosticInfo() {
+  return /** @type {Promise<string>} */ (call('diagnostic_info'));
 }
 
 /** @returns {Promise<SettingsView>} */
@@ -291,6 +308,29 @@ export function getSettings() {
  */
 export function saveSettings(settings) {
   return call('save_settings', { settings });
+}
+
+/**
+ * @typedef {{
+ *   access: Access, label: string, displayName: string,
+ *   permissions: { name: string, id: string }[], manifest: string,
+ * }} RegistrationApp
+ */
+/**
+ * @typedef {{
+ *   tenant: string | null, apps: RegistrationApp[], azureCli: string, powershell: string,
+ *   manifest: string, notes: string[],
+ * }} RegistrationGuide
+ */
+
+/**
+ * The commands and manifest that register calconnect's three apps in the person's own tenant.
+ * @param {CloudName} cloud
+ * @param {string} tenant
+ * @returns {Promise<RegistrationGuide>}
+ */
+export function registrationGuide(cloud, tenant) {
+  return call('registration_guide', { cloud, tenant });
 }
 
 /**
@@ -315,10 +355,10 @@ export function testExchangeAccount(request, onEvent) {
 /**
  * Saves the last Exchange test report and resolves with the file's path.
  * @param {'json' | 'text'} format
- * @returns {Promise<string>}
+ * @returns {Promise<string | null>} the saved file, or null when the Save dialog was cancelled
  */
 export function exportExchangeReport(format) {
-  return /** @type {Promise<string>} */ (call('export_exchange_report', { format }));
+  return /** @type {Promise<string | null>} */ (call('export_exchange_report', { format }));
 }
 
 /**
@@ -351,10 +391,10 @@ export function testTeamsApp(request, onStep) {
 /**
  * Saves the last Teams test report and resolves with the file's path.
  * @param {'json' | 'text'} format
- * @returns {Promise<string>}
+ * @returns {Promise<string | null>} the saved file, or null when the Save dialog was cancelled
  */
 export function exportTeamsReport(format) {
-  return /** @type {Promise<string>} */ (call('export_teams_report', { format }));
+  return /** @type {Promise<string | null>} */ (call('export_teams_report', { format }));
 }
 
 /**
@@ -380,10 +420,10 @@ export function testGraphApp(request, writeTest, onStep) {
 /**
  * Saves the last Graph test report and resolves with the file's path.
  * @param {'json' | 'text'} format
- * @returns {Promise<string>}
+ * @returns {Promise<string | null>} the saved file, or null when the Save dialog was cancelled
  */
 export function exportGraphReport(format) {
-  return /** @type {Promise<string>} */ (call('export_graph_report', { format }));
+  return /** @type {Promise<string | null>} */ (call('export_graph_report', { format }));
 }
 
 /** @typedef {{ schedule: string, busyBlocks: { start: string, end: string, status: string }[] | null, error: string | null }} ScheduleView */

@@ -56,18 +56,22 @@ pub fn app_sign_in(
     Ok((credential, authority, endpoints))
 }
 
-/// Writes the report's exports where `--export-json` / `--export-text` asked.
+/// Writes the report's exports where `--export-json` / `--export-text` asked: 0600, atomically
+/// (`calconnect_core::private_file::write_export`), since reports name the tenant's mailboxes and apps.
 pub fn write_exports(
     json_path: Option<&Path>,
     text_path: Option<&Path>,
     json: impl FnOnce() -> String,
     text: impl FnOnce() -> String,
 ) -> anyhow::Result<()> {
+    use calconnect_core::private_file::write_export;
     if let Some(path) = json_path {
-        std::fs::write(path, json()).with_context(|| format!("cannot write {}", path.display()))?;
+        write_export(path, json().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = text_path {
-        std::fs::write(path, text()).with_context(|| format!("cannot write {}", path.display()))?;
+        write_export(path, text().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

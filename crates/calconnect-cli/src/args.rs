@@ -144,6 +144,18 @@ pub enum Command {
     /// The password (or client secret) is read from CALCONNECT_EWS_SECRET, from stdin with --secret-stdin,
     /// or asked for on the terminal; it is never taken as an argument.
     ExchangeTest(Box<ExchangeTestArgs>),
+    /// Print, ready to copy, what creates calconnect's Full, Free/Busy and Teams apps in your own tenant:
+    /// Azure CLI commands (bash or zsh), Microsoft Graph PowerShell commands and the apps' manifest JSON.
+    /// The commands print the tenant ID and client IDs to put in config.toml. Uses --cloud and --tenant.
+    RegisterApps {
+        /// Print only one of them: `az` (Azure CLI), `powershell` or `manifest`; the notes go to stderr.
+        #[arg(long, value_parser = ["az", "powershell", "manifest"])]
+        shell: Option<String>,
+    },
+    /// Show how calconnect reaches the network: the proxy each request goes through (from HTTPS_PROXY,
+    /// HTTP_PROXY, ALL_PROXY and NO_PROXY, else the desktop's proxy settings), the exceptions, and what
+    /// was ignored. Loopback is always reached directly. No credentials are shown.
+    Network,
     /// Disconnect an account: remove its keychain entry and metadata.
     Logout {
         /// Account ID or email.

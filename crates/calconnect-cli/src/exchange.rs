@@ -81,14 +81,12 @@ pub async fn run(
     };
     let report = diagnostics::run(&config, &reporter).await;
 
-    if let Some(path) = &args.export_json {
-        std::fs::write(path, report.to_json())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &args.export_text {
-        std::fs::write(path, report.to_text())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    crate::admin::write_exports(
+        args.export_json.as_deref(),
+        args.export_text.as_deref(),
+        || report.to_json(),
+        || report.to_text(),
+    )?;
     if json_output {
         println!("{}", report.to_json());
     } else {
@@ -247,6 +245,7 @@ impl Reporter for LiveReporter {
             StepStatus::Failed => "✘",
             StepStatus::Warning => "!",
             StepStatus::Skipped => "-",
+            StepStatus::Unconfirmed => "?",
         };
         eprintln!("  {mark} {} ({} ms)", step.title, step.duration_ms);
         if !step.detail.is_empty() {
@@ -319,6 +318,12 @@ fn print_verdict(report: &Report, expected: Option<AccessLevel>) {
     for note in &verdict.notes {
         println!();
         println!("Note: {note}");
+    }
+    if let Some(url) = &report.unconfirmed_ews_url {
+        println!();
+        println!(
+            "If {url} is your Exchange server's EWS URL, run the same command again with --ews-url {url}"
+        );
     }
     if let Some(level) = expected {
         println!();

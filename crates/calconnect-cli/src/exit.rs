@@ -16,7 +16,8 @@ pub const CONSENT: u8 = 4;
 pub const BLOCKED: u8 = 5;
 /// No usable keychain.
 pub const KEYCHAIN: u8 = 6;
-/// Network problem, throttling or a service error: retrying later may help.
+/// Network problem, throttling, a service error, or another calconnect saving the same file: retrying
+/// later may help.
 pub const TEMPORARY: u8 = 7;
 /// Cancelled or timed out.
 pub const CANCELLED: u8 = 8;
@@ -41,7 +42,7 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
         | K::AccessDenied => CONSENT,
         K::ConditionalAccess | K::MfaRequired | K::WrongTenant | K::InvalidCredentials => BLOCKED,
         K::KeychainUnavailable | K::KeychainFailed => KEYCHAIN,
-        K::Network | K::Throttled | K::ServiceError => TEMPORARY,
+        K::Network | K::Throttled | K::ServiceError | K::FileBusy => TEMPORARY,
         K::Cancelled | K::TimedOut | K::LoopbackUnavailable | K::BrowserUnavailable => CANCELLED,
         K::Configuration | K::AppMisconfigured => CONFIGURATION,
         K::Internal => FAILURE,

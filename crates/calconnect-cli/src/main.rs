@@ -111,11 +111,45 @@ impl From<calconnect_identity::Error> for Failure {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    // Which proxy every request of this run goes through (read once, here, for all of them).
+    let proxy = calconnect_core::network_summary();
+    if let Command::Network = cli.command {
+        if cli.json {
+            output::print_json(&json!({ "proxy": proxy }));
+        } else {
+            output::network(&proxy);
+        }
+        return Ok(());
+    }
+    if !cli.json && proxy.source != calconnect_core::network::ProxySource::None {
+        eprintln!("note: proxy: {proxy}");
+    }
+
     let config_path = match &cli.config {
         Some(path) => path.clone(),
         None => Config::default_path()?,
     };
     let mut config = Config::load(&config_path)?;
+    // Registering the apps needs no keychain, no sandbox and no network: it prints what creates them.
+    if let Command::RegisterApps { shell } = &cli.command {
+        if cli.sandbox {
+            return Err(Failure::Usage(
+                "the sandbox's apps are built in; register-apps is for a Microsoft 365 tenant"
+                    .to_owned(),
+            ));
+        }
+        if let Some(note) = cli.cloud.and_then(|choice| choice.note) {
+            eprintln!("note: {note}");
+        }
+        let cloud = cli.cloud.map_or(config.cloud, |choice| choice.cloud);
+        let tenant = cli.tenant.as_deref().unwrap_or(&config.tenant);
+        output::registration(
+            &calconnect_core::RegistrationGuide::new(cloud, tenant),
+            shell.as_deref(),
+            cli.json,
+        );
+        return Ok(());
+    }
     // One trust set-up for every connection of this run: the bundled roots, the OS trust store and the
     // --ca-file (an organisation's CA), checked here so a bad file is named before anything connects.
     let mut trust = match &cli.ca_file {
@@ -265,7 +299,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 false => Err(Failure::AccessNotReached),
             }
         }
-        Command::ExchangeTest(_) | Command::TeamsTest(_) => {
+        Command::ExchangeTest(_)
+        | Command::TeamsTest(_)
+        | Command::RegisterApps { .. }
+        | Command::Network => {
             unreachable!("handled before the keychain is opened")
         }
         Command::Login {

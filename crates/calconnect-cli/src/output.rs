@@ -187,3 +187,82 @@ pub fn free_busy(free_busy: &FreeBusy) {
         );
     }
 }
+
+/// `register-apps`: one artefact alone on stdout (so it can be redirected to a file) with the notes on
+/// stderr, or all three under headings; with `--json`, the whole guide.
+pub fn registration(
+    guide: &calconnect_core::RegistrationGuide,
+    only: Option<&str>,
+    json_output: bool,
+) {
+    if json_output {
+        print_json(&json!(guide));
+        return;
+    }
+    let manifest = format!("{}\n", guide.manifest);
+    match only {
+        Some(shell) => {
+            let text = match shell {
+                "az" => &guide.azure_cli,
+                "powershell" => &guide.powershell,
+                _ => &manifest,
+            };
+            print!("{text}");
+            for note in &guide.notes {
+                eprintln!("note: {note}");
+            }
+        }
+        None => {
+            println!(
+                "calconnect's apps: Full, Free/Busy and Teams conferencing, each a public client."
+            );
+            for note in &guide.notes {
+                println!("- {note}");
+            }
+            for (title, text) in [
+                ("Azure CLI (bash or zsh)", &guide.azure_cli),
+                ("Microsoft Graph PowerShell", &guide.powershell),
+                ("Manifest (Microsoft Graph application objects)", &manifest),
+            ] {
+                println!("\n== {title} ==\n");
+                print!("{text}");
+            }
+            println!(
+                "\nThen put the IDs they print in config.toml: tenant, full_client_id, freebusy_client_id, teams_client_id."
+            );
+        }
+    }
+}
+
+/// `calconnect network`: the proxy of each destination scheme, the exceptions and the notes.
+pub fn network(proxy: &calconnect_core::network::ProxySummary) {
+    let entry = |entry: &Option<calconnect_core::network::ProxyEntry>| match entry {
+        Some(entry) => format!(
+            "{} (from {}{})",
+            entry.proxy,
+            entry.origin,
+            if entry.credentials {
+                ", with a user name and password"
+            } else {
+                ""
+            }
+        ),
+        None => "direct".to_owned(),
+    };
+    println!("https requests: {}", entry(&proxy.https));
+    println!("http requests:  {}", entry(&proxy.http));
+    if !proxy.bypass.is_empty() {
+        println!(
+            "bypass:         {}{}",
+            proxy.bypass.join(", "),
+            proxy
+                .bypass_origin
+                .as_ref()
+                .map_or_else(String::new, |origin| format!(" (from {origin})"))
+        );
+    }
+    println!("loopback:       always direct");
+    for note in &proxy.notes {
+        println!("note: {note}");
+    }
+}

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::shared_file::SharedFile;
 
 /// Whether an account's tokens still work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,17 +76,20 @@ struct AccountsFile {
     accounts: Vec<Account>,
 }
 
-/// The metadata file, `accounts.json`. Writes are serialised and atomic (temp file + rename).
+/// The metadata file, `accounts.json`, which the desktop app and the CLI share. Every change is a locked
+/// read-modify-write ([`crate::shared_file`]): it starts from the file as it is at that moment, so a change
+/// another process made meanwhile is kept; writes are private and atomic ([`crate::private_file`]).
 #[derive(Debug)]
 pub struct AccountStore {
-    path: PathBuf,
+    file: SharedFile,
+    // Changes from this process queue here, so only one of its blocking threads waits for the file lock.
     write_lock: tokio::sync::Mutex<()>,
 }
 
 impl AccountStore {
     pub fn new(path: PathBuf) -> Self {
         Self {
-            path,
+            file: SharedFile::new(path),
             write_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -98,11 +102,15 @@ impl AccountStore {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub async fn list(&self) -> Result<Vec<Account>> {
-        Ok(self.read().await?.accounts)
+        let file = self.file.clone();
+        let bytes = tokio::task::spawn_blocking(move || file.read())
+            .await
+            .map_err(Error::task)??;
+        Ok(parse(self.path(), bytes.as_deref())?.accounts)
     }
 
     pub async fn get(&self, id: &str) -> Result<Account> {
@@ -115,27 +123,32 @@ impl AccountStore {
 
     /// Inserts or replaces the account with the same id.
     pub async fn upsert(&self, account: Account) -> Result<()> {
-        self.modify(|accounts| {
+        self.modify(move |accounts| {
             accounts.retain(|existing| existing.id != account.id);
             accounts.push(account);
         })
         .await
     }
 
+    /// Removes the account `id`; `false` when there was none.
     pub async fn remove(&self, id: &str) -> Result<bool> {
-        let mut removed = false;
-        self.modify(|accounts| {
+        let id = id.to_owned();
+        self.modify(move |accounts| {
             let before = accounts.len();
             accounts.retain(|existing| existing.id != id);
-            removed = accounts.len() != before;
+            accounts.len() != before
         })
-        .await?;
-        Ok(removed)
+        .await
     }
 
-    /// Applies `change` to the account `id`, if it still exists.
-    pub async fn update(&self, id: &str, change: impl FnOnce(&mut Account)) -> Result<()> {
-        self.modify(|accounts| {
+    /// Applies `change` to the account `id` as it is in the file now, if it still exists.
+    pub async fn update(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut Account) + Send + 'static,
+    ) -> Result<()> {
+        let id = id.to_owned();
+        self.modify(move |accounts| {
             if let Some(account) = accounts.iter_mut().find(|account| account.id == id) {
                 change(account);
             }
@@ -143,52 +156,42 @@ impl AccountStore {
         .await
     }
 
-    async fn modify(&self, change: impl FnOnce(&mut Vec<Account>)) -> Result<()> {
-        let _guard = self.write_lock.lock().await;
-        let mut file = self.read().await?;
-        change(&mut file.accounts);
-        file.version = 1;
-        file.accounts.sort_by(|a, b| a.id.cmp(&b.id));
-        let text = serde_json::to_vec_pretty(&file).map_err(|error| Error::AccountsInvalid {
-            path: self.path.clone(),
-            reason: error.to_string(),
-        })?;
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &text))
-            .await
-            .map_err(Error::task)?
-    }
-
-    async fn read(&self) -> Result<AccountsFile> {
-        match tokio::fs::read(&self.path).await {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|error| Error::AccountsInvalid {
-                path: self.path.clone(),
-                reason: error.to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Ok(AccountsFile::default())
-            }
-            Err(source) => Err(Error::ConfigIo {
-                path: self.path.clone(),
-                source,
-            }),
-        }
+    /// The one way the file changes: locked, re-read, changed, written (module docs of `shared_file`).
+    async fn modify<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Vec<Account>) -> T + Send + 'static,
+    ) -> Result<T> {
+        let _queued = self.write_lock.lock().await;
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || {
+            file.update(|current| {
+                let mut contents = parse(file.path(), current)?;
+                let outcome = change(&mut contents.accounts);
+                contents.version = 1;
+                contents.accounts.sort_by(|a, b| a.id.cmp(&b.id));
+                let text = serde_json::to_vec_pretty(&contents).map_err(|error| {
+                    Error::AccountsInvalid {
+                        path: file.path().to_owned(),
+                        reason: error.to_string(),
+                    }
+                })?;
+                Ok((text, outcome))
+            })
+        })
+        .await
+        .map_err(Error::task)?
     }
 }
 
-/// Writes through a temporary sibling and a rename, so a crash never leaves a half-written file.
-/// Also used by the desktop app for its settings file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io_error = |source| Error::ConfigIo {
-        path: path.to_owned(),
-        source,
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error)?;
+/// The file's contents; no file yet is no accounts.
+fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<AccountsFile> {
+    match bytes {
+        None => Ok(AccountsFile::default()),
+        Some(bytes) => serde_json::from_slice(bytes).map_err(|error| Error::AccountsInvalid {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        }),
     }
-    let temporary = path.with_extension("tmp");
-    std::fs::write(&temporary, bytes).map_err(io_error)?;
-    std::fs::rename(&temporary, path).map_err(io_error)
 }
 
 #[cfg(test)]
@@ -243,6 +246,38 @@ mod tests {
             .map(|account| account.id)
             .collect();
         assert_eq!(remaining, ["freebusy:a"]);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_accounts_file_is_private_and_a_planted_link_is_not_followed() {
+        use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+        let root = tempfile::tempdir().unwrap();
+        let folder = root.path().join("calconnect");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim.json");
+        let untouched = br#"{"version":1,"accounts":[]}"#;
+        std::fs::write(&victim, untouched).unwrap();
+        // Where the old writer put its temporary file, and the target itself: links to another file.
+        std::os::unix::fs::symlink(&victim, folder.join("accounts.tmp")).unwrap();
+        let path = folder.join("accounts.json");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+
+        AccountStore::new(path.clone())
+            .upsert(account("full:a"))
+            .await
+            .unwrap();
+
+        let mode = |path: &Path| std::fs::symlink_metadata(path).unwrap().mode() & 0o777;
+        assert_eq!(std::fs::read(&victim).unwrap(), untouched);
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_file());
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&folder), 0o700, "the folder is tightened");
     }
 
     #[test]

@@ -5,11 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud};
+use calconnect_identity::{AppKind, AppRegistration, Authority, Cloud, RegisteredRedirect};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::shared_file::SharedFile;
 
 /// The default tenant: work or school accounts of any organisation. Personal Microsoft accounts cannot
 /// use getSchedule (Graph permissions reference), so `common` is opt-in.
@@ -35,6 +36,9 @@ pub struct Config {
     /// Client id of your Teams conferencing app registration (`User.Read OnlineMeetings.ReadWrite
     /// offline_access`): meeting links, no calendar access.
     pub teams_client_id: Option<String>,
+    /// The loopback redirect URI your app registrations list as "Mobile and desktop applications"
+    /// (default `http://localhost`); calconnect sends it with the port it listens on added.
+    pub redirect_uri: Option<String>,
 }
 
 impl Default for Config {
@@ -47,6 +51,7 @@ impl Default for Config {
             full_client_id: None,
             freebusy_client_id: None,
             teams_client_id: None,
+            redirect_uri: None,
         }
     }
 }
@@ -73,25 +78,36 @@ impl Config {
 
     /// Reads the file at `path`; a missing file is the default configuration.
     pub fn load(path: &Path) -> Result<Self> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|error| Error::ConfigInvalid {
-                path: path.to_owned(),
-                reason: error.to_string(),
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(source) => Err(Error::ConfigIo {
-                path: path.to_owned(),
-                source,
-            }),
-        }
+        let bytes = SharedFile::new(path.to_owned()).read()?;
+        Self::parse(path, bytes.as_deref())
     }
 
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = toml::to_string_pretty(self).map_err(|error| Error::ConfigInvalid {
+    /// Changes the configuration at `path` as it is in the file now, under the lock the app and the CLI
+    /// share ([`crate::shared_file`]), and returns what was saved. Blocks while another calconnect saves.
+    pub fn update(path: &Path, change: impl FnOnce(&mut Self)) -> Result<Self> {
+        SharedFile::new(path.to_owned()).update(|current| {
+            let mut config = Self::parse(path, current)?;
+            change(&mut config);
+            let text = toml::to_string_pretty(&config).map_err(|error| Error::ConfigInvalid {
+                path: path.to_owned(),
+                reason: error.to_string(),
+            })?;
+            Ok((text.into_bytes(), config))
+        })
+    }
+
+    fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Self> {
+        let Some(bytes) = bytes else {
+            return Ok(Self::default());
+        };
+        let text = std::str::from_utf8(bytes).map_err(|error| Error::ConfigInvalid {
             path: path.to_owned(),
             reason: error.to_string(),
         })?;
-        crate::accounts::write_atomically(path, text.as_bytes())
+        toml::from_str(text).map_err(|error| Error::ConfigInvalid {
+            path: path.to_owned(),
+            reason: error.to_string(),
+        })
     }
 
     pub fn endpoints(&self) -> Result<Endpoints> {
@@ -114,6 +130,16 @@ impl Config {
             graph,
             graph_resource: self.cloud.graph_base(),
         })
+    }
+
+    /// The registered loopback redirect URI ([`Config::redirect_uri`], or `http://localhost`).
+    pub fn redirect(&self) -> Result<RegisteredRedirect> {
+        let uri = self
+            .redirect_uri
+            .as_deref()
+            .filter(|uri| !uri.trim().is_empty())
+            .unwrap_or(calconnect_identity::DEFAULT_REDIRECT_URI);
+        Ok(RegisteredRedirect::parse(uri)?)
     }
 
     pub fn client_id(&self, app: AppKind) -> Option<&str> {
@@ -175,16 +201,23 @@ mod tests {
     }
 
     #[test]
-    fn a_saved_config_loads_back() {
+    fn each_change_to_the_config_keeps_the_ones_saved_before() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("config.toml");
+        Config::update(&path, |config| {
+            config.cloud = Cloud::UsGovernment;
+            config.tenant = "contoso.com".into();
+        })
+        .unwrap();
+        let saved =
+            Config::update(&path, |config| config.full_client_id = Some("f".into())).unwrap();
         let config = Config {
             cloud: Cloud::UsGovernment,
             tenant: "contoso.com".into(),
             full_client_id: Some("f".into()),
             ..Config::default()
         };
-        config.save(&path).unwrap();
+        assert_eq!(saved, config);
         assert_eq!(Config::load(&path).unwrap(), config);
         assert_eq!(
             config.endpoints().unwrap().authority.url().as_str(),
@@ -215,6 +248,28 @@ mod tests {
             gcc_high.endpoints().unwrap().graph.as_str(),
             "https://graph.microsoft.us/v1.0/"
         );
+    }
+
+    #[test]
+    fn the_redirect_uri_defaults_to_localhost_and_a_bad_one_is_a_configuration_error() {
+        assert_eq!(
+            Config::default().redirect().unwrap().with_port(5),
+            "http://localhost:5"
+        );
+        let config: Config =
+            toml::from_str("redirect_uri = \"http://localhost/calconnect\"").unwrap();
+        assert_eq!(
+            config.redirect().unwrap().with_port(5),
+            "http://localhost:5/calconnect"
+        );
+        let wrong = Config {
+            redirect_uri: Some(
+                "https://login.microsoftonline.com/common/oauth2/nativeclient".into(),
+            ),
+            ..Config::default()
+        };
+        let error = wrong.redirect().unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::Configuration, "{error:?}");
     }
 
     #[test]

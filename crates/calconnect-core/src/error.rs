@@ -63,8 +63,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The folder for calconnect's files belongs to another user, is shared, or is the home folder.
+    #[error("calconnect will not keep its files in {path}: {reason}")]
+    UnsafeFolder { path: PathBuf, reason: String },
     #[error("configuration file {path} is invalid: {reason}")]
     ConfigInvalid { path: PathBuf, reason: String },
+    /// Another calconnect (the app or the CLI) kept a shared file locked for the whole wait
+    /// ([`crate::shared_file`]); `holder` names its process when it said.
+    #[error("{path} is locked by another calconnect")]
+    FileBusy {
+        path: PathBuf,
+        holder: Option<String>,
+        waited: std::time::Duration,
+    },
     #[error("accounts file {path} is invalid: {reason}")]
     AccountsInvalid { path: PathBuf, reason: String },
     #[error("the platform has no home directory for calconnect's configuration")]
@@ -110,6 +121,36 @@ pub enum ErrorKind {
     NotCalendarAccount,
     NotTeamsAccount,
     TeamsUnavailable,
+    /// Another calconnect is changing the same file: trying again shortly works.
+    FileBusy,
+}
+
+impl From<crate::private_file::PrivateFileError> for Error {
+    fn from(error: crate::private_file::PrivateFileError) -> Self {
+        use crate::private_file::PrivateFileError;
+        match error {
+            PrivateFileError::Io { path, source } => Self::ConfigIo { path, source },
+            PrivateFileError::UnsafeFolder { path, reason } => Self::UnsafeFolder { path, reason },
+        }
+    }
+}
+
+impl From<crate::shared_file::SharedFileError> for Error {
+    fn from(error: crate::shared_file::SharedFileError) -> Self {
+        use crate::shared_file::SharedFileError;
+        match error {
+            SharedFileError::Busy {
+                path,
+                holder,
+                waited,
+            } => Self::FileBusy {
+                path,
+                holder,
+                waited,
+            },
+            SharedFileError::File(error) => error.into(),
+        }
+    }
 }
 
 impl Error {
@@ -143,9 +184,11 @@ impl Error {
             Self::ClientIdMissing { .. }
             | Self::ConfigInvalid { .. }
             | Self::ConfigIo { .. }
+            | Self::UnsafeFolder { .. }
             | Self::AccountsInvalid { .. }
             | Self::NoHomeDirectory
             | Self::InvalidRange { .. } => ErrorKind::Configuration,
+            Self::FileBusy { .. } => ErrorKind::FileBusy,
             Self::Task { .. } => ErrorKind::Internal,
         }
     }
@@ -183,9 +226,26 @@ impl Error {
             Self::ConfigIo { path, .. } => {
                 format!("calconnect cannot read or write {}.", path.display())
             }
+            Self::UnsafeFolder { path, reason } => format!(
+                "calconnect will not keep its files in {}: {reason}.",
+                path.display()
+            ),
             Self::ConfigInvalid { path, reason } | Self::AccountsInvalid { path, reason } => {
                 format!("{} is invalid: {reason}.", path.display())
             }
+            Self::FileBusy {
+                path,
+                holder,
+                waited,
+            } => format!(
+                "Another calconnect (the app or the CLI{}) is saving {}; calconnect waited {} s for it to finish.",
+                holder
+                    .as_deref()
+                    .map(|holder| format!(": {holder}"))
+                    .unwrap_or_default(),
+                path.display(),
+                waited.as_secs()
+            ),
             Self::NoHomeDirectory => {
                 "calconnect cannot find a home directory for its configuration.".to_owned()
             }
@@ -219,7 +279,9 @@ impl Error {
                 app.as_str()
             ),
             Self::ConfigIo { .. } => "Check the file's permissions.".to_owned(),
+            Self::UnsafeFolder { .. } => "Point calconnect at a folder only you can use (CALCONNECT_DATA_DIR, --config, --accounts-file), or remove this one so calconnect creates it.".to_owned(),
             Self::ConfigInvalid { .. } | Self::AccountsInvalid { .. } => "Fix or delete the file.".to_owned(),
+            Self::FileBusy { .. } => "Try again; if it keeps happening, close the other calconnect (the desktop app or a `calconnect` command still running).".to_owned(),
             Self::NoHomeDirectory => "Set HOME (or the platform's equivalent).".to_owned(),
             Self::InvalidRange { .. } => "Give a start before the end.".to_owned(),
             Self::Task { .. } => "Try again; if it keeps failing, report a bug.".to_owned(),

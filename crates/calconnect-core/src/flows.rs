@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use calconnect_graph::GraphClient;
 use calconnect_identity::{
-    AccessLevel, AdminConsent, AppKind, AppRegistration, BrowserOpener, CancellationToken, Clock,
-    DeviceCode, DeviceProgress, IdentityClient, Prompt, SignIn, Sleeper, SystemBrowser,
-    SystemClock, TokioSleeper,
+    AccessLevel, AdminConsent, AppKind, AppRegistration, AuthorizeOptions, BrowserOpener,
+    CancellationToken, Clock, DeviceCode, DeviceProgress, IdentityClient, Prompt,
+    RegisteredRedirect, SignIn, Sleeper, SystemBrowser, SystemClock, TokioSleeper,
 };
 use calconnect_vault::SecretStore;
 use chrono::{DateTime, Utc};
@@ -69,6 +69,7 @@ pub struct Calconnect {
 struct Inner {
     config: Config,
     endpoints: Endpoints,
+    redirect: RegisteredRedirect,
     http: reqwest::Client,
     store: Arc<dyn SecretStore>,
     accounts: Arc<AccountStore>,
@@ -103,10 +104,12 @@ pub struct AccountDetails {
 impl Calconnect {
     pub fn new(options: Options) -> Result<Self> {
         let endpoints = options.config.endpoints()?;
+        let redirect = options.config.redirect()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config: options.config,
                 endpoints,
+                redirect,
                 http: options.http,
                 store: options.secret_store,
                 accounts: Arc::new(AccountStore::new(options.accounts_path)),
@@ -141,10 +144,31 @@ impl Calconnect {
 
     /// Binds the loopback listener, builds the authorize URL and opens the browser on it.
     ///
-    /// If the browser cannot be opened the handle is still returned (show its URL); if the listener cannot
-    /// bind, the error [`Error::suggests_device_code`].
+    /// While another account is connected the authorize request adds `prompt=select_account`, or the
+    /// browser would silently sign the first account in again (Microsoft identity platform, "authorization
+    /// code flow": `prompt`). If the browser cannot be opened the handle is still returned (show its URL);
+    /// if the listener cannot bind, the error [`Error::suggests_device_code`].
     pub async fn start_browser_sign_in(&self, app: AppKind) -> Result<PendingBrowserSignIn> {
-        self.start_browser_sign_in_prompting(app, None).await
+        let another_account = !self.inner.accounts.list().await?.is_empty();
+        let options = AuthorizeOptions {
+            select_account: another_account,
+            ..AuthorizeOptions::default()
+        };
+        self.start_browser_sign_in_with(app, &options).await
+    }
+
+    /// Signs a known account in again (its sign-in expired, or it was revoked): the same app, with its
+    /// address as `login_hint` so the browser goes straight to that account.
+    pub async fn start_browser_sign_in_again(
+        &self,
+        account_id: &str,
+    ) -> Result<PendingBrowserSignIn> {
+        let account = self.inner.accounts.get(account_id).await?;
+        let options = AuthorizeOptions {
+            login_hint: Some(account.user.email.clone()),
+            ..AuthorizeOptions::default()
+        };
+        self.start_browser_sign_in_with(account.app, &options).await
     }
 
     /// Like [`Self::start_browser_sign_in`], asking Microsoft to show its consent page (`prompt=consent`):
@@ -154,22 +178,26 @@ impl Calconnect {
         &self,
         app: AppKind,
     ) -> Result<PendingBrowserSignIn> {
-        self.start_browser_sign_in_prompting(app, Some(Prompt::Consent))
-            .await
+        let options = AuthorizeOptions {
+            consent: true,
+            ..AuthorizeOptions::default()
+        };
+        self.start_browser_sign_in_with(app, &options).await
     }
 
-    async fn start_browser_sign_in_prompting(
+    async fn start_browser_sign_in_with(
         &self,
         app: AppKind,
-        prompt: Option<Prompt>,
+        options: &AuthorizeOptions,
     ) -> Result<PendingBrowserSignIn> {
+        let prompt = options.consent.then_some(Prompt::Consent);
         let registration = self.inner.config.app(app)?;
         let identity = self
             .identity(&registration)
             .await
             .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let browser_sign_in = identity
-            .begin_browser_sign_in_prompting(prompt)
+            .begin_browser_sign_in_with(options)
             .await
             .map_err(|error| self.sign_in_error(error, &registration, prompt))?;
         let authorize_url = browser_sign_in.authorize_url().clone();
@@ -396,7 +424,8 @@ impl Calconnect {
         let identity =
             IdentityClient::discover(self.inner.http.clone(), authority, registration.clone())
                 .await?
-                .with_time(self.inner.clock.clone(), self.inner.sleeper.clone());
+                .with_time(self.inner.clock.clone(), self.inner.sleeper.clone())
+                .with_redirect(self.inner.redirect.clone());
         identities.insert(key, identity.clone());
         Ok(identity)
     }
@@ -416,7 +445,7 @@ impl Calconnect {
                 None,
                 registration,
                 &self.inner.endpoints.graph_resource,
-                "http://localhost",
+                &self.inner.redirect.registered(),
             ))
         };
         if prompt == Some(Prompt::Consent) && error.needs_consent_prompt() {

@@ -36,9 +36,11 @@ pub(crate) fn kind(error: &GraphError) -> ErrorKind {
         GraphError::Network(_) => ErrorKind::Network,
         GraphError::Token(_) => ErrorKind::SignInFailed,
         GraphError::UnsafeUrl { .. } => ErrorKind::Configuration,
-        GraphError::Api { .. } | GraphError::Schedule { .. } | GraphError::Decode { .. } => {
-            ErrorKind::ServiceError
-        }
+        GraphError::Api { .. }
+        | GraphError::Schedule { .. }
+        | GraphError::Decode { .. }
+        | GraphError::ResponseTooLarge { .. }
+        | GraphError::EndlessCollection { .. } => ErrorKind::ServiceError,
     }
 }
 
@@ -55,7 +57,10 @@ pub(crate) fn user_message(error: &GraphError) -> String {
             ),
             None => "Microsoft Graph is busy.".to_owned(),
         },
-        GraphError::Network(_) => "Microsoft Graph could not be reached.".to_owned(),
+        GraphError::Network(source) => match proxy_problem(source) {
+            Some(problem) => problem.message(),
+            None => "Microsoft Graph could not be reached.".to_owned(),
+        },
         GraphError::Schedule {
             schedule,
             response_code,
@@ -66,6 +71,11 @@ pub(crate) fn user_message(error: &GraphError) -> String {
 }
 
 pub(crate) fn next_step(error: &GraphError) -> String {
+    if let GraphError::Network(source) = error {
+        if let Some(problem) = proxy_problem(source) {
+            return problem.next_step();
+        }
+    }
     match error {
         GraphError::Unauthorized { .. } => "Sign in again.",
         GraphError::AccessDenied { .. } => "Sign in again and accept every permission, or ask your administrator whether a policy blocks the app.",
@@ -73,6 +83,11 @@ pub(crate) fn next_step(error: &GraphError) -> String {
         _ => "Try again; if it keeps failing, report it with the request ID.",
     }
     .to_owned()
+}
+
+/// The proxy that refused a Graph request, if one did.
+fn proxy_problem(error: &reqwest::Error) -> Option<calconnect_identity::ProxyProblem> {
+    calconnect_identity::ProxyProblem::find(error, error.url()?)
 }
 
 /// Graph's retry sleeper, backed by the core's injected one.

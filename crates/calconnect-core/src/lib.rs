@@ -29,6 +29,10 @@ pub mod error;
 pub mod flows;
 mod graph_errors;
 pub mod graph_test;
+pub mod network;
+pub mod private_file;
+pub mod registration;
+pub mod shared_file;
 pub mod teams;
 pub mod teams_test;
 mod token_source;
@@ -41,6 +45,8 @@ pub use flows::{
     AccountDetails, Calconnect, Connected, DeviceCodePrompt, Options, PendingBrowserSignIn,
     PendingDeviceCode,
 };
+pub use network::network_summary;
+pub use registration::RegistrationGuide;
 pub use teams::{TestMeeting, TEST_MEETING_SUBJECT};
 pub use token_source::REFRESH_MARGIN;
 pub use view::{BusyBlock, CalendarInfo, FreeBusy, FreeBusySource, FREE_BUSY_CALENDAR_NAME};

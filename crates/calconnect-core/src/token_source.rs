@@ -235,7 +235,7 @@ impl AccountTokenSource {
         save_tokens(&persistence.store, &persistence.account_id, tokens).await?;
         persistence
             .accounts
-            .update(&persistence.account_id, |account| {
+            .update(&persistence.account_id, move |account| {
                 account.refresh_token_last_used = used_at
             })
             .await

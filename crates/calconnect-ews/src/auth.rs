@@ -50,16 +50,18 @@ impl Credentials {
         }
     }
 
-    /// The scheme these credentials use against a server offering `offered`: Bearer for an app; for a
-    /// password NTLM when offered (the password never crosses the wire), else Basic. `None` when the
-    /// server offers none of them; an empty offer (nothing asked) gets Basic for a password.
+    /// The scheme these credentials use against a server whose 401 offered `offered`: Bearer for an app;
+    /// for a password NTLM when offered (the password never crosses the wire), else Basic. `None` when the
+    /// server offers none of them, and when it offers nothing at all: a host that never challenged is
+    /// never sent credentials.
     pub fn scheme_for(&self, offered: &[AuthScheme]) -> Option<AuthScheme> {
         match self {
-            Self::ClientCredentials { .. } => (offered.is_empty()
-                || offered.contains(&AuthScheme::Bearer))
-            .then_some(AuthScheme::Bearer),
+            Self::ClientCredentials { .. } => offered
+                .contains(&AuthScheme::Bearer)
+                .then_some(AuthScheme::Bearer),
             Self::Password { .. } if offered.contains(&AuthScheme::Ntlm) => Some(AuthScheme::Ntlm),
-            Self::Password { .. } => (offered.is_empty() || offered.contains(&AuthScheme::Basic))
+            Self::Password { .. } => offered
+                .contains(&AuthScheme::Basic)
                 .then_some(AuthScheme::Basic),
         }
     }
@@ -254,7 +256,8 @@ pub async fn authorize(
             let response = client
                 .exchange_client_credentials()
                 .add_scope(Scope::new(cloud.scope()))
-                .request_async(http)
+                // Through the identity crate's bounded reader: oauth2's own reads a body without a limit.
+                .request_async(&calconnect_identity::http::OAuthHttp(http.clone()))
                 .await
                 .map_err(|error| Error::TokenRequest {
                     url: logical.to_string(),

@@ -3,30 +3,41 @@
 //! timeout, so one dead host costs nothing when another answers.
 //!
 //! Candidates: Autodiscover v2 JSON (`/autodiscover/autodiscover.json/v1.0/{email}?Protocol=EWS`) at
-//! `autodiscover.{domain}` and at Exchange Online; POX (`/autodiscover/autodiscover.xml`) at `{domain}` and
-//! `autodiscover.{domain}`; the unauthenticated HTTP redirect probe; and the `_autodiscover._tcp` SRV record.
-//! POX answers with `redirectAddr` / `redirectUrl` are followed, https only, at most [`MAX_HOPS`] times.
+//! `autodiscover.{domain}` and at Exchange Online; POX (`/autodiscover/autodiscover.xml`) at
+//! `autodiscover.{domain}` and `{domain}`; the unauthenticated HTTP redirect probe; and the
+//! `_autodiscover._tcp` SRV record. POX answers with `redirectAddr` / `redirectUrl` are followed, https
+//! only, at most [`MAX_HOPS`] times.
 //!
 //! Credentials follow Outlook's rule ("Autodiscover for Exchange": only send credentials to HTTPS endpoints
 //! with valid certificates; ask the user before following a redirect to another host): every POX request
-//! goes out without `Authorization`, and a password is sent as Basic only when `https://{domain}/` or
-//! `https://autodiscover.{domain}/` itself (TLS verified, no redirect to another origin) challenges for it.
-//! The HTTP redirect probe's target (forgeable on the network path), SRV targets (unauthenticated DNS) and
-//! any host a redirect or `redirectUrl` leads to never receive it: such a candidate reports the URL it points
-//! to ([`CandidateOutcome::Unconfirmed`]) for the admin to confirm. App tokens are never sent: Autodiscover
-//! v2 (JSON) needs none.
+//! goes out without `Authorization`, and a password is sent as Basic only when `https://autodiscover.{domain}/`
+//! or `https://{domain}/` itself (TLS verified, no redirect to another origin) challenges for it. The bare
+//! domain is often a web host or a CDN, so it is asked for credentials only once `autodiscover.{domain}` is
+//! out of the race. App tokens are never sent: Autodiscover v2 (JSON) needs none.
+//!
+//! Provenance decides which EWS URL may receive credentials later. Only an answer fetched directly from
+//! one of the mailbox's own https hosts, or Exchange Online's own JSON answer naming an Exchange Online host,
+//! is [`CandidateOutcome::Found`]. An answer reached through a [`Detour`] — the HTTP redirect probe (plain
+//! http, forgeable on the network path), an SRV record (unauthenticated DNS), a redirect to another origin,
+//! a `redirectUrl` or `redirectAddr` — is [`CandidateOutcome::Unconfirmed`] even when it names an EWS URL:
+//! the run stops and shows that URL for the admin to confirm, and its host never receives the password.
+//! Such a candidate never stops the race; only a confirmed answer does.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use calconnect_identity::text::strip_control_characters;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use quick_xml::escape::escape;
 use serde::Serialize;
+use tokio::sync::watch;
 use url::Url;
 
 use crate::auth::{offered_schemes, AuthScheme, Authorization, Credentials};
+use crate::body::read_response;
 use crate::client::{elapsed_ms, transport_error};
+use crate::cloud::is_exchange_online_host;
 use crate::endpoints::{ensure_secure, Endpoints};
 use crate::parse::XmlElement;
 use crate::request_log::{RequestLog, RequestRecord};
@@ -101,10 +112,10 @@ pub enum CandidateKind {
     JsonDomain,
     /// Autodiscover v2 JSON at Exchange Online.
     JsonExchangeOnline,
-    /// POX at `https://{domain}/autodiscover/autodiscover.xml`.
-    PoxDomain,
     /// POX at `https://autodiscover.{domain}/autodiscover/autodiscover.xml`.
     PoxAutodiscoverDomain,
+    /// POX at `https://{domain}/autodiscover/autodiscover.xml`.
+    PoxDomain,
     /// Unauthenticated GET `http://autodiscover.{domain}/autodiscover/autodiscover.xml`, then POX at its https redirect.
     HttpRedirect,
     /// `_autodiscover._tcp.{domain}` SRV, then POX at the target.
@@ -117,10 +128,45 @@ impl CandidateKind {
         match self {
             Self::JsonDomain => "Autodiscover v2 (JSON) at autodiscover.{domain}",
             Self::JsonExchangeOnline => "Autodiscover v2 (JSON) at Exchange Online",
-            Self::PoxDomain => "POX at {domain}",
             Self::PoxAutodiscoverDomain => "POX at autodiscover.{domain}",
+            Self::PoxDomain => "POX at {domain}",
             Self::HttpRedirect => "HTTP redirect probe",
             Self::Srv => "SRV record",
+        }
+    }
+}
+
+/// How a candidate's answer arrived other than directly from one of the mailbox's own https hosts (or
+/// Exchange Online's JSON naming its own host): why its EWS URL is not trusted with credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Detour {
+    /// The plain-http redirect probe: anyone on the network path can rewrite its `Location`.
+    HttpProbe,
+    /// The `_autodiscover._tcp` SRV record: DNS answers are unauthenticated.
+    Srv,
+    /// A 30x to another origin than the one first asked.
+    CrossOriginRedirect,
+    /// A POX `redirectUrl` answer.
+    RedirectUrl,
+    /// A POX `redirectAddr` answer (another address, hence possibly another organisation).
+    RedirectAddr,
+    /// Exchange Online's Autodiscover naming an EWS host that is not Exchange Online's.
+    ForeignEwsHost,
+}
+
+impl Detour {
+    /// How the detour reads in a sentence ("found through …").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::HttpProbe => "the plain-http redirect probe",
+            Self::Srv => "an SRV record",
+            Self::CrossOriginRedirect => "a redirect to another host",
+            Self::RedirectUrl => "a redirectUrl answer",
+            Self::RedirectAddr => "a redirectAddr answer",
+            Self::ForeignEwsHost => {
+                "Exchange Online's Autodiscover naming a host outside Exchange Online"
+            }
         }
     }
 }
@@ -129,7 +175,7 @@ impl CandidateKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "camelCase")]
 pub enum CandidateOutcome {
-    /// It returned this EWS URL.
+    /// It returned this EWS URL, directly from a host trusted with credentials.
     Found {
         /// The EWS URL.
         ews_url: String,
@@ -139,32 +185,45 @@ pub enum CandidateOutcome {
         /// Why.
         reason: String,
     },
-    /// It leads to a host the credentials are not sent to (a redirect, the HTTP probe's target or an SRV
-    /// target), which asked for them: the admin must confirm the host and enter the EWS URL.
+    /// It went through a [`Detour`]: its host is never given the credentials, and an EWS URL it names is
+    /// used only once the admin confirms it.
+    #[serde(rename_all = "camelCase")]
     Unconfirmed {
-        /// The Autodiscover URL it points to.
+        /// The Autodiscover URL that answered (or asked for the password).
         url: String,
+        /// The EWS URL it named, when it answered.
+        ews_url: Option<String>,
+        /// How the candidate got there.
+        via: Detour,
     },
     /// Another candidate answered first; this one was cancelled.
     Abandoned,
 }
 
 impl CandidateOutcome {
-    /// The Autodiscover URL of an [`CandidateOutcome::Unconfirmed`] outcome.
+    /// The Autodiscover URL of an [`CandidateOutcome::Unconfirmed`] outcome that asked for the password
+    /// instead of naming an EWS URL.
     pub fn unconfirmed_url(&self) -> Option<&str> {
         match self {
-            Self::Unconfirmed { url } => Some(url),
+            Self::Unconfirmed {
+                url, ews_url: None, ..
+            } => Some(url),
             _ => None,
         }
     }
 }
 
-/// Why a candidate returned no EWS URL.
+/// Why a candidate returned no confirmed EWS URL.
 #[derive(Debug)]
 enum Miss {
     Failed(String),
-    /// The host at this URL asked for credentials it may not be given.
-    Unconfirmed(Url),
+    /// The answer came through a detour: the host at `url` asked for credentials it may not be given
+    /// (`ews_url` is `None`), or named `ews_url`, which the admin must confirm.
+    Unconfirmed {
+        url: Url,
+        ews_url: Option<Url>,
+        via: Detour,
+    },
 }
 
 impl From<String> for Miss {
@@ -177,6 +236,17 @@ impl From<&str> for Miss {
     fn from(reason: &str) -> Self {
         Self::Failed(reason.to_owned())
     }
+}
+
+/// The run's password, as far as POX may use it.
+#[derive(Clone)]
+struct Password<'a> {
+    basic: &'a Authorization,
+    /// For the bare domain: turns `true` once `autodiscover.{domain}` is out of the race, which the bare
+    /// domain waits for before answering its own challenge.
+    after: Option<watch::Receiver<bool>>,
+    /// Every host the password was sent to, in order.
+    sent_to: &'a Mutex<Vec<String>>,
 }
 
 /// One HTTP answer, as far as Autodiscover reads it.
@@ -212,6 +282,39 @@ pub struct Discovery {
     pub winner: Option<CandidateKind>,
     /// Every candidate, in start order.
     pub attempts: Vec<CandidateAttempt>,
+    /// The hosts that were sent the password (as Basic, after their own challenge), in order.
+    pub credentials_sent_to: Vec<String>,
+}
+
+/// An EWS URL a candidate named through a detour, awaiting the admin's confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnconfirmedEwsUrl<'a> {
+    /// The EWS URL.
+    pub ews_url: &'a str,
+    /// The Autodiscover URL that named it.
+    pub named_at: &'a str,
+    /// How the candidate got there.
+    pub via: Detour,
+}
+
+impl Discovery {
+    /// The first candidate's, in start order (not arrival order), EWS URL named through a detour.
+    pub fn unconfirmed(&self) -> Option<UnconfirmedEwsUrl<'_>> {
+        self.attempts
+            .iter()
+            .find_map(|attempt| match &attempt.outcome {
+                CandidateOutcome::Unconfirmed {
+                    url,
+                    ews_url: Some(ews_url),
+                    via,
+                } => Some(UnconfirmedEwsUrl {
+                    ews_url,
+                    named_at: url,
+                    via: *via,
+                }),
+                _ => None,
+            })
+    }
 }
 
 /// Runs Autodiscover.
@@ -243,8 +346,9 @@ impl Autodiscover {
     }
 
     /// Finds the EWS URL for `email`. A password of `credentials` is sent (as Basic) only when the POX
-    /// endpoint of the mailbox's own domain or `autodiscover.` host challenges for it; app credentials are
-    /// never sent (see the module documentation).
+    /// endpoint of the mailbox's `autodiscover.` host or own domain challenges for it, the bare domain only
+    /// once `autodiscover.{domain}` is out of the race; app credentials are never sent (see the module
+    /// documentation).
     pub async fn discover(&self, email: &str, credentials: &Credentials) -> Discovery {
         let basic = match credentials {
             Credentials::Password { username, password } => {
@@ -271,12 +375,12 @@ impl Autodiscover {
                 format!("https://outlook.office365.com{json_path}"),
             ),
             (
-                CandidateKind::PoxDomain,
-                format!("https://{domain}/autodiscover/autodiscover.xml"),
-            ),
-            (
                 CandidateKind::PoxAutodiscoverDomain,
                 format!("https://autodiscover.{domain}/autodiscover/autodiscover.xml"),
+            ),
+            (
+                CandidateKind::PoxDomain,
+                format!("https://{domain}/autodiscover/autodiscover.xml"),
             ),
             (
                 CandidateKind::HttpRedirect,
@@ -284,17 +388,31 @@ impl Autodiscover {
             ),
             (CandidateKind::Srv, format!("_autodiscover._tcp.{domain}")),
         ];
+        let sent_to = Mutex::new(Vec::new());
+        let (autodiscover_host_done, after_autodiscover_host) = watch::channel(false);
         let started = Instant::now();
         let mut running = FuturesUnordered::new();
         for (index, (kind, url)) in candidates.iter().enumerate() {
-            let attempt = self.candidate(*kind, url.clone(), email.to_owned(), basic.as_ref());
-            let timeout = self.candidate_timeout;
+            let password = basic.as_ref().map(|basic| Password {
+                basic,
+                after: (*kind == CandidateKind::PoxDomain).then(|| after_autodiscover_host.clone()),
+                sent_to: &sent_to,
+            });
+            // The bare domain may spend up to one candidate timeout waiting for `autodiscover.{domain}`
+            // before it answers its challenge; that wait does not count against its own time.
+            let timeout = if *kind == CandidateKind::PoxDomain && password.is_some() {
+                self.candidate_timeout * 2
+            } else {
+                self.candidate_timeout
+            };
+            let attempt = self.candidate(*kind, url.clone(), email.to_owned(), password);
+            let candidate_timeout = self.candidate_timeout;
             running.push(async move {
                 let result = match tokio::time::timeout(timeout, attempt).await {
                     Ok(result) => result,
                     Err(_) => Err(Miss::Failed(format!(
                         "no answer within {} s",
-                        timeout.as_secs_f32()
+                        candidate_timeout.as_secs_f32()
                     ))),
                 };
                 (index, result)
@@ -304,6 +422,10 @@ impl Autodiscover {
         let mut found = None;
         while let Some((index, result)) = running.next().await {
             let duration = elapsed_ms(started);
+            let kind = candidates[index].0;
+            if kind == CandidateKind::PoxAutodiscoverDomain {
+                autodiscover_host_done.send_replace(true);
+            }
             match result {
                 Ok(ews_url) => {
                     outcomes[index] = Some((
@@ -312,18 +434,20 @@ impl Autodiscover {
                         },
                         duration,
                     ));
-                    found = Some((candidates[index].0, ews_url));
+                    found = Some((kind, ews_url));
                     break;
                 }
                 Err(Miss::Failed(reason)) => {
-                    tracing::debug!(candidate = candidates[index].0.label(), %reason, "autodiscover candidate failed");
+                    tracing::debug!(candidate = kind.label(), %reason, "autodiscover candidate failed");
                     outcomes[index] = Some((CandidateOutcome::Failed { reason }, duration));
                 }
-                Err(Miss::Unconfirmed(url)) => {
-                    tracing::debug!(candidate = candidates[index].0.label(), %url, "autodiscover candidate leads to a host credentials are not sent to");
+                Err(Miss::Unconfirmed { url, ews_url, via }) => {
+                    tracing::debug!(candidate = kind.label(), %url, ews_url = ?ews_url.as_ref().map(Url::as_str), via = via.describe(), "autodiscover candidate went through a detour; its host gets no credentials");
                     outcomes[index] = Some((
                         CandidateOutcome::Unconfirmed {
                             url: url.to_string(),
+                            ews_url: ews_url.map(String::from),
+                            via,
                         },
                         duration,
                     ));
@@ -352,6 +476,7 @@ impl Autodiscover {
             ews_url,
             winner,
             attempts,
+            credentials_sent_to: sent_to.into_inner().unwrap_or_default(),
         }
     }
 
@@ -360,17 +485,16 @@ impl Autodiscover {
         kind: CandidateKind,
         url: String,
         email: String,
-        basic: Option<&Authorization>,
+        password: Option<Password<'_>>,
     ) -> Result<Url, Miss> {
         let url_or_error =
             || Url::parse(&url).map_err(|error| format!("invalid url {url}: {error}"));
         match kind {
-            CandidateKind::JsonDomain | CandidateKind::JsonExchangeOnline => {
-                Ok(self.json(url_or_error()?).await?)
-            }
+            CandidateKind::JsonDomain => self.json(url_or_error()?, false).await,
+            CandidateKind::JsonExchangeOnline => self.json(url_or_error()?, true).await,
             // The mailbox's own hosts, reached directly: the only ones that may be given the password.
-            CandidateKind::PoxDomain | CandidateKind::PoxAutodiscoverDomain => {
-                self.pox(url_or_error()?, email, basic, true).await
+            CandidateKind::PoxAutodiscoverDomain | CandidateKind::PoxDomain => {
+                self.pox(url_or_error()?, email, password, None).await
             }
             CandidateKind::HttpRedirect => {
                 let probe = url_or_error()?;
@@ -382,7 +506,8 @@ impl Autodiscover {
                     .map_err(|error| format!("bad Location {location}: {error}"))?;
                 require_https(&redirected)?;
                 // Plain http can be rewritten on the way: its target never gets the password.
-                self.pox(redirected, email, basic, false).await
+                self.pox(redirected, email, password, Some(Detour::HttpProbe))
+                    .await
             }
             CandidateKind::Srv => {
                 let records = self.srv.lookup(&url).await?;
@@ -398,9 +523,12 @@ impl Autodiscover {
                         Url::parse(&format!("https://{target}/autodiscover/autodiscover.xml"))
                             .map_err(|error| format!("bad SRV target {target}: {error}"))?;
                     // DNS answers are unauthenticated: an SRV target never gets the password.
-                    match self.pox(pox_url, email.clone(), basic, false).await {
+                    match self
+                        .pox(pox_url, email.clone(), password.clone(), Some(Detour::Srv))
+                        .await
+                    {
                         Ok(ews_url) => return Ok(ews_url),
-                        Err(Miss::Unconfirmed(url)) => return Err(Miss::Unconfirmed(url)),
+                        Err(unconfirmed @ Miss::Unconfirmed { .. }) => return Err(unconfirmed),
                         Err(Miss::Failed(reason)) => failures.push(format!("{target}: {reason}")),
                     }
                 }
@@ -409,7 +537,11 @@ impl Autodiscover {
         }
     }
 
-    async fn json(&self, mut url: Url) -> Result<Url, String> {
+    /// Autodiscover v2 at `url`, following redirects. Its answer is confirmed when no redirect left the
+    /// origin first asked (for Exchange Online: Exchange Online's hosts, which redirect between clouds)
+    /// and, for Exchange Online, when it names an Exchange Online host.
+    async fn json(&self, mut url: Url, exchange_online: bool) -> Result<Url, Miss> {
+        let mut detour = None;
         for _ in 0..MAX_HOPS {
             let Answer {
                 status,
@@ -421,46 +553,72 @@ impl Autodiscover {
                 .await?;
             match status {
                 200 => {
+                    if calconnect_identity::http::json_too_deep(body.as_bytes()) {
+                        return Err("the JSON answer nests too deep to read".into());
+                    }
                     let answer: serde_json::Value = serde_json::from_str(&body)
                         .map_err(|error| format!("unreadable JSON answer: {error}"))?;
                     let ews_url = answer
                         .get("Url")
                         .and_then(|value| value.as_str())
+                        .map(strip_control_characters)
                         .ok_or("the JSON answer has no Url")?;
-                    let ews_url = Url::parse(ews_url)
+                    let ews_url = Url::parse(&ews_url)
                         .map_err(|error| format!("bad EWS url {ews_url}: {error}"))?;
                     require_https(&ews_url)?;
-                    return Ok(ews_url);
+                    if exchange_online && !ews_url.host_str().is_some_and(is_exchange_online_host) {
+                        detour.get_or_insert(Detour::ForeignEwsHost);
+                    }
+                    return match detour {
+                        None => Ok(ews_url),
+                        Some(via) => Err(Miss::Unconfirmed {
+                            url,
+                            ews_url: Some(ews_url),
+                            via,
+                        }),
+                    };
                 }
                 301 | 302 | 307 | 308 => {
                     let location = location.ok_or("redirect without Location")?;
-                    url = url
+                    let next = url
                         .join(&location)
                         .map_err(|error| format!("bad Location {location}: {error}"))?;
-                    require_https(&url)?;
+                    require_https(&next)?;
+                    let within_exchange_online = exchange_online
+                        && [&url, &next]
+                            .iter()
+                            .all(|hop| hop.host_str().is_some_and(is_exchange_online_host));
+                    if next.origin() != url.origin() && !within_exchange_online {
+                        detour.get_or_insert(Detour::CrossOriginRedirect);
+                    }
+                    url = next;
                 }
-                other => return Err(format!("http {other}")),
+                other => return Err(format!("http {other}").into()),
             }
         }
-        Err(format!("more than {MAX_HOPS} redirects"))
+        Err(format!("more than {MAX_HOPS} redirects").into())
     }
 
-    /// POX at `url`, following redirects. The run's password (`basic`) is sent only when `url` is one of
-    /// the mailbox's own hosts (`own_host`), and only after a Basic challenge from that https origin; any
-    /// other origin asking for it makes the candidate [`Miss::Unconfirmed`].
+    /// POX at `url`, following redirects. `detour` is how the candidate got to `url` (`None`: it is one of
+    /// the mailbox's own https hosts). Only without a detour, and only after a Basic challenge from that
+    /// same origin, is the run's `password` sent; any other origin asking for it, or any answer reached
+    /// through a detour, makes the candidate [`Miss::Unconfirmed`].
     async fn pox(
         &self,
         mut url: Url,
         mut email: String,
-        basic: Option<&Authorization>,
-        own_host: bool,
+        password: Option<Password<'_>>,
+        mut detour: Option<Detour>,
     ) -> Result<Url, Miss> {
         // Same scheme, host and port as the first request: a redirect within it exposes nothing new.
-        let home = own_host.then(|| url.origin());
+        let home = url.origin();
         let mut authorization: Option<&Authorization> = None;
         for _ in 0..MAX_HOPS {
             ensure_secure(&url).map_err(|error| error.to_string())?;
-            let trusted = url.scheme() == "https" && home.as_ref() == Some(&url.origin());
+            if url.origin() != home {
+                detour.get_or_insert(Detour::CrossOriginRedirect);
+            }
+            let trusted = detour.is_none() && url.scheme() == "https";
             if !trusted {
                 authorization = None;
             }
@@ -491,15 +649,32 @@ impl Autodiscover {
                     return Err("http 401: the credentials were refused".into())
                 }
                 401 => {
-                    match basic {
-                        Some(basic) if trusted => {
-                            if answer.offered.contains(&AuthScheme::Basic) {
-                                authorization = Some(basic);
-                                continue;
+                    match &password {
+                        Some(password) if trusted => {
+                            if !answer.offered.contains(&AuthScheme::Basic) {
+                                return Err(Miss::Failed(not_offered(&answer.offered)));
                             }
-                            return Err(Miss::Failed(not_offered(&answer.offered)));
+                            if let Some(mut after) = password.after.clone() {
+                                // Closed only when the race is over, and then this candidate is dropped.
+                                let _ = after.wait_for(|done| *done).await;
+                            }
+                            if let (Ok(mut sent_to), Some(host)) =
+                                (password.sent_to.lock(), url.host_str())
+                            {
+                                if !sent_to.iter().any(|known| known == host) {
+                                    sent_to.push(host.to_owned());
+                                }
+                            }
+                            authorization = Some(password.basic);
+                            continue;
                         }
-                        Some(_) => return Err(Miss::Unconfirmed(url)),
+                        Some(_) => {
+                            return Err(Miss::Unconfirmed {
+                                url,
+                                ews_url: None,
+                                via: detour.unwrap_or(Detour::CrossOriginRedirect),
+                            })
+                        }
                         None => return Err(
                             "http 401: this endpoint wants credentials, which are not sent to it"
                                 .into(),
@@ -531,6 +706,7 @@ impl Autodiscover {
                         .ok_or("redirectAddr without RedirectAddr")?
                         .trim()
                         .to_owned();
+                    detour.get_or_insert(Detour::RedirectAddr);
                 }
                 "redirectUrl" => {
                     let next = account
@@ -540,6 +716,7 @@ impl Autodiscover {
                     url = Url::parse(next)
                         .map_err(|error| format!("bad RedirectUrl {next}: {error}"))?;
                     require_https(&url)?;
+                    detour.get_or_insert(Detour::RedirectUrl);
                 }
                 _ => {
                     let protocols: Vec<&XmlElement> = account
@@ -557,7 +734,14 @@ impl Autodiscover {
                     let ews_url =
                         Url::parse(ews).map_err(|error| format!("bad EwsUrl {ews}: {error}"))?;
                     require_https(&ews_url)?;
-                    return Ok(ews_url);
+                    return match detour {
+                        None => Ok(ews_url),
+                        Some(via) => Err(Miss::Unconfirmed {
+                            url,
+                            ews_url: Some(ews_url),
+                            via,
+                        }),
+                    };
                 }
             }
         }
@@ -608,10 +792,18 @@ impl Autodiscover {
             status: None,
             response_code: None,
             duration_ms: 0,
-            note: authenticated.then(|| "sent with Basic credentials".to_owned()),
+            note: authenticated.then(|| {
+                format!(
+                    "Basic credentials sent to {}, after its challenge",
+                    url.host_str().unwrap_or_default()
+                )
+            }),
         };
         let result = async {
-            let response = request.send().await?;
+            let response = request
+                .send()
+                .await
+                .map_err(|error| transport_error(url, operation, error))?;
             let status = response.status().as_u16();
             let location = response
                 .headers()
@@ -619,12 +811,12 @@ impl Autodiscover {
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             let offered = offered_schemes(response.headers());
-            let body = response.text().await?;
-            Ok::<_, reqwest::Error>(Answer {
+            let body = read_response(response, url, operation).await?;
+            Ok::<_, crate::Error>(Answer {
                 status,
                 location,
                 offered,
-                body,
+                body: String::from_utf8_lossy(&body).into_owned(),
             })
         }
         .await;
@@ -636,7 +828,7 @@ impl Autodiscover {
                 Ok(answer)
             }
             Err(error) => {
-                let error = transport_error(url, operation, error).to_string();
+                let error = error.to_string();
                 record.note = Some(error.clone());
                 self.log.push(record);
                 Err(error)

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use calconnect_identity::text::strip_control_characters;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use url::Url;
 
 use crate::auth::{offered_schemes, AuthScheme, Authorization, NtlmCredentials};
+use crate::body::read_response;
 use crate::clock::Sleeper;
 use crate::connection::{Connector, Reply};
 use crate::endpoints::{ensure_secure, Endpoints};
@@ -355,10 +357,7 @@ impl EwsClient {
             .map_err(|error| self.transport_error(operation, error))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| self.transport_error(operation, error))?;
+        let body = read_response(response, &self.url, operation).await?;
         Ok(Reply {
             status,
             headers,
@@ -531,13 +530,15 @@ fn ntlm_challenge(headers: &HeaderMap) -> Option<&str> {
         })
 }
 
-/// The first line of a response body, at most 300 characters (no markup parsing: it is shown as text).
+/// The first line of a response body, at most 300 characters, without control characters (no markup
+/// parsing: it is shown as text, on a terminal too).
 fn excerpt(body: &str) -> String {
     let line = body.trim().lines().next().unwrap_or_default().trim();
-    match line.char_indices().nth(300) {
+    let line = match line.char_indices().nth(300) {
         Some((index, _)) => format!("{}…", &line[..index]),
         None => line.to_owned(),
-    }
+    };
+    strip_control_characters(&line)
 }
 
 pub(crate) fn elapsed_ms(started: Instant) -> u64 {

@@ -7,26 +7,33 @@
 //! ([`Connection::peer_certificate`]): NTLM's channel binding (Extended Protection) must name the
 //! certificate of the very connection the AUTHENTICATE_MESSAGE goes out on, never one fetched separately.
 //!
-//! The trust anchors, the ring provider and the [`Endpoints`] are those of the rest of the run, so a
-//! certificate refused here is refused (and explained) exactly as by [`crate::tls::http_client`].
+//! The trust anchors, the ring provider, the [`Endpoints`] and the proxy ([`ProxyConfig::system`]) are
+//! those of the rest of the run, so a certificate refused here is refused (and explained) exactly as by
+//! [`crate::tls::http_client`]. Through a proxy the connection is a CONNECT tunnel with TLS inside it:
+//! the handshake, hence the certificate the channel binding names, is still the Exchange server's.
 
 use std::error::Error as StdError;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
+use calconnect_identity::proxy::{ProxyConfig, ProxyProblem, ProxyRoute};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST, USER_AGENT};
 use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
+use tower::ServiceExt as _;
 use url::Url;
 
+use crate::body::{read_incoming, too_large, IncomingError, MAX_BODY_BYTES};
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 use crate::tls::{failure, Trust};
@@ -67,9 +74,10 @@ impl Connector {
         &self.endpoints
     }
 
-    /// Connects to `target` (already routed by [`Endpoints::target`]): TCP to the host, or to the address
-    /// [`Endpoints::resolve`] gives for it, then TLS with SNI and the certificate checked against the
-    /// host for `https`. `url` (the logical URL) and `operation` name the failure.
+    /// Connects to `target` (already routed by [`Endpoints::target`]): TCP to the host, to the address
+    /// [`Endpoints::resolve`] gives for it, or through the proxy's CONNECT tunnel, then TLS with SNI and
+    /// the certificate checked against the host for `https`. `url` (the logical URL) and `operation`
+    /// name the failure.
     pub async fn open(&self, target: &Url, url: &Url, operation: &str) -> Result<Connection> {
         match tokio::time::timeout(self.timeout, self.establish(target, url, operation)).await {
             Ok(connection) => connection,
@@ -88,16 +96,19 @@ impl Connector {
             detail: format!("{target} names no host"),
         })?;
         let port = target.port_or_known_default().unwrap_or(443);
-        let tcp = match self.resolved(target) {
-            // As with DNS, the port is the URL's (see Endpoints::resolve).
-            Some(address) => TcpStream::connect(SocketAddr::new(address.ip(), port)).await,
-            None => match &host {
-                url::Host::Domain(domain) => TcpStream::connect((*domain, port)).await,
-                url::Host::Ipv4(address) => TcpStream::connect((*address, port)).await,
-                url::Host::Ipv6(address) => TcpStream::connect((*address, port)).await,
-            },
-        }
-        .map_err(|error| fail(&error))?;
+        let tcp = match self.proxy_route(target) {
+            Some(route) => tunnel(&route, target, url, operation).await?,
+            None => match self.resolved(target) {
+                // As with DNS, the port is the URL's (see Endpoints::resolve).
+                Some(address) => TcpStream::connect(SocketAddr::new(address.ip(), port)).await,
+                None => match &host {
+                    url::Host::Domain(domain) => TcpStream::connect((*domain, port)).await,
+                    url::Host::Ipv4(address) => TcpStream::connect((*address, port)).await,
+                    url::Host::Ipv6(address) => TcpStream::connect((*address, port)).await,
+                },
+            }
+            .map_err(|error| fail(&error))?,
+        };
         // Small requests, one after another: waiting for the previous ACK only adds latency.
         let _ = tcp.set_nodelay(true);
         let (sender, driver, peer_certificate) = if target.scheme() == "https" {
@@ -139,13 +150,61 @@ impl Connector {
     }
 
     fn resolved(&self, target: &Url) -> Option<SocketAddr> {
-        let host = target.host_str()?;
-        self.endpoints
-            .resolved()
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(host))
-            .map(|(_, address)| *address)
+        self.endpoints.pinned_address(target)
     }
+
+    /// The proxy of an https `target`, as the pooled client decides it ([`ProxyConfig::system`]); none
+    /// for a host pinned to an address, and none over plain http (which only loopback may use, and
+    /// loopback is always direct).
+    fn proxy_route(&self, target: &Url) -> Option<ProxyRoute> {
+        if target.scheme() != "https" || self.endpoints.is_pinned(target) {
+            return None;
+        }
+        ProxyConfig::system().route(target)
+    }
+}
+
+/// A TCP stream to `target` through `route`'s proxy: `CONNECT host:port` (with the proxy URL's Basic
+/// credentials), answered 200, after which the stream carries the TLS handshake with the server itself,
+/// so the certificate (and NTLM's channel binding) is the server's, end to end. hyper-util's `Tunnel`
+/// is what reqwest opens its tunnels with, so both clients speak to the proxy alike.
+async fn tunnel(route: &ProxyRoute, target: &Url, url: &Url, operation: &str) -> Result<TcpStream> {
+    let destination: Uri = format!(
+        "https://{}/",
+        authority_with_port(target).unwrap_or_default()
+    )
+    .parse()
+    .map_err(|error| Error::Transport {
+        operation: operation.into(),
+        url: url.to_string(),
+        detail: format!("{target} cannot be tunnelled to: {error}"),
+    })?;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let mut tunnel = Tunnel::new(route.uri().clone(), connector);
+    if let Some(authorization) = route.authorization() {
+        tunnel = tunnel.with_auth(authorization.clone());
+    }
+    match tunnel.oneshot(destination).await {
+        Ok(stream) => Ok(stream.into_inner()),
+        Err(error) => Err(match ProxyProblem::from_tunnel(&error, route, target) {
+            Some(problem) => Error::Proxy {
+                operation: operation.into(),
+                url: url.to_string(),
+                problem: Box::new(problem),
+            },
+            None => failure(url, operation, &error),
+        }),
+    }
+}
+
+/// `host:port` with the port always written (CONNECT's authority form, RFC 9110 9.3.6).
+fn authority_with_port(target: &Url) -> Option<String> {
+    let port = target.port_or_known_default()?;
+    Some(match target.host()? {
+        url::Host::Ipv6(address) => format!("[{address}]:{port}"),
+        host => format!("{host}:{port}"),
+    })
 }
 
 /// Runs the connection until its [`SendRequest`] is gone or the peer closes it.
@@ -197,7 +256,8 @@ impl Connection {
         self.peer_certificate.as_deref()
     }
 
-    /// POSTs `body` to `target` with `headers` and reads the whole response, within the request timeout.
+    /// POSTs `body` to `target` with `headers` and reads the whole response (at most
+    /// [`MAX_BODY_BYTES`]), within the request timeout.
     pub async fn post(
         &mut self,
         target: &Url,
@@ -230,7 +290,8 @@ impl Connection {
         request_headers.extend(headers);
         match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(error)) => Err(failure(url, operation, &error)),
+            Ok(Err(IncomingError::Hyper(error))) => Err(failure(url, operation, &error)),
+            Ok(Err(IncomingError::TooLarge)) => Err(too_large(url, operation, MAX_BODY_BYTES)),
             Err(_) => Err(Error::Timeout {
                 operation: operation.into(),
                 url: url.to_string(),
@@ -238,12 +299,20 @@ impl Connection {
         }
     }
 
-    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> hyper::Result<Reply> {
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
+    async fn exchange(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> std::result::Result<Reply, IncomingError> {
+        self.sender.ready().await.map_err(IncomingError::Hyper)?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(IncomingError::Hyper)?;
         let (parts, incoming) = response.into_parts();
-        // Read to the end: only then may the next request go out on this connection.
-        let body = incoming.collect().await?.to_bytes();
+        // Read to the end (at most MAX_BODY_BYTES): only then may the next request go out on this
+        // connection. A body cut off at the cap leaves the connection unusable, and it is dropped.
+        let body = read_incoming(&parts.headers, incoming).await?;
         Ok(Reply {
             status: parts.status,
             headers: parts.headers,

@@ -45,6 +45,21 @@ impl Endpoints {
         &self.resolved
     }
 
+    /// The address `url`'s host is pinned to ([`Endpoints::resolve`]), if it is.
+    pub fn pinned_address(&self, url: &Url) -> Option<SocketAddr> {
+        let host = url.host_str()?;
+        self.resolved
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|(_, address)| *address)
+    }
+
+    /// Whether `url`'s host is pinned to an address: such a host is reached at that address directly,
+    /// never through a proxy (which would resolve the name itself and miss the pin).
+    pub fn is_pinned(&self, url: &Url) -> bool {
+        self.pinned_address(url).is_some()
+    }
+
     /// Sends requests for `origin` (e.g. `https://contoso.com/`) to `base` (e.g. `https://127.0.0.1:4431/`).
     pub fn route(mut self, origin: &str, base: &str) -> Result<Self> {
         let origin_url = parse(origin)?;

@@ -1,6 +1,8 @@
 //! Errors of the EWS client. Messages name the failing operation and URL and never carry a password,
 //! token or mailbox content.
 
+use calconnect_identity::proxy::ProxyProblem;
+
 use crate::auth::AuthScheme;
 use crate::response_code::ResponseCode;
 use crate::tls::TlsProblem;
@@ -53,6 +55,17 @@ pub enum Error {
         operation: String,
         /// The logical URL.
         url: String,
+    },
+    /// The proxy between this computer and the server refused (HTTP 407, a refused tunnel) or could not
+    /// be reached; the message says which proxy and what to do, never its credentials.
+    #[error("{operation} request to {url} failed at the proxy: {problem}")]
+    Proxy {
+        /// What was attempted.
+        operation: String,
+        /// The logical URL.
+        url: String,
+        /// What the proxy did (boxed: it is the largest variant, and errors travel by value).
+        problem: Box<ProxyProblem>,
     },
     /// Connection or protocol failure below HTTP.
     #[error("{operation} request to {url} failed: {detail}")]
@@ -118,6 +131,16 @@ pub enum Error {
         attempts: u32,
         /// The last `BackOffMilliseconds` hint.
         back_off_ms: u64,
+    },
+    /// The answer was longer than any genuine one ([`crate::MAX_BODY_BYTES`]); it was not read further.
+    #[error("the {operation} answer from {url} is larger than {limit} bytes, far more than any Exchange answer this test reads, so calconnect stopped reading it")]
+    ResponseTooLarge {
+        /// What was attempted.
+        operation: String,
+        /// The logical URL.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
     },
     /// The response was not what the protocol says.
     #[error("could not read the {operation} response from {url}: {detail}")]

@@ -23,6 +23,7 @@
 
 pub mod auth;
 pub mod autodiscover;
+mod body;
 pub mod client;
 pub mod clock;
 pub mod cloud;
@@ -39,4 +40,5 @@ pub mod soap;
 pub mod srv;
 pub mod tls;
 
+pub use body::MAX_BODY_BYTES;
 pub use error::{Error, Result};

@@ -3,12 +3,31 @@
 //!
 //! Responses are small, so they are read into a minimal element tree keyed by local name; namespace
 //! prefixes vary between Exchange versions, local names do not.
+//!
+//! The tree is bounded while it is read, since the document comes from a server that may be hostile:
+//! at most [`MAX_DEPTH`] levels (so every walk of it, and its drop, which recurse, stay shallow: a
+//! 300,000-deep answer would otherwise overflow the stack), [`MAX_ELEMENTS`] elements and
+//! [`MAX_ATTRIBUTES`] attributes per element (quick-xml's duplicate check is quadratic in them). Its
+//! size is bounded before that, by [`crate::MAX_BODY_BYTES`]. Every name, attribute value and text has
+//! its control characters stripped ([`strip_control_characters`]): `MessageText` and `faultstring`
+//! reach terminals and reports.
 
+use calconnect_identity::text::strip_control_characters;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use serde::Serialize;
 
 use crate::response_code::ResponseCode;
+
+/// The deepest element nesting read. EWS answers nest about a dozen levels (envelope, body, response,
+/// messages, message, items, item, properties); Autodiscover's fewer.
+pub const MAX_DEPTH: usize = 64;
+
+/// The most elements read from one document; a 4 MiB answer of real EWS XML holds under 100,000.
+pub const MAX_ELEMENTS: usize = 250_000;
+
+/// The most attributes read on one element (EWS elements carry a few, namespace declarations included).
+pub const MAX_ATTRIBUTES: usize = 64;
 
 /// One XML element: local name, attributes by local name, concatenated text and children.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,15 +43,35 @@ pub struct XmlElement {
 }
 
 impl XmlElement {
-    /// Parses a whole document and returns its root element.
+    /// Parses a whole document and returns its root element; refuses one deeper than [`MAX_DEPTH`],
+    /// with more than [`MAX_ELEMENTS`] elements or an element with more than [`MAX_ATTRIBUTES`].
     pub fn parse(document: &str) -> Result<Self, String> {
+        Self::parse_unchecked(document).map_err(|detail| strip_control_characters(&detail))
+    }
+
+    fn parse_unchecked(document: &str) -> Result<Self, String> {
         let mut reader = Reader::from_str(document);
         reader.config_mut().trim_text(true);
         let mut stack: Vec<XmlElement> = Vec::new();
+        let mut elements = 0usize;
+        let mut count = |depth: usize| {
+            elements += 1;
+            if depth > MAX_DEPTH {
+                Err(format!("elements nest deeper than {MAX_DEPTH} levels"))
+            } else if elements > MAX_ELEMENTS {
+                Err(format!("more than {MAX_ELEMENTS} elements"))
+            } else {
+                Ok(())
+            }
+        };
         loop {
             match reader.read_event() {
-                Ok(Event::Start(start)) => stack.push(Self::open(&start)?),
+                Ok(Event::Start(start)) => {
+                    count(stack.len() + 1)?;
+                    stack.push(Self::open(&start)?);
+                }
                 Ok(Event::Empty(start)) => {
+                    count(stack.len() + 1)?;
                     let element = Self::open(&start)?;
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(element),
@@ -48,14 +87,15 @@ impl XmlElement {
                 }
                 Ok(Event::Text(text)) => {
                     if let Some(current) = stack.last_mut() {
-                        current
-                            .text
-                            .push_str(&text.unescape().map_err(|error| error.to_string())?);
+                        let text = text.unescape().map_err(|error| error.to_string())?;
+                        current.text.push_str(&strip_control_characters(&text));
                     }
                 }
                 Ok(Event::CData(data)) => {
                     if let Some(current) = stack.last_mut() {
-                        current.text.push_str(&String::from_utf8_lossy(&data));
+                        current
+                            .text
+                            .push_str(&strip_control_characters(&String::from_utf8_lossy(&data)));
                     }
                 }
                 Ok(Event::Eof) => {
@@ -68,15 +108,23 @@ impl XmlElement {
     }
 
     fn open(start: &BytesStart<'_>) -> Result<Self, String> {
-        let name = String::from_utf8_lossy(start.local_name().as_ref()).into_owned();
+        let name = strip_control_characters(&String::from_utf8_lossy(start.local_name().as_ref()));
         let mut attributes = Vec::new();
         for attribute in start.attributes() {
+            if attributes.len() == MAX_ATTRIBUTES {
+                return Err(format!(
+                    "<{name}> has more than {MAX_ATTRIBUTES} attributes"
+                ));
+            }
             let attribute = attribute.map_err(|error| error.to_string())?;
-            let key = String::from_utf8_lossy(attribute.key.local_name().as_ref()).into_owned();
-            let value = attribute
-                .unescape_value()
-                .map_err(|error| error.to_string())?
-                .into_owned();
+            let key = strip_control_characters(&String::from_utf8_lossy(
+                attribute.key.local_name().as_ref(),
+            ));
+            let value = strip_control_characters(
+                &attribute
+                    .unescape_value()
+                    .map_err(|error| error.to_string())?,
+            );
             attributes.push((key, value));
         }
         Ok(Self {
@@ -390,6 +438,47 @@ mod tests {
             !other_inner.is_server_busy(),
             "only an inner ErrorServerBusy is throttling"
         );
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_while_reading() {
+        let nested = |depth: usize| format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let mut root = XmlElement::parse(&nested(MAX_DEPTH)).expect("the limit itself is read");
+        for _ in 1..MAX_DEPTH {
+            root = root.children.pop().unwrap();
+        }
+        assert!(root.children.is_empty());
+        let error = XmlElement::parse(&nested(MAX_DEPTH + 1)).unwrap_err();
+        assert!(error.contains("deeper than 64"), "{error}");
+        // Refused at level 65, long before the end: an unclosed document of 300,000 levels too.
+        assert!(XmlElement::parse(&"<a>".repeat(300_000)).is_err());
+        let empty_at_the_bottom = format!(
+            "{}<b/>{}",
+            "<a>".repeat(MAX_DEPTH),
+            "</a>".repeat(MAX_DEPTH)
+        );
+        assert!(XmlElement::parse(&empty_at_the_bottom).is_err());
+    }
+
+    #[test]
+    fn too_many_elements_or_attributes_are_refused() {
+        let wide = format!("<r>{}</r>", "<a/>".repeat(MAX_ELEMENTS));
+        let error = XmlElement::parse(&wide).unwrap_err();
+        assert!(error.contains("more than 250000 elements"), "{error}");
+        let attributes: String = (0..=MAX_ATTRIBUTES)
+            .map(|n| format!(" a{n}=\"\""))
+            .collect();
+        let error = XmlElement::parse(&format!("<r{attributes}/>")).unwrap_err();
+        assert!(error.contains("more than 64 attributes"), "{error}");
+    }
+
+    #[test]
+    fn control_characters_are_stripped_from_names_attributes_and_text() {
+        let root =
+            XmlElement::parse("<r v=\"x&#x1b;[31my\">a\u{1b}[2Jb&#x9b;c<![CDATA[d\u{7}e]]></r>")
+                .unwrap();
+        assert_eq!(root.attribute("v"), Some("x[31my"));
+        assert_eq!(root.text, "a[2Jbcde");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
+use calconnect_identity::proxy::{ProxyConfig, ProxyProblem};
+
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 
@@ -39,8 +41,9 @@ fn setup_error(error: TrustError) -> Error {
 }
 
 /// Builds the client every request of a run goes through: no automatic redirects (credentials must never
-/// follow a redirect unchecked), a per-request timeout, the given trust anchors and the host overrides of
-/// `endpoints` ([`Endpoints::resolve`]).
+/// follow a redirect unchecked), a per-request timeout, the given trust anchors, the host overrides of
+/// `endpoints` ([`Endpoints::resolve`]) and the proxy [`ProxyConfig::system`] names for each request
+/// (hosts pinned to an address are reached there directly, as NTLM's connections reach them).
 pub fn http_client(
     trust: &Trust,
     request_timeout: Duration,
@@ -69,12 +72,21 @@ fn builder(
     for (host, address) in endpoints.resolved() {
         builder = builder.resolve(host, *address);
     }
+    let pinned = endpoints.clone();
+    builder = builder.proxy(ProxyConfig::system().reqwest_proxy(move |url| pinned.is_pinned(url)));
     Ok(builder)
 }
 
-/// Names a failed connection or request to `url`: the certificate problem when rustls refused one, else
-/// the error chain, flattened.
+/// Names a failed connection or request to `url`: the proxy's refusal when a proxy refused, the
+/// certificate problem when rustls refused one, else the error chain, flattened.
 pub(crate) fn failure(url: &Url, operation: &str, error: &(dyn StdError + 'static)) -> Error {
+    if let Some(problem) = ProxyProblem::find(error, url) {
+        return Error::Proxy {
+            operation: operation.into(),
+            url: url.to_string(),
+            problem: Box::new(problem),
+        };
+    }
     let host = url.host_str().unwrap_or_default();
     if let Some(problem) = classify(error, host) {
         return Error::Tls {
@@ -260,6 +272,11 @@ fn from_rustls(error: &rustls::Error, host: &str) -> TlsProblem {
         },
     }
 }
+
+/// What a proxy between users and Microsoft 365 must let through ("Microsoft 365 URLs and IP address
+/// ranges"), for a proxy that refused a request.
+pub const PROXY_DOC: &str =
+    "https://learn.microsoft.com/en-us/microsoft-365/enterprise/urls-and-ip-address-ranges";
 
 /// The doc page for certificate problems with Exchange.
 pub const TLS_DOC: &str =

@@ -1,7 +1,14 @@
 //! [`GraphClient`]: authenticated requests with one refresh on 401, bounded `Retry-After` retries on
 //! 429/503, Graph's error envelope, and `@odata.nextLink` paging (learn.microsoft.com/graph/paging,
 //! learn.microsoft.com/graph/throttling, learn.microsoft.com/graph/errors).
+//!
+//! Every read is bounded, because the answer may come from a hostile or broken server: a body at
+//! [`MAX_PAGE_BYTES`] (refused at once when `Content-Length` says more), a collection at [`MAX_PAGES`]
+//! pages and [`MAX_ITEMS`] items, and a `nextLink` back to a page already read ends it as an error. JSON
+//! nesting is bounded by serde_json's recursion limit (128), and the time by the http client's timeout
+//! (`calconnect_identity::http_client`: 60 s per request, body included).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +30,18 @@ const DEFAULT_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Longest wait we honour, so a bogus header cannot hang the wizard.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// The largest answer read, one page of a collection: a page of 999 users with the directory fields, the
+/// largest Graph sends us, is well under 1 MiB.
+pub const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The most pages one collection is followed for: at Graph's default of 100 users a page, a directory of
+/// 100,000 users (calendars and rooms take one or two pages).
+pub const MAX_PAGES: usize = 1_000;
+
+/// The most items one collection may hold across its pages (pages of tiny hostile items would otherwise
+/// multiply [`MAX_PAGE_BYTES`] by [`MAX_PAGES`]).
+pub const MAX_ITEMS: usize = 500_000;
 
 /// Client of Microsoft Graph v1.0 for one base URL (`https://graph.microsoft.com/v1.0/`, or the sandbox's).
 #[derive(Clone)]
@@ -129,20 +148,31 @@ impl GraphClient {
             let status = response.status();
             tracing::debug!(%method, %url, status = status.as_u16(), "graph response");
             if status.is_success() {
-                let text = response.text().await?;
+                let body = read_body(response, &url).await?;
                 // 204 No Content (a DELETE) has no body: read it as JSON `null`, which `()` accepts.
-                let text = if text.trim().is_empty() {
-                    "null".to_owned()
+                let body: &[u8] = if body.trim_ascii().is_empty() {
+                    b"null"
                 } else {
-                    text
+                    &body
                 };
-                return serde_json::from_str(&text).map_err(|error| Error::Decode {
+                if json_too_deep(body) {
+                    return Err(Error::Decode {
+                        url: url.to_string(),
+                        body_snippet: format!("JSON nested deeper than {MAX_JSON_DEPTH} levels"),
+                    });
+                }
+                return serde_json::from_slice(body).map_err(|error| Error::Decode {
                     url: url.to_string(),
-                    body_snippet: format!("{error}: {}", snippet(&text)),
+                    body_snippet: format!("{error}: {}", snippet(&String::from_utf8_lossy(body))),
                 });
             }
             let retry_after = retry_after(response.headers());
-            let text = response.text().await.unwrap_or_default();
+            // An error answer cut off on the way reads as empty, as before; one past the cap is an error.
+            let text = match read_body(response, &url).await {
+                Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+                Err(error @ Error::ResponseTooLarge { .. }) => return Err(error),
+                Err(_) => String::new(),
+            };
             let graph_error = ErrorEnvelope::parse(&text);
             match status {
                 StatusCode::UNAUTHORIZED if !refreshed => {
@@ -185,7 +215,8 @@ impl GraphClient {
     }
 
     /// Every item of a collection, following the full `@odata.nextLink` until it is absent (never rebuilding
-    /// it from `$skiptoken`, as learn.microsoft.com/graph/paging asks).
+    /// it from `$skiptoken`, as learn.microsoft.com/graph/paging asks), for at most [`MAX_PAGES`] pages and
+    /// [`MAX_ITEMS`] items; a `nextLink` to a page already read is [`Error::EndlessCollection`].
     pub(crate) async fn get_all<T: DeserializeOwned>(
         &self,
         tokens: &dyn TokenProvider,
@@ -201,29 +232,98 @@ impl GraphClient {
         first: Url,
         headers: &[(&'static str, &str)],
     ) -> Result<Vec<T>> {
+        let endless = |reason: String| Error::EndlessCollection {
+            url: first.to_string(),
+            reason,
+        };
         let mut items = Vec::new();
-        let mut next = Some(first);
+        let mut read = HashSet::new();
+        let mut next = Some(first.clone());
         while let Some(url) = next.take() {
+            if read.len() == MAX_PAGES {
+                return Err(endless(format!("it has more than {MAX_PAGES} pages")));
+            }
             let page: Page<T> = self
                 .request(tokens, Method::GET, url.clone(), Body::None, headers)
                 .await?;
+            if page.value.len() > MAX_ITEMS - items.len() {
+                return Err(endless(format!("it has more than {MAX_ITEMS} items")));
+            }
             items.extend(page.value);
             if let Some(link) = page.next_link {
                 let link = url.join(&link).map_err(|_| Error::Decode {
                     url: url.to_string(),
-                    body_snippet: format!("invalid @odata.nextLink {link:?}"),
+                    body_snippet: snippet(&format!("invalid @odata.nextLink {link:?}")),
                 })?;
-                if link == url {
-                    return Err(Error::Decode {
-                        url: url.to_string(),
-                        body_snippet: "@odata.nextLink points at the same page".into(),
-                    });
+                read.insert(url);
+                if read.contains(&link) {
+                    return Err(endless(format!(
+                        "@odata.nextLink leads back to {link}, a page already read"
+                    )));
                 }
                 next = Some(link);
             }
         }
         Ok(items)
     }
+}
+
+/// The deepest JSON nesting read (Graph pages nest a few levels). serde_json stops at 128 on its own, but
+/// only while its `unbounded_depth` feature is off, and a crate in the app's build (`cargo_metadata`,
+/// under tauri's macros) turns it on: this check holds whatever features are unified. The same rule as
+/// `calconnect_identity::http::json_too_deep`; this crate depends on no other calconnect crate.
+pub(crate) const MAX_JSON_DEPTH: usize = 64;
+
+/// Whether `json` nests arrays and objects deeper than [`MAX_JSON_DEPTH`], by one pass over its bytes
+/// (brackets inside strings do not count). Run before serde_json, whose parse and drop recurse.
+pub(crate) fn json_too_deep(json: &[u8]) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Reads a body, at most [`MAX_PAGE_BYTES`]: refused at once when `Content-Length` says more, and
+/// otherwise read chunk by chunk until the end or the cap.
+async fn read_body(mut response: reqwest::Response, url: &Url) -> Result<Vec<u8>> {
+    let too_large = || Error::ResponseTooLarge {
+        url: url.to_string(),
+        limit: MAX_PAGE_BYTES,
+    };
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > MAX_PAGE_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > MAX_PAGE_BYTES - body.len() {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn is_loopback(url: &Url) -> bool {

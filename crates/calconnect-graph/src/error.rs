@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::text::strip_control_characters;
+
 /// Why a [`crate::TokenProvider`] could not hand out an access token (sign-in expired, refresh failed, …).
 /// The source is kept so the caller can downcast to its own error type.
 #[derive(Debug)]
@@ -65,6 +67,23 @@ pub enum Error {
         /// `freeBusyError.message`.
         message: String,
     },
+    /// The answer was longer than any genuine one ([`crate::MAX_PAGE_BYTES`]); it was not read further.
+    #[error("the answer from {url} is larger than {limit} bytes, far more than any Graph page, so calconnect stopped reading it")]
+    ResponseTooLarge {
+        /// The requested URL.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// A collection did not end: more than [`crate::MAX_PAGES`] pages, or an `@odata.nextLink` that
+    /// leads back to a page already read.
+    #[error("the collection at {url} does not end: {reason}")]
+    EndlessCollection {
+        /// The collection's first URL.
+        url: String,
+        /// Which limit it reached.
+        reason: String,
+    },
     /// The request did not reach Graph or the response was cut off.
     #[error("graph request failed: {0}")]
     Network(#[from] reqwest::Error),
@@ -119,12 +138,26 @@ pub(crate) struct InnerError {
 
 impl ErrorEnvelope {
     /// Parses an error body; a non-Graph body (a proxy's HTML page) keeps its first characters as the message.
+    /// Every text is made printable ([`strip_control_characters`]): it reaches terminals and reports.
     pub(crate) fn parse(body: &str) -> ErrorBody {
+        if crate::client::json_too_deep(body.as_bytes()) {
+            return ErrorBody {
+                message: "an error answer nested too deep to read".into(),
+                ..ErrorBody::default()
+            };
+        }
         match serde_json::from_str::<ErrorEnvelope>(body) {
             Ok(envelope)
                 if !envelope.error.code.is_empty() || !envelope.error.message.is_empty() =>
             {
-                envelope.error
+                let error = envelope.error;
+                ErrorBody {
+                    code: strip_control_characters(&error.code),
+                    message: strip_control_characters(&error.message),
+                    inner_error: error.inner_error.map(|inner| InnerError {
+                        request_id: inner.request_id.as_deref().map(strip_control_characters),
+                    }),
+                }
             }
             _ => ErrorBody {
                 message: snippet(body),
@@ -134,13 +167,14 @@ impl ErrorEnvelope {
     }
 }
 
-/// The first 200 characters of a body, for error messages.
+/// The first 200 characters of a body, without control characters, for error messages.
 pub(crate) fn snippet(body: &str) -> String {
     const MAX: usize = 200;
-    match body.char_indices().nth(MAX) {
+    let cut = match body.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &body[..cut]),
         None => body.to_owned(),
-    }
+    };
+    strip_control_characters(&cut)
 }
 
 #[cfg(test)]

@@ -29,10 +29,11 @@ mod client;
 mod error;
 mod model;
 mod schedule;
+mod text;
 mod token;
 
 pub use calendar_view::CALENDAR_VIEW_PAGE_SIZE;
-pub use client::{GraphClient, MAX_THROTTLE_RETRIES};
+pub use client::{GraphClient, MAX_ITEMS, MAX_PAGES, MAX_PAGE_BYTES, MAX_THROTTLE_RETRIES};
 pub use error::{Error, Result, TokenError};
 pub use model::{
     BusyBlock, BusyStatus, Calendar, CalendarColor, EmailAddress, FreeBusySource, OnlineMeeting,

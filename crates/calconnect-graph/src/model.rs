@@ -4,6 +4,8 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::text::strip_control_characters;
+
 /// The signed-in user (`GET /me`, learn.microsoft.com/graph/api/user-get).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -173,14 +175,19 @@ pub(crate) struct WireUser {
 
 impl From<WireUser> for User {
     fn from(wire: WireUser) -> Self {
-        let user_principal_name = wire.user_principal_name.unwrap_or_default();
-        let mail = wire
-            .mail
-            .filter(|mail| !mail.is_empty())
-            .unwrap_or_else(|| user_principal_name.clone());
+        // Names and addresses are printed (CLI, reports): no control character may reach a terminal.
+        let user_principal_name =
+            strip_control_characters(&wire.user_principal_name.unwrap_or_default());
+        let mail = wire.mail.filter(|mail| !mail.is_empty()).map_or_else(
+            || user_principal_name.clone(),
+            |mail| strip_control_characters(&mail),
+        );
         User {
             id: wire.id,
-            display_name: wire.display_name.filter(|name| !name.is_empty()),
+            display_name: wire
+                .display_name
+                .filter(|name| !name.is_empty())
+                .map(|name| strip_control_characters(&name)),
             mail,
             user_principal_name,
         }
@@ -217,14 +224,14 @@ impl From<WireCalendar> for Calendar {
     fn from(wire: WireCalendar) -> Self {
         Calendar {
             id: wire.id,
-            name: wire.name.unwrap_or_default(),
+            name: strip_control_characters(&wire.name.unwrap_or_default()),
             color: wire.color,
             hex_color: wire.hex_color.filter(|hex| !hex.is_empty()),
             is_default: wire.is_default_calendar.unwrap_or(false),
             can_edit: wire.can_edit.unwrap_or(false),
             owner: wire.owner.map(|owner| EmailAddress {
-                name: owner.name,
-                address: owner.address,
+                name: owner.name.as_deref().map(strip_control_characters),
+                address: owner.address.as_deref().map(strip_control_characters),
             }),
         }
     }

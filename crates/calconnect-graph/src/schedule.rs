@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     BusyBlock, BusyStatus, DateTimeTimeZone, FreeBusySource, OwnFreeBusy, WireScheduleInformation,
 };
+use crate::text::strip_control_characters;
 use crate::token::TokenProvider;
 
 /// Longest window per request: Graph requires less than 62 days.
@@ -133,8 +134,8 @@ impl GraphClient {
         if let Some(error) = information.error {
             return Err(Error::Schedule {
                 schedule: schedule_email.to_owned(),
-                response_code: error.response_code.unwrap_or_default(),
-                message: error.message.unwrap_or_default(),
+                response_code: strip_control_characters(&error.response_code.unwrap_or_default()),
+                message: strip_control_characters(&error.message.unwrap_or_default()),
             });
         }
         information
@@ -212,11 +213,11 @@ impl GraphClient {
                 let blocks = match information {
                     None => Err("no scheduleInformation in the answer".to_owned()),
                     Some(information) => match &information.error {
-                        Some(error) => Err(format!(
+                        Some(error) => Err(strip_control_characters(&format!(
                             "{}: {}",
                             error.response_code.as_deref().unwrap_or("error"),
                             error.message.as_deref().unwrap_or_default()
-                        )),
+                        ))),
                         // A time that is not UTC fails the schedule (as `free_busy` does) rather than
                         // dropping a busy block, which would show the person as free.
                         None => information

@@ -173,6 +173,25 @@ impl AadError {
         parsed
     }
 
+    /// Removes control characters from every text field ([`crate::text::strip_control_characters`]): the
+    /// description and IDs are printed as they came.
+    pub fn strip_control_characters(&mut self) {
+        use crate::text::strip_control_characters as strip;
+        self.error = strip(&self.error);
+        for field in [
+            &mut self.error_description,
+            &mut self.timestamp,
+            &mut self.trace_id,
+            &mut self.correlation_id,
+            &mut self.error_uri,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *field = strip(field);
+        }
+    }
+
     /// Fills the code and IDs from the description when the structured fields are absent.
     pub fn fill_from_description(&mut self) {
         let Some(description) = self.error_description.clone() else {

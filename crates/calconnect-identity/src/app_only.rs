@@ -24,10 +24,10 @@ use url::Url;
 use crate::aadsts::AadError;
 use crate::authority::Authority;
 use crate::error::{Error, Result};
+use crate::http::read_json;
+use crate::token::MAX_ACCESS_TOKEN_LIFETIME;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// A token answer larger than this is not a token answer.
-const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 /// How long an assertion is valid ("5-10 minutes after nbf at most", certificate-credentials).
 const ASSERTION_LIFETIME_SECS: i64 = 600;
 
@@ -220,7 +220,7 @@ pub async fn request_app_token(
         .await
         .map_err(network)?;
     let status = response.status();
-    let body = read_bounded(response, &url).await?;
+    let body = read_json(response, &url).await?;
     if !status.is_success() {
         let error: AadError = serde_json::from_slice(&body).unwrap_or_default();
         return Err(Error::server("client credentials token request", error));
@@ -240,7 +240,8 @@ pub async fn request_app_token(
     Ok(AppToken {
         access_token: SecretString::from(answer.access_token),
         roles,
-        expires_in: answer.expires_in,
+        // Believed up to the longest lifetime Entra issues: a later expiry is a broken or hostile answer.
+        expires_in: answer.expires_in.min(MAX_ACCESS_TOKEN_LIFETIME.as_secs()),
     })
 }
 
@@ -263,24 +264,6 @@ pub fn roles_of(token: &str) -> Vec<String> {
         .and_then(|json| serde_json::from_slice::<Claims>(&json).ok())
         .map(|claims| claims.roles)
         .unwrap_or_default()
-}
-
-async fn read_bounded(response: reqwest::Response, url: &Url) -> Result<Vec<u8>> {
-    let mut response = response;
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|source| Error::Network {
-        url: url.to_string(),
-        source,
-    })? {
-        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE_BYTES {
-            return Err(Error::InvalidResponse {
-                url: url.to_string(),
-                reason: format!("the answer is larger than {MAX_TOKEN_RESPONSE_BYTES} bytes"),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 #[cfg(test)]

@@ -9,9 +9,8 @@ use oauth2::basic::{
 };
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, DeviceAuthorizationUrl, EndpointNotSet,
-    EndpointSet, ExtraDeviceAuthorizationFields, HttpClientError, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardRevocableToken,
-    TokenResponse, TokenUrl,
+    EndpointSet, ExtraDeviceAuthorizationFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RefreshToken, RequestTokenError, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -24,10 +23,13 @@ use crate::authority::Authority;
 use crate::device_code::{DeviceCode, DeviceProgress, PollState};
 use crate::discovery::Discovery;
 use crate::error::{Error, Result};
+use crate::http::{read_json, BodyError, OAuthHttp};
 use crate::loopback::{Callback, LoopbackListener};
+use crate::redirect::RegisteredRedirect;
 use crate::scopes::{check_grant, AccessLevel, ScopeSet};
-use crate::time::{Clock, Sleeper, SystemClock, TokioSleeper};
-use crate::token::TokenSet;
+use crate::text::strip_control_characters;
+use crate::time::{deadline, Clock, Sleeper, SystemClock, TokioSleeper};
+use crate::token::{TokenSet, MAX_ACCESS_TOKEN_LIFETIME};
 
 type AadOAuthClient = oauth2::Client<
     AadError,
@@ -54,11 +56,36 @@ impl ExtraDeviceAuthorizationFields for MicrosoftDeviceFields {}
 /// Access tokens without `expires_in` are assumed to live an hour (Entra's typical 3599 s).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// The longest device-code lifetime believed: Entra's codes live 15 minutes (`expires_in` 900), so an
+/// hour is generous; a longer one would keep the poll loop (and the person) waiting for nothing.
+const MAX_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// The shortest poll interval used, whatever the server says (RFC 8628 §3.2's default is 5 s; a zero
+/// interval would poll the token endpoint in a tight loop).
+const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What `slow_down` adds to the interval (RFC 8628 §3.5).
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
 /// A successful sign-in: the tokens and what they allow.
 #[derive(Debug, Clone)]
 pub struct SignIn {
     pub tokens: TokenSet,
     pub access: AccessLevel,
+}
+
+/// What an authorize request adds for the person at the browser (Microsoft identity platform "authorization
+/// code flow": `prompt`, `login_hint`; <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow>).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeOptions {
+    /// `login_hint`: the account's sign-in name, pre-filled (signing a known account in again).
+    pub login_hint: Option<String>,
+    /// `prompt=select_account`: show the account picker even though the browser is signed in (connecting
+    /// another account; without it the browser silently reuses the first account's session).
+    pub select_account: bool,
+    /// `prompt=consent`: show Microsoft's consent page even where consent is on record, the way on after
+    /// AADSTS65001 (takes the place of `select_account`, as `prompt` carries one value).
+    pub consent: bool,
 }
 
 /// Signs in and refreshes against one authority with one app registration. Cheap to clone.
@@ -67,6 +94,7 @@ pub struct IdentityClient {
     inner: Arc<Inner>,
     clock: Arc<dyn Clock>,
     sleeper: Arc<dyn Sleeper>,
+    redirect: RegisteredRedirect,
 }
 
 struct Inner {
@@ -121,7 +149,18 @@ impl IdentityClient {
             }),
             clock: Arc::new(SystemClock),
             sleeper: Arc::new(TokioSleeper),
+            redirect: RegisteredRedirect::default(),
         }
+    }
+
+    /// The loopback redirect URI the app registration lists (default `http://localhost`).
+    pub fn with_redirect(mut self, redirect: RegisteredRedirect) -> Self {
+        self.redirect = redirect;
+        self
+    }
+
+    pub fn redirect(&self) -> &RegisteredRedirect {
+        &self.redirect
     }
 
     /// Replaces the clock and sleeper used for expiry and polling (tests run on manual time).
@@ -159,7 +198,8 @@ impl IdentityClient {
     /// Starts a browser sign-in: binds the loopback listener and builds the authorize URL with PKCE S256
     /// (RFC 7636 §4.2) and a random `state` (RFC 6749 §10.12).
     pub async fn begin_browser_sign_in(&self) -> Result<BrowserSignIn> {
-        self.begin_browser_sign_in_prompting(None).await
+        self.begin_browser_sign_in_with(&AuthorizeOptions::default())
+            .await
     }
 
     /// Like [`Self::begin_browser_sign_in`], asking Microsoft for `prompt` (e.g. its consent page).
@@ -167,52 +207,61 @@ impl IdentityClient {
         &self,
         prompt: Option<Prompt>,
     ) -> Result<BrowserSignIn> {
-        let listener = LoopbackListener::bind().await?;
-        Ok(self.begin_browser_sign_in_with(listener, None, prompt))
+        let options = AuthorizeOptions {
+            consent: prompt == Some(Prompt::Consent),
+            ..AuthorizeOptions::default()
+        };
+        self.begin_browser_sign_in_with(&options).await
     }
 
-    /// Like [`Self::begin_browser_sign_in`], on a given listener and with an optional `login_hint`.
+    /// Like [`Self::begin_browser_sign_in`], with `prompt` and `login_hint` as `options` say.
+    pub async fn begin_browser_sign_in_with(
+        &self,
+        options: &AuthorizeOptions,
+    ) -> Result<BrowserSignIn> {
+        let listener = LoopbackListener::bind(&self.redirect).await?;
+        self.begin_browser_sign_in_on(listener, options)
+    }
+
+    /// Like [`Self::begin_browser_sign_in_with`], on a given listener.
     pub fn begin_browser_sign_in_on(
         &self,
         listener: LoopbackListener,
-        login_hint: Option<&str>,
-    ) -> BrowserSignIn {
-        self.begin_browser_sign_in_with(listener, login_hint, None)
-    }
-
-    /// The authorize request of every browser sign-in: on `listener`, with an optional `login_hint` and
-    /// `prompt`.
-    pub fn begin_browser_sign_in_with(
-        &self,
-        listener: LoopbackListener,
-        login_hint: Option<&str>,
-        prompt: Option<Prompt>,
-    ) -> BrowserSignIn {
+        options: &AuthorizeOptions,
+    ) -> Result<BrowserSignIn> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        // The string as built (no trailing slash added): `RedirectUrl::new` keeps it, `from_url` would not.
         let redirect_uri = listener.redirect_uri();
-        let redirect = RedirectUrl::from_url(redirect_uri.clone());
+        let redirect =
+            RedirectUrl::new(redirect_uri.clone()).map_err(|_| Error::InvalidRedirectUri {
+                uri: redirect_uri.clone(),
+                reason: "it is not a URL",
+            })?;
         let mut request = self
             .inner
             .oauth
             .authorize_url(CsrfToken::new_random)
             .add_scopes(self.scopes())
             .set_pkce_challenge(challenge)
-            .set_redirect_uri(Cow::Owned(redirect));
-        if let Some(hint) = login_hint {
+            .set_redirect_uri(Cow::Owned(redirect.clone()));
+        // `prompt` takes one value: the consent page (which follows the account choice anyway) wins.
+        if options.consent {
+            request = request.add_extra_param("prompt", Prompt::Consent.as_str());
+        } else if options.select_account {
+            request = request.add_extra_param("prompt", "select_account");
+        }
+        if let Some(hint) = options.login_hint.as_deref() {
             request = request.add_extra_param("login_hint", hint);
         }
-        if let Some(prompt) = prompt {
-            request = request.add_extra_param("prompt", prompt.as_str());
-        }
         let (authorize_url, state) = request.url();
-        BrowserSignIn {
+        Ok(BrowserSignIn {
             client: self.clone(),
             listener,
             authorize_url,
-            redirect_uri,
+            redirect,
             state,
             verifier,
-        }
+        })
     }
 
     /// Requests a device code (RFC 8628 §3.1).
@@ -227,19 +276,33 @@ impl IdentityClient {
             .oauth
             .exchange_device_code()
             .add_scopes(self.scopes())
-            .request_async(&self.inner.http)
+            .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("device code request", &url, error))?;
         let verification_uri = response.verification_uri().url().clone();
-        crate::http::ensure_secure_url(&verification_uri)?;
-        let expires_in = chrono::Duration::from_std(response.expires_in())
-            .unwrap_or(chrono::Duration::minutes(15));
+        crate::device_code::check_verification_uri(
+            &verification_uri,
+            &self.inner.discovery.device_authorization_endpoint,
+        )
+        .map_err(|reason| Error::InvalidResponse {
+            url: url.clone(),
+            reason,
+        })?;
+        // The lifetime and interval are the server's numbers: believed within bounds, never overflowing.
+        let lifetime = response.expires_in().min(MAX_DEVICE_CODE_LIFETIME);
         Ok(DeviceCode {
-            user_code: response.user_code().secret().clone(),
+            // Both are shown to the person as they came: no escape sequence may reach the terminal.
+            user_code: strip_control_characters(response.user_code().secret()),
             verification_uri,
-            message: response.extra_fields().message.clone(),
-            expires_at: self.clock.now() + expires_in,
-            interval: response.interval(),
+            message: response
+                .extra_fields()
+                .message
+                .as_deref()
+                .map(strip_control_characters),
+            expires_at: deadline(self.clock.now(), lifetime, MAX_DEVICE_CODE_LIFETIME),
+            interval: response
+                .interval()
+                .clamp(MIN_POLL_INTERVAL, lifetime.max(MIN_POLL_INTERVAL)),
             device_code: SecretString::from(response.device_code().secret().clone()),
         })
     }
@@ -252,7 +315,7 @@ impl IdentityClient {
         cancel: &CancellationToken,
         on_progress: &mut (dyn FnMut(DeviceProgress) + Send),
     ) -> Result<SignIn> {
-        let mut interval = device_code.interval.max(Duration::from_secs(1));
+        let mut interval = device_code.interval.max(MIN_POLL_INTERVAL);
         let mut polls = 0u32;
         let mut last_state = PollState::Waiting;
         loop {
@@ -260,16 +323,18 @@ impl IdentityClient {
             if remaining.is_zero() {
                 return Err(Error::DeviceCodeExpired);
             }
+            // Never wait past the code's expiry, whatever interval the server asked for.
+            let wait = interval.min(remaining);
             on_progress(DeviceProgress {
                 state: last_state,
                 remaining_seconds: remaining.as_secs(),
-                interval_seconds: interval.as_secs(),
+                interval_seconds: wait.as_secs(),
                 polls,
             });
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(Error::Cancelled),
-                () = self.sleeper.sleep(interval) => {}
+                () = self.sleeper.sleep(wait) => {}
             }
             if device_code.remaining(self.clock.now()).is_zero() {
                 return Err(Error::DeviceCodeExpired);
@@ -285,7 +350,7 @@ impl IdentityClient {
                 PollOutcome::Error(response) => match response.error.as_str() {
                     "authorization_pending" => last_state = PollState::Pending,
                     "slow_down" => {
-                        interval += Duration::from_secs(5);
+                        interval = interval.saturating_add(SLOW_DOWN_STEP);
                         last_state = PollState::SlowDown;
                     }
                     "authorization_declined" => return Err(Error::DeviceCodeDeclined),
@@ -316,10 +381,7 @@ impl IdentityClient {
                 source,
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|source| Error::Network {
-            url: url.to_string(),
-            source,
-        })?;
+        let body = read_json(response, url).await?;
         // Parse errors name the position only: a token response body must never reach an error message.
         let invalid = |error: serde_json::Error| Error::InvalidResponse {
             url: url.to_string(),
@@ -360,7 +422,7 @@ impl IdentityClient {
             .oauth
             .exchange_refresh_token(&refresh_token)
             .add_scopes(self.scopes())
-            .request_async(&self.inner.http)
+            .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("token refresh", &url, error))?;
         let mut tokens = self.token_set(&response);
@@ -377,7 +439,7 @@ impl IdentityClient {
         &self,
         code: SecretString,
         verifier: PkceCodeVerifier,
-        redirect_uri: &Url,
+        redirect: &RedirectUrl,
     ) -> Result<SignIn> {
         let url = self.inner.discovery.token_endpoint.to_string();
         let response = self
@@ -385,8 +447,8 @@ impl IdentityClient {
             .oauth
             .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
             .set_pkce_verifier(verifier)
-            .set_redirect_uri(Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())))
-            .request_async(&self.inner.http)
+            .set_redirect_uri(Cow::Borrowed(redirect))
+            .request_async(&OAuthHttp(self.inner.http.clone()))
             .await
             .map_err(|error| map_request_error("authorization code redemption", &url, error))?;
         self.sign_in_from(&response)
@@ -414,8 +476,7 @@ impl IdentityClient {
             refresh_token: response
                 .refresh_token()
                 .map(|token| SecretString::from(token.secret().clone())),
-            expires_at: self.clock.now()
-                + chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::hours(1)),
+            expires_at: deadline(self.clock.now(), lifetime, MAX_ACCESS_TOKEN_LIFETIME),
             granted_scopes,
         }
     }
@@ -429,13 +490,17 @@ enum PollOutcome {
 fn map_request_error(
     operation: &'static str,
     url: &str,
-    error: RequestTokenError<HttpClientError<reqwest::Error>, AadError>,
+    error: RequestTokenError<BodyError, AadError>,
 ) -> Error {
     match error {
         RequestTokenError::ServerResponse(response) => Error::server(operation, response),
-        RequestTokenError::Request(HttpClientError::Reqwest(source)) => Error::Network {
+        RequestTokenError::Request(BodyError::TooLarge { limit }) => Error::ResponseTooLarge {
             url: url.to_owned(),
-            source: *source,
+            limit,
+        },
+        RequestTokenError::Request(BodyError::Http(source)) => Error::Network {
+            url: url.to_owned(),
+            source,
         },
         RequestTokenError::Request(other) => Error::InvalidResponse {
             url: url.to_owned(),
@@ -476,7 +541,7 @@ pub struct BrowserSignIn {
     client: IdentityClient,
     listener: LoopbackListener,
     authorize_url: Url,
-    redirect_uri: Url,
+    redirect: RedirectUrl,
     state: CsrfToken,
     verifier: PkceCodeVerifier,
 }
@@ -484,7 +549,7 @@ pub struct BrowserSignIn {
 impl std::fmt::Debug for BrowserSignIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BrowserSignIn")
-            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("redirect_uri", &self.redirect.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -494,8 +559,9 @@ impl BrowserSignIn {
         &self.authorize_url
     }
 
-    pub fn redirect_uri(&self) -> &Url {
-        &self.redirect_uri
+    /// The redirect URI sent: the registered one with the listener's port.
+    pub fn redirect_uri(&self) -> &str {
+        self.redirect.as_str()
     }
 
     /// Waits for the redirect (at most `timeout`, or until `cancel`), checks `state`, and redeems the code.
@@ -503,7 +569,7 @@ impl BrowserSignIn {
         let Self {
             client,
             listener,
-            redirect_uri,
+            redirect,
             state,
             verifier,
             ..
@@ -511,17 +577,14 @@ impl BrowserSignIn {
         let callback = tokio::select! {
             biased;
             () = cancel.cancelled() => return Err(Error::Cancelled),
-            waited = tokio::time::timeout(timeout, listener.accept_callback(state.secret())) => match waited {
-                Ok(callback) => callback?,
-                Err(_) => return Err(Error::RedirectTimedOut { seconds: timeout.as_secs() }),
-            },
+            callback = listener.accept_callback(state.secret(), timeout) => callback?,
         };
         match callback {
             Callback::Error(response) => Err(Error::server("browser sign-in", response)),
             Callback::Code(code) => tokio::select! {
                 biased;
                 () = cancel.cancelled() => Err(Error::Cancelled),
-                signed_in = client.redeem_code(code, verifier, &redirect_uri) => signed_in,
+                signed_in = client.redeem_code(code, verifier, &redirect) => signed_in,
             },
         }
     }
@@ -558,7 +621,14 @@ mod tests {
             query["scope"],
             "Calendars.ReadBasic User.Read offline_access"
         );
-        assert_eq!(query["redirect_uri"], sign_in.redirect_uri().as_str());
+        assert_eq!(query["redirect_uri"], sign_in.redirect_uri());
+        assert!(
+            sign_in.redirect_uri().starts_with("http://localhost:")
+                && !sign_in.redirect_uri().ends_with('/'),
+            "the registered http://localhost with the port, nothing added: {}",
+            sign_in.redirect_uri()
+        );
+        assert!(!query.contains_key("prompt") && !query.contains_key("login_hint"));
         assert!(query["state"].len() >= 16);
         assert!(query["code_challenge"].len() >= 43);
         assert!(!query.contains_key("prompt"), "no prompt unless asked");

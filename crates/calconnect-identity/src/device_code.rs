@@ -42,6 +42,30 @@ impl DeviceCode {
     }
 }
 
+/// Checks the page the person is sent to (`verification_uri`) against the authority that named it
+/// (`authority`, its device authorization endpoint): they type a code there that signs this app in, so it
+/// must be https (Entra's is `https://microsoft.com/devicelogin`). Plain http is accepted only on the
+/// authority's own origin when that is itself plain http on loopback (the sandbox without TLS). A URL with
+/// user information (`https://microsoft.com@evil.example/`) reads as one host and opens another: refused.
+pub(crate) fn check_verification_uri(
+    uri: &Url,
+    authority: &Url,
+) -> std::result::Result<(), String> {
+    if uri.has_authority() && (!uri.username().is_empty() || uri.password().is_some()) {
+        return Err(format!(
+            "verification_uri `{uri}` carries a user name, which hides the host it opens"
+        ));
+    }
+    let sandbox_page = uri.scheme() == "http"
+        && authority.scheme() == "http"
+        && uri.origin() == authority.origin();
+    if uri.scheme() == "https" || sandbox_page {
+        Ok(())
+    } else {
+        Err(format!("verification_uri `{uri}` is not an https page"))
+    }
+}
+
 /// Where the poll loop is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state")]

@@ -36,15 +36,27 @@ pub enum Error {
     },
     #[error("unexpected response from {url}: {reason}")]
     InvalidResponse { url: String, reason: String },
+    /// The answer was longer than any genuine one ([`crate::http::MAX_BODY_BYTES`]); it was not read further.
+    #[error("the answer from {url} is larger than {limit} bytes, far more than any sign-in answer, so calconnect stopped reading it")]
+    ResponseTooLarge { url: String, limit: usize },
     #[error("unable_to_grant_scope: the sign-in did not grant `{scope}` (granted: {granted})")]
     UnableToGrantScope { scope: String, granted: String },
+    /// Only answers with another (or no) `state` reached the listener before it gave up waiting: each was
+    /// refused, so a sign-in started elsewhere (or a forged answer) could not complete this one.
     #[error("the redirect's state did not match the sign-in request (possible cross-site request forgery)")]
     StateMismatch,
-    #[error("could not listen on 127.0.0.1 for the sign-in redirect")]
+    #[error("could not listen on the loopback interface for the sign-in redirect")]
     LoopbackBind {
         #[source]
         source: std::io::Error,
     },
+    /// Another program holds the listener's port on the other loopback address (`::1` or `127.0.0.1`),
+    /// where a browser resolving `localhost` could have delivered the code to it.
+    #[error("port {port} is taken on the {address} loopback by another program, every time calconnect tried")]
+    LoopbackPortTaken { port: u16, address: &'static str },
+    /// The configured redirect URI is not one calconnect's loopback listener can receive.
+    #[error("the redirect URI `{uri}` cannot be used: {reason}")]
+    InvalidRedirectUri { uri: String, reason: &'static str },
     #[error("no sign-in redirect arrived within {seconds} seconds")]
     RedirectTimedOut { seconds: u64 },
     #[error("could not open the browser")]
@@ -66,7 +78,32 @@ pub enum Error {
 }
 
 impl Error {
+    /// A body read through [`crate::http::read_body`] that failed.
+    pub(crate) fn body(url: &url::Url, error: crate::http::BodyError) -> Self {
+        use crate::http::BodyError;
+        match error {
+            BodyError::TooLarge { limit } => Self::ResponseTooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            BodyError::TooDeep { limit } => Self::InvalidResponse {
+                url: url.to_string(),
+                reason: format!("JSON nested deeper than {limit} levels"),
+            },
+            BodyError::Http(source) => Self::Network {
+                url: url.to_string(),
+                source,
+            },
+            BodyError::Response(error) => Self::InvalidResponse {
+                url: url.to_string(),
+                reason: error.to_string(),
+            },
+        }
+    }
+
+    /// Entra's error answer, with its text made printable (it reaches terminals and reports).
     pub(crate) fn server(operation: &'static str, mut response: AadError) -> Self {
+        response.strip_control_characters();
         response.fill_from_description();
         Self::Server {
             operation,
@@ -92,12 +129,17 @@ impl Error {
             Self::DiscoveryStatus { .. }
             | Self::DiscoveryInvalid { .. }
             | Self::InvalidResponse { .. }
+            | Self::ResponseTooLarge { .. }
             | Self::TokenSetFormat { .. } => ErrorKind::InvalidResponse,
-            Self::InvalidCredential { .. } => ErrorKind::Configuration,
+            Self::InvalidCredential { .. } | Self::InvalidRedirectUri { .. } => {
+                ErrorKind::Configuration
+            }
             Self::Server { response, .. } => response.kind(),
             Self::UnableToGrantScope { .. } => ErrorKind::UnableToGrantScope,
             Self::StateMismatch => ErrorKind::StateMismatch,
-            Self::LoopbackBind { .. } => ErrorKind::LoopbackUnavailable,
+            Self::LoopbackBind { .. } | Self::LoopbackPortTaken { .. } => {
+                ErrorKind::LoopbackUnavailable
+            }
             Self::RedirectTimedOut { .. } => ErrorKind::TimedOut,
             Self::BrowserOpen { .. } => ErrorKind::BrowserUnavailable,
             Self::DeviceCodeDeclined => ErrorKind::DeviceCodeDeclined,
@@ -106,10 +148,24 @@ impl Error {
         }
     }
 
+    /// The proxy that refused the request, when one did (HTTP 407, a refused tunnel, no proxy there).
+    pub fn proxy_problem(&self) -> Option<crate::proxy::ProxyProblem> {
+        match self {
+            Self::Network { url, source } => {
+                let url = url::Url::parse(url).ok()?;
+                crate::proxy::ProxyProblem::find(source, &url)
+            }
+            _ => None,
+        }
+    }
+
     /// A plain sentence for the person signing in.
     pub fn user_message(&self) -> String {
         if let Some(entry) = self.aad().and_then(AadError::entry) {
             return entry.message.to_owned();
+        }
+        if let Some(problem) = self.proxy_problem() {
+            return problem.message();
         }
         match self {
             Self::UnableToGrantScope { scope, .. } => {
@@ -117,6 +173,12 @@ impl Error {
             }
             Self::RedirectTimedOut { seconds } => {
                 format!("No answer came back from the browser within {seconds} seconds.")
+            }
+            Self::LoopbackPortTaken { port, address } => format!(
+                "Another program is listening on port {port} of this computer's {address} loopback address, so the browser's answer could reach it instead of calconnect."
+            ),
+            Self::InvalidRedirectUri { uri, reason } => {
+                format!("The redirect URI `{uri}` cannot be used: {reason}.")
             }
             _ => kind_message(self.kind()).to_owned(),
         }
@@ -126,6 +188,9 @@ impl Error {
     pub fn next_step(&self) -> String {
         if let Some(entry) = self.aad().and_then(AadError::entry) {
             return entry.next_step.to_owned();
+        }
+        if let Some(problem) = self.proxy_problem() {
+            return problem.next_step();
         }
         kind_next_step(self.kind()).to_owned()
     }
@@ -150,7 +215,10 @@ impl Error {
     pub fn suggests_device_code(&self) -> bool {
         matches!(
             self,
-            Self::LoopbackBind { .. } | Self::RedirectTimedOut { .. } | Self::BrowserOpen { .. }
+            Self::LoopbackBind { .. }
+                | Self::LoopbackPortTaken { .. }
+                | Self::RedirectTimedOut { .. }
+                | Self::BrowserOpen { .. }
         )
     }
 
@@ -195,7 +263,7 @@ fn kind_message(kind: ErrorKind) -> &'static str {
         ErrorKind::TooManyRequests => "Too many sign-in requests were made.",
         ErrorKind::ServiceUnavailable => "Microsoft's sign-in service is temporarily unavailable.",
         ErrorKind::StateMismatch => {
-            "The browser answer did not belong to this sign-in, so it was rejected for your safety."
+            "The only answers that reached calconnect did not belong to this sign-in, so each was refused for your safety."
         }
         ErrorKind::Cancelled => "The sign-in was cancelled.",
         ErrorKind::TimedOut => "The sign-in took too long.",

@@ -5,7 +5,7 @@
 //! document.
 //!
 //! - [`IdentityClient::begin_browser_sign_in`]: authorization code + PKCE S256 through the system browser and a
-//!   loopback listener on 127.0.0.1 (RFC 6749 §4.1, RFC 7636, RFC 8252).
+//!   loopback listener on 127.0.0.1 and ::1 (RFC 6749 §4.1, RFC 7636, RFC 8252).
 //! - [`IdentityClient::start_device_code`] and [`IdentityClient::poll_device_code`]: device authorization grant (RFC 8628).
 //! - [`IdentityClient::refresh`]: refresh token grant (RFC 6749 §6) with rotation.
 //! - [`Error`]: every failure, with a plain message and a next step looked up from the AADSTS table ([`aadsts`]).
@@ -34,7 +34,10 @@ pub mod discovery;
 pub mod error;
 pub mod http;
 pub mod loopback;
+pub mod proxy;
+pub mod redirect;
 pub mod scopes;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod trust;
@@ -44,11 +47,13 @@ pub use admin_consent::{AdminConsent, PermissionReason};
 pub use app::{AppKind, AppRegistration};
 pub use authority::{Authority, Cloud};
 pub use browser::{BrowserOpener, SystemBrowser};
-pub use client::{BrowserSignIn, IdentityClient, Prompt, SignIn};
+pub use client::{AuthorizeOptions, BrowserSignIn, IdentityClient, Prompt, SignIn};
 pub use device_code::{DeviceCode, DeviceProgress, PollState};
 pub use discovery::Discovery;
 pub use error::{Error, Result};
 pub use http::{ensure_secure_url, http_client};
+pub use proxy::{ProxyConfig, ProxyProblem, ProxyProblemKind, ProxyRoute, ProxySummary};
+pub use redirect::{RegisteredRedirect, DEFAULT_REDIRECT_URI};
 pub use scopes::{AccessLevel, ScopeSet};
 pub use time::{Clock, Sleeper, SystemClock, TokioSleeper};
 pub use token::TokenSet;

@@ -6,6 +6,16 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
+/// `now + after`, with `after` cut to `at_most` first. Never panics: a server's `expires_in` of
+/// 18446744073709551615 seconds becomes `at_most`, and an instant past chrono's range (only with a clock
+/// near it) is `now`, i.e. already expired, the safe reading.
+pub(crate) fn deadline(now: DateTime<Utc>, after: Duration, at_most: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(after.min(at_most))
+        .ok()
+        .and_then(|after| now.checked_add_signed(after))
+        .unwrap_or(now)
+}
+
 /// The current time.
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
@@ -64,7 +74,7 @@ impl ManualTime {
     /// Moves the clock forward without a sleep.
     pub fn advance(&self, duration: Duration) {
         let mut state = self.lock();
-        state.now += chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+        state.now = deadline(state.now, duration, Duration::MAX);
     }
 
     /// Every duration slept so far, in order.
@@ -91,7 +101,7 @@ impl Sleeper for ManualTime {
         {
             let mut state = self.lock();
             state.sleeps.push(duration);
-            state.now += chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX);
+            state.now = deadline(state.now, duration, Duration::MAX);
         }
         Box::pin(tokio::task::yield_now())
     }

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::scopes::ScopeSet;
 
+/// The longest access-token lifetime believed. Entra's default is 60–90 minutes and `AccessTokenLifetime`
+/// can be configured up to one day (learn.microsoft.com/entra/identity-platform/configurable-token-lifetimes);
+/// a longer `expires_in` is a broken or hostile answer and is cut to this.
+pub const MAX_ACCESS_TOKEN_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(24 * 60 * 60);
+
 /// Access and refresh token of one account, with expiry and granted scopes.
 ///
 /// No `Serialize`, `PartialEq` or `Display`: Debug prints `[redacted]` for both tokens.
@@ -45,7 +51,10 @@ struct StoredTokenSet<'a> {
 impl TokenSet {
     /// Whether the access token expires within `margin` of `now` (or already has).
     pub fn expires_within(&self, now: DateTime<Utc>, margin: chrono::Duration) -> bool {
-        self.expires_at - margin <= now
+        // Checked: an expiry at the edge of chrono's range (a corrupted entry) counts as expired, no panic.
+        self.expires_at
+            .checked_sub_signed(margin)
+            .is_none_or(|refresh_at| refresh_at <= now)
     }
 
     /// The keychain form: a JSON document wrapped in a secret. The only way a token set becomes text.

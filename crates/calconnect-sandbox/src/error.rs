@@ -39,6 +39,10 @@ pub enum Error {
     },
     #[error("invalid sandbox state file {path}: {reason}")]
     StateFile { path: PathBuf, reason: String },
+    /// The state directory or a file in it could have been written or read by another user: its keys
+    /// are not used.
+    #[error("refusing the sandbox state at {path}: {reason}")]
+    StateUnsafe { path: PathBuf, reason: String },
     #[error("http request to {url} failed")]
     Http {
         url: String,

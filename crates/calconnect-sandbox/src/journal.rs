@@ -1,6 +1,6 @@
 //! Record of every request the sandbox answered, for assertions and for humans (`GET /_sandbox/journal`).
 //!
-//! Architecture Invariant: no credential value reaches the journal. Only method, path, a query string with
+//! Architecture Invariant: no credential value (nor `state`, nor a PKCE challenge) reaches the journal. Only method, path, a query string with
 //! secret-bearing parameters redacted, status, route name, time and a short note chosen by the handler
 //! (grant type, error code) are kept; bodies and headers never are.
 
@@ -9,9 +9,13 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// Query parameters whose values are credentials or single-use secrets.
+/// Query parameters whose values are credentials or single-use secrets. `state` and `code_challenge` are
+/// not credentials, but whoever reads the journal (any local program, before the admin token) could
+/// answer a client's loopback listener with the `state` it waits for, and tie a code to its challenge.
 const SECRET_PARAMETERS: &[&str] = &[
     "code",
+    "state",
+    "code_challenge",
     "code_verifier",
     "refresh_token",
     "access_token",
@@ -95,11 +99,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redaction_hides_codes_but_keeps_state_and_scope() {
-        let redacted = redact_query("code=SECRET&state=abc&scope=User.Read&user_code=XYZ");
+    fn redaction_hides_codes_state_and_the_code_challenge_but_keeps_scope() {
+        let redacted = redact_query(
+            "code=SECRET&state=abc&scope=User.Read&user_code=XYZ&code_challenge=CH&code_challenge_method=S256",
+        );
         assert_eq!(
             redacted,
-            "code=[redacted]&state=abc&scope=User.Read&user_code=[redacted]"
+            "code=[redacted]&state=[redacted]&scope=User.Read&user_code=[redacted]&code_challenge=[redacted]&code_challenge_method=S256"
         );
     }
 }

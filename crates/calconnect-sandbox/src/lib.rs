@@ -72,7 +72,7 @@ pub fn router(state: state::AppState) -> axum::Router {
         .merge(graph::routes())
         .merge(ews::routes())
         .merge(autodiscover::routes())
-        .merge(admin::routes())
+        .merge(admin::routes(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             on_sandbox_clock,

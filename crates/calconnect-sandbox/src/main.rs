@@ -19,7 +19,8 @@ use clap::Parser;
 /// calconnect Teams Enterprise (client secret or certificate; its demo certificate and key are
 /// calconnect_sandbox::demo::TEAMS_ENTERPRISE_CERTIFICATE_PEM) and the EWS apps.
 ///
-/// Admin endpoints: POST /_sandbox/faults with JSON such as
+/// Admin endpoints, each requiring `Authorization: Bearer <admin token>` (the token printed at start as
+/// `admin token: …`, or the one given with --admin-token): POST /_sandbox/faults with JSON such as
 /// {"kind":"throttle","route":"graph.calendars","status":429,"retry_after_secs":2,"times":1}
 /// (kinds: latency, throttle, drop_connection, revoke_refresh_tokens, expire_refresh_tokens,
 /// revoke_consent, decline_consent, conditional_access, ews_server_busy, clear) and GET /_sandbox/journal.
@@ -58,6 +59,20 @@ struct Arguments {
     /// sandbox through a proxy or a test resolver under that name.
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<String>,
+    /// The bearer token the admin endpoints (/_sandbox/…) require; random when not given. The
+    /// environment variable keeps it out of the process list other users can read.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CALCONNECT_SANDBOX_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+    /// Serve under this host name: every URL the sandbox writes (discovery, device-code page, Graph
+    /// links, Autodiscover answers, EWS URLs) names https://NAME:PORT/ instead of 127.0.0.1, and the
+    /// certificate is issued for it. For clients that reach the sandbox through a proxy resolving NAME.
+    #[arg(long, value_name = "NAME")]
+    public_hostname: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -102,8 +117,19 @@ async fn main() -> anyhow::Result<()> {
     for name in &arguments.hostnames {
         builder = builder.hostname(name);
     }
+    if let Some(token) = &arguments.admin_token {
+        builder = builder.admin_token(token);
+    }
+    if let Some(name) = &arguments.public_hostname {
+        builder = builder.public_hostname(name);
+    }
     let sandbox = builder.start().await?;
     println!("calconnect sandbox listening on {}", sandbox.base_url());
+    if arguments.public_hostname.is_some() {
+        println!("  address:      {}", sandbox.local_address());
+    }
+    // For whoever started the sandbox (its scripts read this line); /_sandbox/ routes need it.
+    println!("admin token: {}", sandbox.admin_token());
     println!("  authority:    {}", sandbox.authority("organizations"));
     println!("  graph:        {}", sandbox.graph_url());
     println!("  ews:          {}", sandbox.ews_url());

@@ -94,7 +94,14 @@ const MAX_PAGES: usize = 6;
 impl Person {
     /// A person whose browser trusts `sandbox`'s CA.
     pub fn new(sandbox: &SandboxHandle) -> Result<Self> {
-        let mut builder = reqwest::Client::builder().redirect(Policy::none());
+        // A browser on this machine: it reaches the sandbox directly, also under a public host name
+        // (which only a proxy or this override resolves), whatever proxy the environment names.
+        let mut builder = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .no_proxy();
+        if let Some(host) = sandbox.base_url().host_str() {
+            builder = builder.resolve(host, sandbox.local_address());
+        }
         if let Some(pem) = sandbox.ca_pem() {
             let certificate =
                 reqwest::Certificate::from_pem(pem.as_bytes()).map_err(|source| Error::Http {

@@ -36,6 +36,8 @@ pub struct SandboxBuilder {
     state_dir: Option<PathBuf>,
     lifetimes: Lifetimes,
     hostnames: Vec<String>,
+    admin_token: Option<secrecy::SecretString>,
+    public_hostname: Option<String>,
 }
 
 impl Default for SandboxBuilder {
@@ -48,6 +50,8 @@ impl Default for SandboxBuilder {
             state_dir: None,
             lifetimes: Lifetimes::default(),
             hostnames: Vec::new(),
+            admin_token: None,
+            public_hostname: None,
         }
     }
 }
@@ -96,6 +100,26 @@ impl SandboxBuilder {
         self
     }
 
+    /// The bearer token the admin routes (`/_sandbox/…`) require (`--admin-token`); by default 32 random
+    /// bytes, drawn at start ([`SandboxHandle::admin_token`]). An empty token draws one too.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        let token = token.into();
+        self.admin_token = (!token.trim().is_empty())
+            .then(|| secrecy::SecretString::from(token.trim().to_owned()));
+        self
+    }
+
+    /// Serves under `name` (`--public-hostname`): every URL the sandbox writes (discovery documents,
+    /// device-code pages, Graph links, Autodiscover answers, EWS URLs, the token issuer) names
+    /// `https://NAME:PORT/` instead of `127.0.0.1`, and the server certificate is issued for it too. For
+    /// clients that reach the sandbox through a proxy that resolves `name` (a name nothing else resolves,
+    /// such as one under `.test`, proves the proxy was used). Requests are still served on the bound
+    /// address; [`SandboxHandle::local_address`] says which.
+    pub fn public_hostname(mut self, name: impl Into<String>) -> Self {
+        self.public_hostname = Some(name.into());
+        self
+    }
+
     /// Access token `expires_in` (default 3599 s).
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetimes.access_token = lifetime;
@@ -133,8 +157,14 @@ impl SandboxBuilder {
             source,
         })?;
         let scheme = if self.tls { "https" } else { "http" };
-        let base_url = Url::parse(&format!("{scheme}://{local_address}/"))
+        let origin = match &self.public_hostname {
+            Some(name) => format!("{name}:{}", local_address.port()),
+            None => local_address.to_string(),
+        };
+        let base_url = Url::parse(&format!("{scheme}://{origin}/"))
             .map_err(|error| Error::Tls(format!("invalid base url: {error}")))?;
+        let mut hostnames = self.hostnames.clone();
+        hostnames.extend(self.public_hostname.iter().cloned());
         let signing_key = match &state_dir {
             Some(state_dir) => {
                 let state_dir = Arc::clone(state_dir);
@@ -159,6 +189,9 @@ impl SandboxBuilder {
             ),
             None => AppState::new(tenant, base_url.clone(), self.lifetimes, signing_key),
         };
+        if let Some(token) = self.admin_token {
+            state.set_admin_token(token);
+        }
         // Records the port now, so the next start prefers it even if no request changes anything.
         state.persist()?;
         let router = crate::router(state.clone());
@@ -183,8 +216,8 @@ impl SandboxBuilder {
         let handle = axum_server::Handle::new();
         let (certificate_authority, server_task) = if self.tls {
             let authority = match &state_dir {
-                Some(state_dir) => state_dir.certificate_authority(&self.hostnames)?,
-                None => CertificateAuthority::generate(&self.hostnames)?,
+                Some(state_dir) => state_dir.certificate_authority(&hostnames)?,
+                None => CertificateAuthority::generate(&hostnames)?,
             };
             state.set_server_certificate_hash(&authority.server_certificate_hash());
             let config =
@@ -218,6 +251,7 @@ impl SandboxBuilder {
         tracing::info!(%base_url, "sandbox listening");
         Ok(SandboxHandle {
             state,
+            local_address,
             handle,
             server_task: Some(server_task),
             ca_pem: certificate_authority.map(|authority| authority.pem().to_owned()),
@@ -262,15 +296,22 @@ fn bind_listener(
 #[derive(Debug)]
 pub struct SandboxHandle {
     state: AppState,
+    local_address: SocketAddr,
     handle: axum_server::Handle<SocketAddr>,
     server_task: Option<tokio::task::JoinHandle<()>>,
     ca_pem: Option<String>,
 }
 
 impl SandboxHandle {
-    /// `https://127.0.0.1:PORT/` (or `http://` without TLS).
+    /// `https://127.0.0.1:PORT/` (or `http://` without TLS; `https://NAME:PORT/` with
+    /// [`SandboxBuilder::public_hostname`]).
     pub fn base_url(&self) -> Url {
         self.state.base_url().clone()
+    }
+
+    /// The address the server listens on (what a proxy or resolver maps the public host name to).
+    pub fn local_address(&self) -> SocketAddr {
+        self.local_address
     }
 
     /// `{base}{tenant}/v2.0`, e.g. `authority("common")` or `authority("contoso.com")`.
@@ -304,6 +345,11 @@ impl SandboxHandle {
             Some(pem) => std::fs::write(path, pem),
             None => Ok(()),
         }
+    }
+
+    /// The bearer token `/_sandbox/faults` and `/_sandbox/journal` require.
+    pub fn admin_token(&self) -> &str {
+        secrecy::ExposeSecret::expose_secret(self.state.admin_token())
     }
 
     /// Every request answered so far.

@@ -68,6 +68,8 @@ struct Inner {
     state_dir: Option<Arc<StateDir>>,
     /// NTLM's expected `MsvAvChannelBindings` for this server's TLS certificate (unset over HTTP).
     channel_binding: OnceLock<[u8; 16]>,
+    /// The bearer token `/_sandbox/` routes require (set by the builder, else drawn on first use).
+    admin_token: OnceLock<secrecy::SecretString>,
 }
 
 /// Claims of an access token this sandbox issued (a subset of Entra's access token claims).
@@ -203,6 +205,7 @@ impl AppState {
                 }),
                 state_dir,
                 channel_binding: OnceLock::new(),
+                admin_token: OnceLock::new(),
             }),
         }
     }
@@ -215,12 +218,27 @@ impl AppState {
             .set(crate::ews::ntlm::channel_binding(hash));
     }
 
+    /// Sets the admin token before the server starts; a token already in use is kept.
+    pub(crate) fn set_admin_token(&self, token: secrecy::SecretString) {
+        if self.inner.admin_token.set(token).is_err() {
+            tracing::warn!("the sandbox admin token was already set; keeping the first");
+        }
+    }
+
+    /// The bearer token the admin routes (`/_sandbox/…`) require: the one the builder was given, or 32
+    /// random bytes drawn once.
+    pub fn admin_token(&self) -> &secrecy::SecretString {
+        self.inner
+            .admin_token
+            .get_or_init(|| secrecy::SecretString::from(crate::identity::issuance::opaque(32)))
+    }
+
     /// The `MsvAvChannelBindings` a client on this server's TLS connections must send; `None` over HTTP.
     pub fn channel_binding(&self) -> Option<[u8; 16]> {
         self.inner.channel_binding.get().copied()
     }
 
-    /// Saves consents, refresh-token grants, the clock offset and the port to the state directory if
+    /// Saves consents, tenant-wide admin consents, refresh-token grants, the clock offset and the port to the state directory if
     /// any changed since the last save. Blocking file I/O; a no-op without a state directory.
     pub fn persist(&self) -> crate::Result<()> {
         let Some(state_dir) = &self.inner.state_dir else {

@@ -4,7 +4,6 @@
 //! The password or client secret arrives from the form once, goes straight into a `SecretString` and is
 //! never sent back: the report holds no secret (calconnect-ews guarantees it), so it can be shown and saved.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use calconnect_ews::auth::Credentials;
@@ -191,51 +190,30 @@ pub enum ExportFormat {
     Text,
 }
 
-/// Saves the last report into the Downloads folder (or `CALCONNECT_EXPORT_DIR`) and returns the file's path.
+/// Saves the last report where the person chooses (the Save dialog) and returns the file's path, or
+/// `None` when the dialog was cancelled.
 #[tauri::command]
-pub fn export_exchange_report(
+pub async fn export_exchange_report<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     exchange: tauri::State<'_, ExchangeState>,
     format: ExportFormat,
-) -> Result<String, IpcError> {
-    let guard = exchange.last_report.lock().expect("report lock");
-    let report = guard.as_ref().ok_or_else(|| {
-        IpcError::new(
-            ErrorCode::Failed,
-            "There is no test result to save yet.",
-            "Run the test first.",
-        )
-    })?;
-    let (contents, extension) = match format {
-        ExportFormat::Json => (report.to_json(), "json"),
-        ExportFormat::Text => (report.to_text(), "txt"),
+) -> Result<Option<String>, IpcError> {
+    let (contents, extension) = {
+        let guard = exchange.last_report.lock().expect("report lock");
+        let report = guard.as_ref().ok_or_else(no_report)?;
+        match format {
+            ExportFormat::Json => (report.to_json(), "json"),
+            ExportFormat::Text => (report.to_text(), "txt"),
+        }
     };
-    save_export("calconnect-exchange-test", extension, &contents)
+    crate::export::save_report(&app, "calconnect-exchange-test", extension, contents).await
 }
 
-/// Writes a report into the export folder as `{stem}-{timestamp}.{extension}` and returns its path.
-pub(crate) fn save_export(stem: &str, extension: &str, contents: &str) -> Result<String, IpcError> {
-    let directory = export_directory();
-    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
-    let path = directory.join(format!("{stem}-{stamp}.{extension}"));
-    let written =
-        std::fs::create_dir_all(&directory).and_then(|()| std::fs::write(&path, contents));
-    written.map_err(|error| {
-        tracing::warn!(path = %path.display(), %error, "cannot save the report");
-        IpcError::new(
-            ErrorCode::Failed,
-            format!("The report could not be saved to {}.", directory.display()),
-            "Check that the folder exists and is writable, then save again.",
-        )
-    })?;
-    Ok(path.display().to_string())
-}
-
-fn export_directory() -> PathBuf {
-    if let Some(explicit) = std::env::var_os("CALCONNECT_EXPORT_DIR") {
-        return PathBuf::from(explicit);
-    }
-    directories::UserDirs::new()
-        .and_then(|dirs| dirs.download_dir().map(PathBuf::from))
-        .or_else(|| directories::BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf()))
-        .unwrap_or_else(std::env::temp_dir)
+/// The export buttons appear only after a test, but the state may have been lost in between.
+pub(crate) fn no_report() -> IpcError {
+    IpcError::new(
+        ErrorCode::Failed,
+        "There is no test result to save yet.",
+        "Run the test first.",
+    )
 }

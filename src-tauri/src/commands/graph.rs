@@ -48,25 +48,24 @@ pub async fn test_graph_app(
     Ok(report)
 }
 
-/// Saves the last report and returns the file's path.
+/// Saves the last report like the Exchange step does (the Save dialog); `None` when cancelled.
 #[tauri::command]
-pub fn export_graph_report(
+pub async fn export_graph_report<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     graph: tauri::State<'_, GraphState>,
     format: ExportFormat,
-) -> Result<String, IpcError> {
-    let guard = graph.last_report.lock().expect("report lock");
-    let report = guard.as_ref().ok_or_else(|| {
-        IpcError::new(
-            ErrorCode::Failed,
-            "There is no test result to save yet.",
-            "Run the test first.",
-        )
-    })?;
-    let (text, extension) = match format {
-        ExportFormat::Json => (report.to_json(), "json"),
-        ExportFormat::Text => (report.to_text(), "txt"),
+) -> Result<Option<String>, IpcError> {
+    let (text, extension) = {
+        let guard = graph.last_report.lock().expect("report lock");
+        let report = guard
+            .as_ref()
+            .ok_or_else(crate::commands::exchange::no_report)?;
+        match format {
+            ExportFormat::Json => (report.to_json(), "json"),
+            ExportFormat::Text => (report.to_text(), "txt"),
+        }
     };
-    crate::commands::exchange::save_export("calconnect-graph-test", extension, &text)
+    crate::export::save_report(&app, "calconnect-graph-test", extension, text).await
 }
 
 /// One schedule read by the Free/Busy variant: its busy blocks (status, start, end), or Graph's reason.

@@ -10,4 +10,5 @@ pub mod exchange;
 pub mod graph;
 pub mod settings;
 pub mod sign_in;
+pub mod support;
 pub mod teams;

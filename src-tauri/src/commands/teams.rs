@@ -112,23 +112,22 @@ pub async fn test_teams_app(
     Ok(report)
 }
 
-/// Saves the last report like the Exchange step does and returns the file's path.
+/// Saves the last report like the Exchange step does (the Save dialog); `None` when cancelled.
 #[tauri::command]
-pub fn export_teams_report(
+pub async fn export_teams_report<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
     teams: tauri::State<'_, TeamsState>,
     format: ExportFormat,
-) -> Result<String, IpcError> {
-    let guard = teams.last_report.lock().expect("report lock");
-    let report = guard.as_ref().ok_or_else(|| {
-        IpcError::new(
-            ErrorCode::Failed,
-            "There is no test result to save yet.",
-            "Run the test first.",
-        )
-    })?;
-    let (text, extension) = match format {
-        ExportFormat::Json => (report.to_json(), "json"),
-        ExportFormat::Text => (report.to_text(), "txt"),
+) -> Result<Option<String>, IpcError> {
+    let (text, extension) = {
+        let guard = teams.last_report.lock().expect("report lock");
+        let report = guard
+            .as_ref()
+            .ok_or_else(crate::commands::exchange::no_report)?;
+        match format {
+            ExportFormat::Json => (report.to_json(), "json"),
+            ExportFormat::Text => (report.to_text(), "txt"),
+        }
     };
-    crate::commands::exchange::save_export("calconnect-teams-test", extension, &text)
+    crate::export::save_report(&app, "calconnect-teams-test", extension, text).await
 }

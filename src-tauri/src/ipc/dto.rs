@@ -1,6 +1,8 @@
 //! View types sent to the webview (camelCase JSON), converted from the core's own types.
 
-use calconnect_core::{Account, AccountStatus, BusyBlock, CalendarInfo, FreeBusy, FreeBusySource};
+use calconnect_core::{
+    Account, AccountStatus, BusyBlock, CalendarInfo, FreeBusy, FreeBusySource, RegistrationGuide,
+};
 use calconnect_identity::{AccessLevel, AppKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -229,6 +231,68 @@ pub struct SettingsView {
     pub clouds: Vec<CloudOption>,
     /// The sandbox's fixed tenant and app IDs, shown when Sandbox is chosen.
     pub sandbox: Settings,
+}
+
+/// "Register the apps in my tenant": the commands and manifest that create the three apps, and what they need.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationGuideView {
+    /// The tenant both scripts sign in to, when the form names one.
+    pub tenant: Option<String>,
+    pub apps: Vec<RegistrationAppView>,
+    pub azure_cli: String,
+    pub powershell: String,
+    /// The three apps' Microsoft Graph `application` objects, one JSON array.
+    pub manifest: String,
+    pub notes: Vec<String>,
+}
+
+/// One app to register: its name in Entra ID, its delegated permissions (name and Graph ID) and its manifest.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationAppView {
+    pub access: Access,
+    pub label: String,
+    pub display_name: String,
+    pub permissions: Vec<PermissionIdView>,
+    pub manifest: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionIdView {
+    pub name: String,
+    pub id: String,
+}
+
+impl From<RegistrationGuide> for RegistrationGuideView {
+    fn from(guide: RegistrationGuide) -> Self {
+        RegistrationGuideView {
+            tenant: guide.tenant,
+            apps: guide
+                .apps
+                .into_iter()
+                .map(|plan| RegistrationAppView {
+                    access: plan.app.into(),
+                    label: plan.label.to_owned(),
+                    display_name: plan.display_name.to_owned(),
+                    permissions: plan
+                        .permissions
+                        .iter()
+                        .map(|permission| PermissionIdView {
+                            name: permission.name.to_owned(),
+                            id: permission.id.to_owned(),
+                        })
+                        .collect(),
+                    manifest: plan.manifest,
+                })
+                .collect(),
+            azure_cli: guide.azure_cli,
+            powershell: guide.powershell,
+            manifest: guide.manifest,
+            notes: guide.notes,
+        }
+    }
 }
 
 #[cfg(test)]

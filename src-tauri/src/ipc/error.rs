@@ -72,6 +72,31 @@ impl IpcError {
             alternative: None,
             details: Box::default(),
         }
+        .remembered()
+    }
+
+    /// Keeps the error for "Copy diagnostic info" (a cancellation is not an error the person saw).
+    fn remembered(self) -> Self {
+        if self.code != ErrorCode::Cancelled {
+            let ids = [
+                self.details
+                    .trace_id
+                    .as_deref()
+                    .map(|id| format!(" (trace ID {id})")),
+                self.details
+                    .correlation_id
+                    .as_deref()
+                    .map(|id| format!(" (correlation ID {id})")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<String>();
+            crate::recent_errors::record(
+                &format!("{:?}", self.code),
+                &format!("{}{ids}", self.message),
+            );
+        }
+        self
     }
 }
 
@@ -106,7 +131,8 @@ fn code_for(kind: ErrorKind) -> ErrorCode {
         | ErrorKind::Network
         | ErrorKind::Throttled
         | ErrorKind::AccessDenied
-        | ErrorKind::ServiceError => ErrorCode::Failed,
+        | ErrorKind::ServiceError
+        | ErrorKind::FileBusy => ErrorCode::Failed,
     }
 }
 
@@ -132,6 +158,7 @@ impl From<calconnect_core::Error> for IpcError {
                 admin_consent_url: error.admin_consent().map(|consent| consent.url.to_string()),
             }),
         }
+        .remembered()
     }
 }
 

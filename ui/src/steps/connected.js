@@ -5,8 +5,8 @@
  * meeting that proves the connection makes a join link (and is deleted again).
  */
 import { h, replaceChildren } from '../dom.js';
-import { accountDetails, calendars as loadCalendars, createTestMeeting, freeBusy, openMeetingLink } from '../ipc.js';
-import { copyButton } from '../copy-button.js';
+import { accountDetails, calendars as loadCalendars, createTestMeeting, freeBusy } from '../ipc.js';
+import { linkActions } from '../link-actions.js';
 import { accessLabel, filterCalendars } from '../wizard.js';
 import { addWeeks, layoutWeek, STATUSES, visibleHours, weekDays, weekStart } from '../week.js';
 import { errorCard } from '../error-card.js';
@@ -91,23 +91,14 @@ function teamsPanel(container, account, failed, isActive) {
             ? `The meeting was created, but could not be deleted: ${meeting.deleteError}`
             : 'Done: the meeting was kept.';
         // A deleted meeting's link no longer works: it is shown, not offered.
-        const linkActions = meeting.deleted
-          ? []
-          : [
-              copyButton(meeting.joinWebUrl, 'Copy the join link'),
-              h(
-                'button',
-                { type: 'button', onclick: () => openMeetingLink(meeting.joinWebUrl).catch((/** @type {import('../ipc.js').IpcError} */ error) => { status.textContent = `${error.message} ${error.nextStep ?? ''}`; }) },
-                'Open in the browser',
-              ),
-            ];
+        const joinActions = meeting.deleted ? [] : linkActions(meeting.joinWebUrl, 'the join link');
         replaceChildren(
           result,
           h(
             'dl',
             { class: 'meta' },
             h('dt', {}, 'Join link'),
-            h('dd', {}, h('code', { class: 'url', 'data-testid': 'meeting-join-url' }, meeting.joinWebUrl), ...linkActions),
+            h('dd', {}, h('code', { class: 'url', 'data-testid': 'meeting-join-url' }, meeting.joinWebUrl), ...joinActions),
             h('dt', {}, 'Meeting ID'),
             h('dd', {}, h('code', { 'data-testid': 'meeting-id' }, meeting.meetingId)),
             h('dt', {}, 'Afterwards'),

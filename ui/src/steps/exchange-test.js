@@ -10,6 +10,7 @@ import { h, replaceChildren } from '../dom.js';
 import { appInfo, exportExchangeReport, testExchangeAccount } from '../ipc.js';
 import { errorCard } from '../error-card.js';
 import { copyButton } from '../copy-button.js';
+import { linkActions } from '../link-actions.js';
 
 /** @typedef {import('../ipc.js').ExchangeReport} ExchangeReport */
 /** @typedef {import('../ipc.js').ExchangeStep} ExchangeStep */
@@ -28,6 +29,7 @@ const STATUS = {
   failed: { mark: '✘', words: 'failed' },
   warning: { mark: '!', words: 'warning' },
   skipped: { mark: '–', words: 'skipped' },
+  unconfirmed: { mark: '?', words: 'needs your confirmation' },
   running: { mark: '…', words: 'running' },
 };
 
@@ -66,11 +68,11 @@ export function stepRow(step) {
     { class: 'ews-step', 'data-status': step.status, 'data-step': step.id },
     h(
       'details',
-      { open: step.status === 'failed' },
+      { open: step.status === 'failed' || step.status === 'unconfirmed' },
       summary,
       h('p', { class: 'step-detail' }, step.detail),
       step.docUrl && step.status !== 'passed'
-        ? h('p', { class: 'small' }, 'Microsoft documentation: ', h('code', { class: 'url' }, step.docUrl), copyButton(step.docUrl, 'Copy the documentation link'))
+        ? h('p', { class: 'small' }, 'Microsoft documentation: ', h('code', { class: 'url' }, step.docUrl), ...linkActions(step.docUrl, 'the documentation link'))
         : null,
       step.requests.length
         ? h(
@@ -124,12 +126,30 @@ function verdictCard(report) {
               h('p', {}, fix.reaches ? h('strong', {}, `${fixLabel(verdict, index)}: `) : null, fix.problem),
               fix.command ? h('div', { class: 'command' }, h('code', {}, fix.command), copyButton(fix.command, 'Copy the command')) : null,
               fix.changes ? h('p', { class: 'small' }, `It ${fix.changes}.`) : null,
-              h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), copyButton(fix.docUrl, 'Copy the documentation link')),
+              h('p', { class: 'small muted' }, 'Microsoft documentation: ', h('code', { class: 'url' }, fix.docUrl), ...linkActions(fix.docUrl, 'the documentation link')),
             ),
           ),
         )
       : null,
     verdict.notes.map((note) => h('p', { class: 'note' }, note)),
+  );
+}
+
+/**
+ * Autodiscover found an EWS URL only through a detour (SRV, the plain-http probe, a redirect), so no
+ * credentials went to it: the admin may vouch for it, which reruns the test with it as the EWS URL.
+ * @param {string} url
+ * @param {() => void} useIt
+ */
+function confirmCard(url, useIt) {
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'ews-confirm-heading', 'data-testid': 'ews-unconfirmed' },
+    h('h2', { id: 'ews-confirm-heading' }, 'Is this your Exchange server?'),
+    h('p', {}, 'Autodiscover named this EWS URL, but not directly from the mailbox\'s domain or its autodiscover host, so the service account\'s credentials were not sent to it:'),
+    h('p', {}, h('code', { class: 'url', 'data-testid': 'ews-unconfirmed-url' }, url)),
+    h('p', { class: 'small muted' }, 'Use it only if you know this host is your organisation\'s Exchange server.'),
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', 'data-testid': 'ews-use-url', onclick: useIt }, 'Use this URL')),
   );
 }
 
@@ -352,7 +372,7 @@ export function render(root) {
               onclick: () =>
                 exportExchangeReport(format)
                   .then((path) => {
-                    exportStatus.textContent = `Saved to ${path}`;
+                    exportStatus.textContent = path ? `Saved to ${path}` : 'Not saved.';
                   })
                   .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
                     exportStatus.textContent = `${error.message} ${error.nextStep ?? ''}`;
@@ -362,7 +382,15 @@ export function render(root) {
           );
         const table = several ? h('section', { class: 'card', 'aria-label': 'Access per mailbox' }, h('h2', {}, 'Mailboxes'), mailboxTable(report.mailboxes.map(mailboxRow))) : null;
         // Several mailboxes: the table first (each mailbox's level), then the verdict for them all.
-        replaceChildren(results, ...(table ? [table] : []), verdictCard(report), h('div', { class: 'actions' }, exportButton('json', 'Save the log as JSON'), exportButton('text', 'Save as a text report')), exportStatus);
+        const unconfirmed = report.unconfirmedEwsUrl;
+        const confirm = unconfirmed
+          ? confirmCard(unconfirmed, () => {
+              // The admin vouches for the URL: the same test again, with it as the explicit EWS URL.
+              /** @type {HTMLInputElement} */ (root.querySelector('#ews-url')).value = unconfirmed;
+              form.requestSubmit();
+            })
+          : null;
+        replaceChildren(results, ...(confirm ? [confirm] : []), ...(table ? [table] : []), verdictCard(report), h('div', { class: 'actions' }, exportButton('json', 'Save the log as JSON'), exportButton('text', 'Save as a text report')), exportStatus);
       })
       .catch((/** @type {import('../ipc.js').IpcError} */ error) => {
         if (!active) return;

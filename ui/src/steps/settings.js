@@ -5,6 +5,8 @@
 import { h, replaceChildren } from '../dom.js';
 import { accessOptions, getSettings, saveSettings } from '../ipc.js';
 import { errorCard } from '../error-card.js';
+import { renderRegisterApps } from '../register-apps.js';
+import { supportCard } from '../support-card.js';
 
 /**
  * @param {HTMLElement} root
@@ -19,6 +21,7 @@ export function render(root, ctx) {
     h('h1', {}, 'Settings'),
     h('p', { class: 'lead' }, 'Where calconnect signs you in. Client IDs are those of your own app registrations in Microsoft Entra ID.'),
     body,
+    supportCard(),
   );
 
   /**
@@ -55,10 +58,42 @@ export function render(root, ctx) {
       { class: 'muted' },
       `The sandbox is calconnect’s built-in demo tenant (${view.sandbox.tenant}); its apps are fixed, so the fields below are not used.`,
     );
+    const register = /** @type {HTMLButtonElement} */ (
+      h(
+        'button',
+        {
+          type: 'button',
+          'data-testid': 'settings-register-apps',
+          'aria-describedby': 'register-apps-hint',
+          onclick: () => {
+            const value = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (document.getElementById(id)).value;
+            renderRegisterApps(body, {
+              settings: {
+                cloud: /** @type {import('../ipc.js').CloudName} */ (cloud.value),
+                tenant: value('tenant'),
+                fullClientId: value('fullClientId'),
+                freebusyClientId: value('freebusyClientId'),
+                teamsClientId: value('teamsClientId'),
+              },
+              onSaved: (saved) => afterSave(saved),
+              onBack: () => show(view),
+            });
+          },
+        },
+        'Register the apps in my tenant',
+      )
+    );
+    const registerField = h(
+      'div',
+      { class: 'field' },
+      h('div', {}, register),
+      h('small', { id: 'register-apps-hint', class: 'muted' }, 'No app registrations yet? Get the Azure CLI or PowerShell commands that create all three, and enter the IDs they print.'),
+    );
     const sync = () => {
       const sandbox = cloud.value === 'sandbox';
       sandboxNote.hidden = !sandbox;
       for (const input of fields.querySelectorAll('input')) input.disabled = sandbox;
+      register.disabled = sandbox;
     };
     cloud.addEventListener('change', sync);
     const status = h('p', { role: 'status', class: 'muted', 'data-testid': 'settings-status' }, message ?? '');
@@ -78,12 +113,7 @@ export function render(root, ctx) {
             freebusyClientId: cloud.value === 'sandbox' ? view.saved.freebusyClientId : text('freebusyClientId'),
             teamsClientId: cloud.value === 'sandbox' ? view.saved.teamsClientId : text('teamsClientId'),
           }).then(
-            (saved) => {
-              if (!active) return;
-              const badge = document.getElementById('cloud-badge');
-              if (badge) badge.textContent = saved.activeCloudLabel;
-              show(saved, saved.lockedByCommandLine ? 'Saved. This run keeps the cloud chosen on the command line.' : 'Saved.');
-            },
+            (saved) => afterSave(saved),
             (/** @type {import('../ipc.js').IpcError} */ error) => {
               if (active) replaceChildren(status, errorCard(error));
             },
@@ -106,6 +136,7 @@ export function render(root, ctx) {
       ),
       sandboxNote,
       fields,
+      registerField,
       h(
         'div',
         { class: 'actions' },
@@ -116,6 +147,14 @@ export function render(root, ctx) {
     );
     replaceChildren(body, form);
     sync();
+  };
+
+  /** @param {import('../ipc.js').SettingsView} saved */
+  const afterSave = (saved) => {
+    if (!active) return;
+    const badge = document.getElementById('cloud-badge');
+    if (badge) badge.textContent = saved.activeCloudLabel;
+    show(saved, saved.lockedByCommandLine ? 'Saved. This run keeps the cloud chosen on the command line.' : 'Saved.');
   };
 
   /** @type {import('../ipc.js').AccessOption[]} */

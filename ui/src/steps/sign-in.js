@@ -8,6 +8,7 @@ import { cancelSignIn, startBrowserSignIn, startDeviceCode } from '../ipc.js';
 import { accessLabel, formatCountdown } from '../wizard.js';
 import { errorCard } from '../error-card.js';
 import { copyButton } from '../copy-button.js';
+import { linkActions } from '../link-actions.js';
 
 /** @typedef {import('../ipc.js').IpcError} IpcError */
 /** @typedef {import('../ipc.js').SignInEvent} SignInEvent */
@@ -191,7 +192,7 @@ export function render(root, ctx) {
           'div',
           { class: 'device-steps' },
           h('p', {}, '1. On your phone or another computer, open'),
-          h('p', {}, uri, ' ', copyButton(view.verificationUri, 'Copy the address', uri)),
+          h('p', {}, uri, ' ', ...linkActions(view.verificationUri, 'the address', uri)),
           h('p', {}, '2. Enter this code:'),
           h('p', { class: 'code-row' }, code, ' ', copyButton(view.userCode, 'Copy the code', code)),
           timer(view.remainingSeconds, 'The code expires in'),

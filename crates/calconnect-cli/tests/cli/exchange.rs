@@ -185,6 +185,12 @@ async fn a_wrong_password_exits_10_and_exports_a_log_without_the_password() {
         !json.contains(wrong) && !text.contains(wrong),
         "exports never hold the password"
     );
+    #[cfg(unix)]
+    for path in [&json_path, &text_path] {
+        use std::os::unix::fs::MetadataExt as _;
+        let mode = std::fs::metadata(path).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is private to the user", path.display());
+    }
 }
 
 #[tokio::test]

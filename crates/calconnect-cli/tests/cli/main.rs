@@ -4,6 +4,10 @@
 mod clouds;
 mod exchange;
 mod internal_ca;
+mod proxy;
+mod register_apps;
+mod shared_accounts;
+mod strict_oauth;
 mod teams;
 
 use std::path::Path;
@@ -21,7 +25,22 @@ struct Cli {
     directory: tempfile::TempDir,
     service: String,
     sandbox: SandboxHandle,
+    /// Variables set on every child (the proxy variables of this process are always removed first).
+    environment: Vec<(String, String)>,
 }
+
+/// The variables that name proxies, each removed from the children unless a test sets it: a developer's
+/// own proxy must not change what a test sees.
+const PROXY_VARIABLES: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 struct Output {
     code: i32,
@@ -48,6 +67,11 @@ impl Cli {
     /// Like [`Cli::start`], on a sandbox built by `builder` (another tenant, say).
     async fn start_with(test: &str, builder: calconnect_sandbox::SandboxBuilder) -> Self {
         let sandbox = builder.start().await.expect("sandbox starts");
+        Self::with_sandbox(test, sandbox)
+    }
+
+    /// Runs against `sandbox` (one started with a public host name, say).
+    fn with_sandbox(test: &str, sandbox: SandboxHandle) -> Self {
         let directory = tempfile::tempdir().unwrap();
         sandbox
             .write_ca_pem(directory.path().join("ca.pem"))
@@ -56,13 +80,24 @@ impl Cli {
             directory,
             service: format!("calconnect-cli-test-{}-{test}", std::process::id()),
             sandbox,
+            environment: Vec::new(),
         }
+    }
+
+    /// Sets `name` to `value` on every child this runs.
+    fn env(mut self, name: &str, value: &str) -> Self {
+        self.environment.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     fn command(&self, arguments: &[&str]) -> tokio::process::Command {
         let path = |name: &str| self.directory.path().join(name).display().to_string();
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_calconnect"));
+        for name in PROXY_VARIABLES {
+            command.env_remove(name);
+        }
         command
+            .envs(self.environment.iter().map(|(name, value)| (name, value)))
             .args([
                 "--json",
                 "--config",
@@ -215,6 +250,13 @@ async fn a_scripted_session_logs_in_lists_reads_free_busy_and_logs_out_without_l
     assert_eq!(login.code, 0, "login succeeds:\n{}", login.stderr);
     let account_id = login.json()["account"]["id"].as_str().unwrap().to_owned();
     assert_eq!(login.json()["calendars"][0]["name"], "Free Busy");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let accounts_file = cli.directory.path().join("accounts.json");
+        let mode = std::fs::metadata(&accounts_file).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600, "only the user can read the account list");
+    }
 
     let accounts = cli.run(&["accounts", "--details"]).await;
     assert_eq!(accounts.code, 0, "{}", accounts.stderr);

@@ -97,28 +97,124 @@ async fn declining_consent_in_the_browser_is_a_declined_consent_error() {
 }
 
 #[tokio::test]
-async fn a_redirect_with_a_forged_state_is_rejected_and_nothing_is_stored() {
+async fn a_forged_redirect_before_the_real_one_is_refused_and_the_sign_in_still_succeeds() {
     let bench = Bench::start().await;
-    bench.browser.set(Behaviour::ForgeState {
+    bench.browser.set(Behaviour::ForgeStateFirst {
         email: demo::ADELE.to_owned(),
     });
 
-    let error = bench
+    let connected = bench
         .core
         .start_browser_sign_in(AppKind::Full)
         .await
         .unwrap()
         .finish()
         .await
-        .unwrap_err();
+        .expect("the real redirect still completes the sign-in");
 
-    assert_eq!(error.kind(), ErrorKind::StateMismatch, "{error:?}");
+    assert_eq!(connected.account.user.email, demo::ADELE);
+    assert_eq!(
+        *bench.browser.forged_answers.lock().unwrap(),
+        [400],
+        "the forged redirect got an error page"
+    );
     assert_eq!(
         bench.routes("token"),
-        0,
-        "the code of a forged redirect is never redeemed"
+        1,
+        "only the real code is redeemed: {}",
+        bench.journal_text()
     );
-    assert!(bench.core.list_accounts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_redirect_uri_sent_is_the_registered_one_with_only_the_port_added() {
+    let bench = Bench::start().await;
+
+    let pending = bench
+        .core
+        .start_browser_sign_in(AppKind::Full)
+        .await
+        .unwrap();
+    let sent: std::collections::HashMap<String, String> =
+        pending.authorize_url().query_pairs().into_owned().collect();
+    pending.finish().await.expect("sign-in succeeds");
+
+    let redirect_uri = &sent["redirect_uri"];
+    let port = redirect_uri
+        .strip_prefix("http://localhost:")
+        .unwrap_or_else(|| {
+            panic!(
+                "the registered {} with a port: {redirect_uri}",
+                demo::REDIRECT_URI
+            )
+        });
+    assert!(
+        port.parse::<u16>().is_ok(),
+        "nothing after the port, not even a slash: {redirect_uri}"
+    );
+    assert_eq!(
+        bench.authorize_requests()[0]["redirect_uri"],
+        *redirect_uri,
+        "the sandbox received it as sent"
+    );
+}
+
+#[tokio::test]
+async fn connecting_another_account_asks_the_browser_to_show_the_account_picker() {
+    let bench = Bench::start().await;
+
+    bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .expect("first account");
+    bench
+        .connect_browser(AppKind::Full, demo::MEGAN)
+        .await
+        .expect("second account");
+
+    let requests = bench.authorize_requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].get("prompt"),
+        None,
+        "the first account needs no picker"
+    );
+    assert_eq!(
+        requests[1].get("prompt").map(String::as_str),
+        Some("select_account"),
+        "else the browser silently reuses the first account's session"
+    );
+    assert_eq!(bench.core.list_accounts().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn signing_a_known_account_in_again_names_it_in_login_hint() {
+    let bench = Bench::start().await;
+    let connected = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .expect("first sign-in");
+
+    bench
+        .core
+        .start_browser_sign_in_again(&connected.account.id)
+        .await
+        .unwrap()
+        .finish()
+        .await
+        .expect("signed in again");
+
+    let requests = bench.authorize_requests();
+    assert_eq!(
+        requests[1].get("login_hint").map(String::as_str),
+        Some(demo::ADELE)
+    );
+    assert_eq!(
+        requests[1].get("prompt"),
+        None,
+        "the hint picks the account: no picker"
+    );
+    assert_eq!(bench.core.list_accounts().await.unwrap().len(), 1);
 }
 
 #[tokio::test]

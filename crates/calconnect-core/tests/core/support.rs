@@ -71,8 +71,9 @@ pub enum Behaviour {
         email: String,
         consent: Consent,
     },
-    /// Signs in, then delivers the redirect with a forged `state`.
-    ForgeState {
+    /// Signs in, then (as another local program would) first delivers a forged redirect (another `state`
+    /// and `code`), then the real one.
+    ForgeStateFirst {
         email: String,
     },
     /// Never comes back (a closed browser tab).
@@ -93,6 +94,8 @@ pub struct PersonBrowser {
     pub failures: Arc<Mutex<Vec<String>>>,
     /// Every redirect the person's browser followed (with `code=` when the sign-in succeeded).
     pub redirects: Arc<Mutex<Vec<Url>>>,
+    /// The HTTP status the listener gave each forged redirect.
+    pub forged_answers: Arc<Mutex<Vec<u16>>>,
 }
 
 impl PersonBrowser {
@@ -108,35 +111,35 @@ impl BrowserOpener for PersonBrowser {
         let behaviour = self.behaviour.lock().unwrap().clone();
         let failures = self.failures.clone();
         let redirects = self.redirects.clone();
+        let forged_answers = self.forged_answers.clone();
         let url = url.clone();
         tokio::spawn(async move {
             let outcome = async {
                 let (email, consent, forge, withdraw) = match behaviour {
                     Behaviour::SignIn { email, consent } => (email, consent, false, None),
-                    Behaviour::ForgeState { email } => (email, Consent::Approve, true, None),
+                    Behaviour::ForgeStateFirst { email } => (email, Consent::Approve, true, None),
                     Behaviour::SignInThenConsentWithdrawn { email, client_id } => {
                         (email, Consent::Approve, false, Some(client_id))
                     }
                     Behaviour::Vanish => return Ok(()),
                 };
-                let mut location = person.sign_in(&url, &email, consent).await?;
+                let location = person.sign_in(&url, &email, consent).await?;
                 if let Some(client_id) = withdraw {
                     sandbox
                         .faults()
                         .revoke_consent(Some(&email), Some(&client_id));
                 }
                 if forge {
-                    let pairs: Vec<(String, String)> = location
-                        .query_pairs()
-                        .map(|(key, value)| {
-                            if key == "state" {
-                                (key.into_owned(), "forged".to_owned())
-                            } else {
-                                (key.into_owned(), value.into_owned())
-                            }
-                        })
-                        .collect();
-                    location.query_pairs_mut().clear().extend_pairs(pairs);
+                    let mut forged = location.clone();
+                    forged
+                        .query_pairs_mut()
+                        .clear()
+                        .extend_pairs([("code", "forged-code"), ("state", "forged")]);
+                    let answer = person.follow(&forged).await?;
+                    forged_answers
+                        .lock()
+                        .unwrap()
+                        .push(answer.status().as_u16());
                 }
                 redirects.lock().unwrap().push(location.clone());
                 person.follow(&location).await.map(|_| ())
@@ -212,6 +215,7 @@ impl Bench {
             }),
             failures: Arc::default(),
             redirects: Arc::default(),
+            forged_answers: Arc::default(),
         });
         let store: Arc<dyn SecretStore> = options
             .store
@@ -274,6 +278,20 @@ impl Bench {
             .iter()
             .filter(|entry| entry.route == route)
             .count()
+    }
+
+    /// The query parameters of every authorize request, in order (as the journal keeps them).
+    pub fn authorize_requests(&self) -> Vec<std::collections::HashMap<String, String>> {
+        self.sandbox
+            .journal()
+            .iter()
+            .filter(|entry| entry.route == "authorize")
+            .map(|entry| {
+                url::form_urlencoded::parse(entry.query.as_deref().unwrap_or("").as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .collect()
     }
 
     pub fn journal_text(&self) -> String {

@@ -53,6 +53,15 @@ impl Report {
             "EWS URL:         {}",
             self.ews_url.as_deref().unwrap_or("(not found)")
         );
+        if let Some(url) = &self.unconfirmed_ews_url {
+            let _ = writeln!(text, "Unconfirmed:     {url} (found by Autodiscover through a detour; confirm it and run again with it as the EWS URL)");
+        }
+        let sent_to = if self.credentials_sent_to.is_empty() {
+            "(none)".to_owned()
+        } else {
+            self.credentials_sent_to.join(", ")
+        };
+        let _ = writeln!(text, "Credentials to:  {sent_to}");
         if let Some(version) = &self.server_version {
             let _ = writeln!(text, "Server version:  {version}");
         }
@@ -130,6 +139,7 @@ fn write_step(text: &mut String, step: &Step) {
         StepStatus::Failed => "FAIL",
         StepStatus::Warning => "WARN",
         StepStatus::Skipped => "SKIP",
+        StepStatus::Unconfirmed => "CONFIRM",
     };
     let _ = writeln!(text, "[{mark}] {} ({} ms)", step.title, step.duration_ms);
     let _ = writeln!(text, "       {}", step.detail);

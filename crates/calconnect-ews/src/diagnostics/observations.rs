@@ -50,10 +50,26 @@ impl Access {
 pub enum Blocker {
     /// No EWS URL.
     Autodiscover(String),
+    /// Autodiscover named an EWS URL only through a detour; the admin must confirm it.
+    Unconfirmed {
+        /// The EWS URL named.
+        ews_url: String,
+        /// How it was reached ("an SRV record", …).
+        via: String,
+    },
+    /// The EWS host answered an anonymous request without a challenge, so it was sent no credentials.
+    NoChallenge {
+        /// The EWS URL.
+        url: String,
+        /// The HTTP status it answered with.
+        status: u16,
+    },
     /// The certificate was refused.
     Tls(TlsProblem),
     /// The host did not answer.
     Unreachable(String),
+    /// The proxy between this computer and the host refused the connection, or was not there.
+    Proxy(calconnect_identity::proxy::ProxyProblem),
     /// The app's token request failed.
     Token(String),
     /// The server does not offer a scheme this tool speaks with these credentials.

@@ -84,6 +84,9 @@ pub enum StepStatus {
     Warning,
     /// Not run (not needed, or an earlier step failed).
     Skipped,
+    /// It found something only the admin can vouch for (an EWS URL Autodiscover reached through a
+    /// detour): the run stopped before sending credentials, and waits for the admin to confirm it.
+    Unconfirmed,
 }
 
 /// One finished step.
@@ -164,6 +167,12 @@ pub struct Report {
     pub mailboxes: Vec<MailboxReport>,
     /// The outcome: for several mailboxes, the lowest level among them and the fixes for all.
     pub verdict: Verdict,
+    /// An EWS URL Autodiscover found only through a detour (SRV, the http probe, a redirect): never sent
+    /// credentials; the admin may confirm it and run the test again with it as the EWS URL.
+    pub unconfirmed_ews_url: Option<String>,
+    /// Every host that was sent the credentials, in order (Autodiscover's, then the EWS host), each only
+    /// after its own challenge.
+    pub credentials_sent_to: Vec<String>,
 }
 
 impl Report {

@@ -25,7 +25,7 @@ use crate::operations::{DistinguishedFolder, GetFolder};
 use crate::parse::ServerVersionInfo;
 use crate::request_log::RequestLog;
 use crate::response_code::ResponseCode;
-use crate::tls::{http_client, TLS_DOC};
+use crate::tls::{http_client, PROXY_DOC, TLS_DOC};
 
 const AUTHENTICATION_DOC: &str =
     "https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/authentication-and-ews-in-exchange";
@@ -68,6 +68,8 @@ pub async fn run(config: &TestConfig, reporter: &dyn Reporter) -> Report {
         steps: Vec::new(),
         mailboxes: Vec::new(),
         verdict: verdict(&shared, &[]),
+        unconfirmed_ews_url: None,
+        credentials_sent_to: Vec::new(),
     };
 
     let single = config.mailboxes.len() == 1;
@@ -286,8 +288,8 @@ async fn run_shared_steps(
                 observations,
                 started,
                 error.to_string(),
-                TLS_DOC,
-                Blocker::Unreachable(error.to_string()),
+                doc_for(&error, TLS_DOC),
+                unreachable(&error),
             );
         }
     };
@@ -359,9 +361,18 @@ async fn run_shared_steps(
                     let outcome = match &attempt.outcome {
                         CandidateOutcome::Found { ews_url } => format!("found {ews_url}"),
                         CandidateOutcome::Failed { reason } => format!("failed: {reason}"),
-                        CandidateOutcome::Unconfirmed { url } => {
-                            format!("points to {url}, which asks for the password")
-                        }
+                        CandidateOutcome::Unconfirmed {
+                            url,
+                            ews_url: Some(ews_url),
+                            via,
+                        } => format!(
+                            "named {ews_url} at {url}, reached through {} (unconfirmed)",
+                            via.describe()
+                        ),
+                        CandidateOutcome::Unconfirmed { url, via, .. } => format!(
+                            "points to {url}, reached through {}, which asks for the password",
+                            via.describe()
+                        ),
                         CandidateOutcome::Abandoned => {
                             "abandoned (another candidate answered first)".into()
                         }
@@ -370,18 +381,53 @@ async fn run_shared_steps(
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            match (discovery.ews_url, discovery.winner) {
+            let credentials = match discovery.credentials_sent_to.as_slice() {
+                [] => "No credentials were sent to Autodiscover.".to_owned(),
+                hosts => format!(
+                    "The password was sent (Basic, after its challenge) only to {}.",
+                    hosts.join(" and ")
+                ),
+            };
+            report
+                .credentials_sent_to
+                .extend(discovery.credentials_sent_to.iter().cloned());
+            match (&discovery.ews_url, discovery.winner) {
                 (Some(url), Some(winner)) => {
                     steps.finish(
                         started,
                         StepStatus::Passed,
-                        format!("EWS URL {url} via {}. {summary}", winner.label()),
+                        format!(
+                            "EWS URL {url} via {}. {credentials} {summary}",
+                            winner.label()
+                        ),
                         None,
                         None,
                     );
-                    url
+                    url.clone()
                 }
                 _ => {
+                    if let Some(unconfirmed) = discovery.unconfirmed() {
+                        let ews_url = unconfirmed.ews_url.to_owned();
+                        let via = unconfirmed.via;
+                        report.unconfirmed_ews_url = Some(ews_url.clone());
+                        let detail = format!(
+                            "Autodiscover named the EWS URL {ews_url} only through {} ({}), so calconnect sent it no credentials: confirm that it is your Exchange server's EWS URL and run the test again with it as the EWS URL. {credentials} {summary}",
+                            via.describe(),
+                            unconfirmed.named_at
+                        );
+                        return stop_with(
+                            steps,
+                            observations,
+                            started,
+                            StepStatus::Unconfirmed,
+                            detail,
+                            AUTODISCOVER_DOC,
+                            Blocker::Unconfirmed {
+                                ews_url,
+                                via: via.describe().to_owned(),
+                            },
+                        );
+                    }
                     let unconfirmed = discovery
                         .attempts
                         .iter()
@@ -394,7 +440,7 @@ async fn run_shared_steps(
                             (detail.clone(), detail)
                         }
                         None => (
-                            format!("no candidate returned an EWS URL. {summary}"),
+                            format!("no candidate returned an EWS URL. {credentials} {summary}"),
                             summary,
                         ),
                     };
@@ -429,8 +475,8 @@ async fn run_shared_steps(
             observations,
             started,
             error.to_string(),
-            TLS_DOC,
-            Blocker::Unreachable(error.to_string()),
+            doc_for(&error, TLS_DOC),
+            unreachable(&error),
         );
     }
     let probe = client.probe().await;
@@ -468,8 +514,8 @@ async fn run_shared_steps(
                 observations,
                 started,
                 error.to_string(),
-                AUTHENTICATION_DOC,
-                Blocker::Unreachable(error.to_string()),
+                doc_for(error, AUTHENTICATION_DOC),
+                unreachable(error),
             );
         }
     }
@@ -482,14 +528,31 @@ async fn run_shared_steps(
         .filter(|scheme| !scheme.is_supported())
         .map(AuthScheme::to_string)
         .collect();
-    let mut detail = if probe.offered.is_empty() {
-        format!(
-            "the server did not ask for authentication (http {})",
+    if probe.offered.is_empty() {
+        // RFC 9110 §11.6.1: a 401 carries at least one challenge; Exchange's (IIS's) lists the methods
+        // of the EWS virtual directory. A host that asks for nothing is not given anything.
+        let detail = format!(
+            "the server answered http {} without asking for credentials (no WWW-Authenticate challenge), so calconnect sent it none: Exchange answers an anonymous EWS request with 401 and the schemes it accepts",
             probe.status
-        )
-    } else {
-        format!("the server offers {}", offered_names.join(", "))
-    };
+        );
+        stop(
+            steps,
+            observations,
+            started,
+            detail,
+            AUTHENTICATION_DOC,
+            Blocker::NoChallenge {
+                url: ews_url.to_string(),
+                status: probe.status,
+            },
+        );
+        steps.skip(
+            StepId::Authentication,
+            "not run: the server never asked for credentials",
+        );
+        return None;
+    }
+    let mut detail = format!("the server offers {}", offered_names.join(", "));
     if !unsupported.is_empty() {
         detail.push_str(&format!(
             "; {} offered but not supported by this tool",
@@ -520,24 +583,16 @@ async fn run_shared_steps(
         );
         return None;
     };
-    let status = if probe.offered.is_empty() {
-        StepStatus::Warning
-    } else {
-        StepStatus::Passed
-    };
     let choice = match (&scheme, probe.offered.contains(&AuthScheme::Basic)) {
         (AuthScheme::Ntlm, true) => {
             "; using NTLM (preferred: the password never crosses the wire; Basic is the fallback)"
         }
         (AuthScheme::Ntlm, false) => "; using NTLM (Basic is not offered)",
-        (AuthScheme::Basic, _) if !probe.offered.is_empty() => {
-            "; using Basic (NTLM is not offered)"
-        }
-        (AuthScheme::Basic, _) => "; using Basic",
+        (AuthScheme::Basic, _) => "; using Basic (NTLM is not offered)",
         _ => "; using Bearer",
     };
     detail.push_str(choice);
-    steps.finish(started, status, detail, None, None);
+    steps.finish(started, StepStatus::Passed, detail, None, None);
 
     let authorization = match (&scheme, &config.credentials) {
         (AuthScheme::Ntlm, Credentials::Password { username, password }) => {
@@ -554,8 +609,8 @@ async fn run_shared_steps(
                 observations,
                 started,
                 error.to_string(),
-                AUTHENTICATION_DOC,
-                Blocker::Unreachable(error.to_string()),
+                doc_for(&error, AUTHENTICATION_DOC),
+                unreachable(&error),
             );
         }
     };
@@ -594,6 +649,11 @@ async fn authenticate(
     };
     let impersonate = observations.app_credentials.then_some(first);
     let principal = config.credentials.principal();
+    // From here on every request carries the credentials, to the host whose challenge offered the scheme.
+    let host = client.url().host_str().unwrap_or_default().to_owned();
+    if !report.credentials_sent_to.contains(&host) {
+        report.credentials_sent_to.push(host.clone());
+    }
     match client.call(&calendar, impersonate).await {
         Ok(result) => {
             record_version(report, observations, result.server_version.as_ref());
@@ -608,7 +668,7 @@ async fn authenticate(
             steps.finish(
                 started,
                 StepStatus::Passed,
-                format!("authenticated with {scheme} as {whom}; server version {version}"),
+                format!("authenticated with {scheme} as {whom} (credentials sent only to {host}, after its {scheme} challenge); server version {version}"),
                 Some(result.response_code.to_string()),
                 None,
             );
@@ -702,8 +762,8 @@ async fn authenticate(
             observations,
             started,
             error.to_string(),
-            AUTHENTICATION_DOC,
-            Blocker::Unreachable(error.to_string()),
+            doc_for(&error, AUTHENTICATION_DOC),
+            unreachable(&error),
         ),
     }
 }
@@ -726,7 +786,7 @@ async fn confirm_with_basic(
         Ok(client) => client,
         Err(error) => {
             steps.finish(started, StepStatus::Failed, error.to_string(), None, None);
-            observations.blocker = Some(Blocker::Unreachable(error.to_string()));
+            observations.blocker = Some(unreachable(&error));
             return None;
         }
     };
@@ -863,6 +923,22 @@ fn is_exchange_online(url: &Url) -> bool {
 
 /// Ends a shared step as failed with `detail` and its documentation, records what stopped the run, and
 /// stops it.
+/// The blocker of a request that got no answer: the proxy's refusal, or the host's silence.
+fn unreachable(error: &Error) -> Blocker {
+    match error {
+        Error::Proxy { problem, .. } => Blocker::Proxy(problem.as_ref().clone()),
+        other => Blocker::Unreachable(other.to_string()),
+    }
+}
+
+/// The step's doc link, or the one for proxies when a proxy refused.
+fn doc_for<'a>(error: &Error, doc: &'a str) -> &'a str {
+    match error {
+        Error::Proxy { .. } => PROXY_DOC,
+        _ => doc,
+    }
+}
+
 fn stop(
     steps: &mut Steps<'_>,
     observations: &mut Observations,
@@ -871,13 +947,28 @@ fn stop(
     doc_url: &str,
     blocker: Blocker,
 ) -> Option<EwsClient> {
-    steps.finish(
+    stop_with(
+        steps,
+        observations,
         started,
         StepStatus::Failed,
         detail,
-        None,
-        Some(doc_url.into()),
-    );
+        doc_url,
+        blocker,
+    )
+}
+
+/// [`stop`] with another status than failed (an EWS URL awaiting the admin's confirmation).
+fn stop_with(
+    steps: &mut Steps<'_>,
+    observations: &mut Observations,
+    started: StartedStep,
+    status: StepStatus,
+    detail: String,
+    doc_url: &str,
+    blocker: Blocker,
+) -> Option<EwsClient> {
+    steps.finish(started, status, detail, None, Some(doc_url.into()));
     observations.blocker = Some(blocker);
     None
 }

@@ -64,7 +64,10 @@ impl<'a> Steps<'a> {
         response_code: Option<String>,
         doc_url: Option<String>,
     ) {
-        let doc_url = if matches!(status, StepStatus::Failed | StepStatus::Warning) {
+        let doc_url = if matches!(
+            status,
+            StepStatus::Failed | StepStatus::Warning | StepStatus::Unconfirmed
+        ) {
             doc_url
         } else {
             None

@@ -22,10 +22,10 @@ const EVIL_POX: &str = "https://evil.example/autodiscover/autodiscover.xml";
 
 /// The `Authorization` header of every request a listener received, in order (`None`: no header).
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<Option<String>>>>);
+pub(crate) struct Seen(Arc<Mutex<Vec<Option<String>>>>);
 
 impl Seen {
-    fn record(&self, headers: &HeaderMap) -> Option<String> {
+    pub(crate) fn record(&self, headers: &HeaderMap) -> Option<String> {
         let value = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -34,20 +34,20 @@ impl Seen {
         value
     }
 
-    fn all(&self) -> Vec<Option<String>> {
+    pub(crate) fn all(&self) -> Vec<Option<String>> {
         self.0.lock().unwrap().clone()
     }
 }
 
 /// Serves `app` on a loopback port; returns its base URL.
-async fn listen(app: axum::Router) -> String {
+pub(crate) async fn listen(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     base
 }
 
-fn challenge(realm: &str) -> Response {
+pub(crate) fn challenge(realm: &str) -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(
@@ -71,7 +71,7 @@ async fn recording_challenger(seen: Seen) -> String {
 }
 
 /// Everything unrouted fails at once; no SRV record, no DNS.
-fn offline_environment(endpoints: Endpoints) -> Environment {
+pub(crate) fn offline_environment(endpoints: Endpoints) -> Environment {
     Environment {
         endpoints,
         request_timeout: Duration::from_secs(10),
@@ -314,7 +314,7 @@ async fn an_app_token_is_never_sent_to_autodiscover() {
     assert_eq!(status(&report, StepId::Autodiscover), StepStatus::Failed);
 }
 
-fn config_without_sandbox(
+pub(crate) fn config_without_sandbox(
     credentials: calconnect_ews::auth::Credentials,
 ) -> calconnect_ews::diagnostics::TestConfig {
     calconnect_ews::diagnostics::TestConfig::new(credentials, demo::ADELE)

@@ -1,10 +1,13 @@
 //! The Graph client over loopback HTTP.
 //!
 //! `double` is a small scripted Graph on axum that records what the client sends (URLs, tokens, overlap of
-//! requests), for the transport rules: paging, windows, throttling, 401 refresh, unsafe URLs. The sandbox
-//! suites exercise the same client against the emulator's Graph.
+//! requests), for the transport rules: paging, windows, throttling, 401 refresh, unsafe URLs. `hostile`
+//! runs it against raw servers that send what Graph never would (endless bodies and collections, escape
+//! sequences). The sandbox suites exercise the same client against the emulator's Graph.
 
 mod double;
+mod hostile;
+mod hostile_http;
 mod sandbox;
 mod transport;
 

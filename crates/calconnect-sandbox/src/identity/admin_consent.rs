@@ -9,8 +9,8 @@
 //!
 //! Only a Global Administrator or Privileged Role Administrator may grant application permissions
 //! ([`crate::tenant::User::can_grant_app_roles`]). On approval the registration's `requested_app_roles` are
-//! recorded in the sandbox state ([`crate::store::Store::admin_consents`]) and every later client-credential
-//! token carries them as `roles`.
+//! recorded in the sandbox state ([`crate::store::Store::admin_consents`], saved to the state directory by
+//! [`crate::persistence`]) and every later client-credential token carries them as `roles`.
 //!
 //! The answer goes to `redirect_uri` as documented on the v2 page: success `admin_consent=True&tenant={tenant
 //! id}[&scope=…]&state=…`; errors `admin_consent=True&error=…&error_description=…&state=…` ("admin_consent:
@@ -36,7 +36,8 @@ use crate::store::AdminConsentFlow;
 use crate::tenant::{AppRegistration, User};
 
 /// The roles a client-credential token of `app` carries: those granted on the registration plus those an
-/// administrator granted through `/adminconsent` since the sandbox started.
+/// administrator granted through `/adminconsent` (kept in the state directory, if there is one, as
+/// Entra keeps a grant until it is revoked).
 pub fn granted_app_roles(state: &AppState, app: &AppRegistration) -> Vec<String> {
     let mut roles = app.app_roles.clone();
     if let Some(consented) = state
@@ -62,7 +63,11 @@ fn declined_error() -> AadError {
     )
 }
 
-/// AADSTS90094 for a signed-in user who holds no role that may grant admin consent.
+/// AADSTS90094 for a signed-in user who holds no role that may grant admin consent: "needs permission to
+/// access resources in your organization that only an admin can grant"
+/// (learn.microsoft.com/entra/identity/enterprise-apps/application-sign-in-unexpected-user-consent-error);
+/// `access_denied`, as on an authorize redirect. Entra's exact `error` value on the admin consent redirect
+/// for this case is not documented.
 fn not_an_admin_error(user: &User, app: &AppRegistration) -> AadError {
     AadError::new(
         "access_denied",

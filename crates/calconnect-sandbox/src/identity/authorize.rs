@@ -27,8 +27,13 @@ use crate::tenant::AppRegistration;
 
 /// Whether `requested` matches the registered redirect URI `registered`.
 ///
-/// Loopback rule (RFC 8252 §7.3, Entra reply-url page): for `http://localhost` / `http://127.0.0.1` the port is
-/// ignored; `http` is allowed only for loopback; `[::1]` is not supported; scheme, host, path and query must match.
+/// As Entra matches ("Redirect URI (reply URL) restrictions and limitations",
+/// <https://learn.microsoft.com/entra/identity-platform/reply-url#localhost-exceptions>): for `localhost`
+/// (and `127.0.0.1`) "the port component … is ignored for the purposes of matching a redirect URI", so
+/// `http://localhost/MyApp` and `http://localhost:5000/MyApp` are equivalent; `http` is allowed only
+/// there; `[::1]` is not supported; paths are case-sensitive and `http://localhost/MyWebApp` does not match
+/// `http://localhost/MyNativeApp`, so the path must be the registered one (a URI without a path is the
+/// same as one whose path is `/`, which is also how Entra returns it). Scheme, host and query must match.
 pub fn redirect_matches(registered: &str, requested: &str) -> bool {
     let (Ok(registered), Ok(requested)) = (Url::parse(registered), Url::parse(requested)) else {
         return false;
@@ -38,8 +43,8 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
     }
     let same_host = registered.host_str().map(str::to_ascii_lowercase)
         == requested.host_str().map(str::to_ascii_lowercase);
-    let same_path =
-        registered.path().trim_end_matches('/') == requested.path().trim_end_matches('/');
+    // `Url` already writes an empty path as `/`; anything else must be identical.
+    let same_path = registered.path() == requested.path();
     let same_query = registered.query() == requested.query();
     match requested.scheme() {
         "http" => {
@@ -483,6 +488,23 @@ mod tests {
             "https://localhost:53124"
         ));
         assert!(!redirect_matches("http://localhost", "http://[::1]:53124"));
+        // The path must match as registered, case and trailing slash included (only an empty path and
+        // `/` are the same URL).
+        assert!(!redirect_matches(
+            "http://localhost/callback",
+            "http://localhost:1/callback/"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost/callback/",
+            "http://localhost:1/callback"
+        ));
+        assert!(!redirect_matches(
+            "http://localhost/Callback",
+            "http://localhost:1/callback"
+        ));
+        assert!(redirect_matches("http://localhost/", "http://localhost:1"));
+        assert!(redirect_matches("http://127.0.0.1", "http://127.0.0.1:9/"));
+        assert!(!redirect_matches("http://localhost", "http://127.0.0.1:9"));
         assert!(!redirect_matches(
             "http://example.com",
             "http://example.com"

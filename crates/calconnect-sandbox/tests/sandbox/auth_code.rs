@@ -16,7 +16,7 @@ async fn code_for(world: &World, authorize: &Authorize<'_>, user: &str) -> Strin
         .expect("sign-in completes");
     assert_eq!(
         query_value(&location, "state").as_deref(),
-        Some("state-123"),
+        Some(crate::support::STATE),
         "state is echoed"
     );
     query_value(&location, "code").unwrap_or_else(|| panic!("a code comes back: {location}"))
@@ -178,7 +178,7 @@ async fn declining_consent_redirects_access_denied_with_aadsts65004() {
     );
     assert_eq!(
         query_value(&location, "state").as_deref(),
-        Some("state-123")
+        Some(crate::support::STATE)
     );
 }
 
@@ -439,7 +439,10 @@ async fn form_post_posts_code_and_state_to_the_redirect_uri_and_the_code_redeems
     );
     let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["code", "state"]);
-    assert_eq!(delivery.parameter("state").as_deref(), Some("state-123"));
+    assert_eq!(
+        delivery.parameter("state").as_deref(),
+        Some(crate::support::STATE)
+    );
     let code = delivery.parameter("code").expect("a code");
     let (status, body) = redeem(&world, &authorize, &code, Some(VERIFIER)).await;
     assert_eq!(status, 200, "{body}");
@@ -472,7 +475,10 @@ async fn form_post_page_works_without_script_and_carries_errors_the_same_way() {
     assert!(delivery
         .parameter("error_description")
         .is_some_and(|text| text.starts_with("AADSTS65004:")));
-    assert_eq!(delivery.parameter("state").as_deref(), Some("state-123"));
+    assert_eq!(
+        delivery.parameter("state").as_deref(),
+        Some(crate::support::STATE)
+    );
     assert!(delivery.parameter("code").is_none());
 }
 

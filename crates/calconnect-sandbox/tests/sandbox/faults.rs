@@ -46,6 +46,7 @@ async fn admin_endpoint_installs_a_503_on_the_token_route() {
     let response = world
         .http
         .post(admin)
+        .bearer_auth(world.sandbox.admin_token())
         .json(&serde_json::json!({"kind": "throttle", "route": "token", "status": 503, "retry_after_secs": 2, "times": 1}))
         .send()
         .await
@@ -119,6 +120,7 @@ async fn journal_records_routes_but_never_codes_tokens_or_passwords() {
     let over_http: Value = world
         .http
         .get(world.sandbox.base_url().join("_sandbox/journal").unwrap())
+        .bearer_auth(world.sandbox.admin_token())
         .send()
         .await
         .unwrap()
@@ -133,6 +135,9 @@ async fn journal_records_routes_but_never_codes_tokens_or_passwords() {
         "LEAKED-RT",
         demo::SERVICE_ACCOUNT_PASSWORD,
         crate::support::VERIFIER,
+        crate::support::STATE,
+        &crate::support::s256(crate::support::VERIFIER),
+        world.sandbox.admin_token(),
     ] {
         assert!(!text.contains(secret), "journal leaks a secret");
         assert!(
@@ -147,4 +152,71 @@ async fn journal_records_routes_but_never_codes_tokens_or_passwords() {
         .iter()
         .any(|entry| entry.route == "graph.me" && entry.status == 200));
     assert!(journal.iter().any(|entry| entry.route == "authorize"));
+}
+
+#[tokio::test]
+async fn the_admin_endpoints_refuse_a_request_without_the_admin_token() {
+    let world = world().await;
+    let faults = world.sandbox.base_url().join("_sandbox/faults").unwrap();
+    let journal = world.sandbox.base_url().join("_sandbox/journal").unwrap();
+    let revoke = serde_json::json!({"kind": "revoke_refresh_tokens"});
+    for token in [None, Some("wrong-token"), Some("")] {
+        let with = |request: reqwest::RequestBuilder| match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = with(world.http.post(faults.clone()).json(&revoke))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "faults with {token:?}");
+        assert!(response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        let response = with(world.http.get(journal.clone())).send().await.unwrap();
+        assert_eq!(response.status(), 401, "journal with {token:?}");
+    }
+    // A token in the query string is not the header: refused, and the journal does not keep it.
+    let in_query = format!("{journal}?access_token={}", world.sandbox.admin_token());
+    assert_eq!(world.http.get(in_query).send().await.unwrap().status(), 401);
+    let tokens = sign_in_tokens(&world, demo::FULL_APP_CLIENT_ID, FULL_SCOPES, demo::ADELE).await;
+    let (status, _) = post_token(
+        &world,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", demo::FULL_APP_CLIENT_ID),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "no fault was installed without the token");
+}
+
+#[tokio::test]
+async fn a_chosen_admin_token_is_the_one_accepted() {
+    let world = crate::support::world_with(
+        calconnect_sandbox::Sandbox::builder().admin_token("chosen-admin-token-0123456789"),
+    )
+    .await;
+    assert_eq!(world.sandbox.admin_token(), "chosen-admin-token-0123456789");
+    let journal = world.sandbox.base_url().join("_sandbox/journal").unwrap();
+    let response = world
+        .http
+        .get(journal)
+        .bearer_auth("chosen-admin-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let other = calconnect_sandbox::Sandbox::builder()
+        .start()
+        .await
+        .unwrap();
+    assert_ne!(
+        other.admin_token(),
+        world.sandbox.admin_token(),
+        "each sandbox draws its own"
+    );
+    assert!(other.admin_token().len() >= 32);
 }

@@ -190,3 +190,110 @@ async fn an_extra_hostname_is_on_the_certificate_and_only_there() {
         .expect_err("a name not on the certificate fails TLS");
     assert!(error.is_connect(), "{error:?}");
 }
+
+#[tokio::test]
+async fn tenant_wide_admin_consent_survives_a_restart() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let first = world_with(Sandbox::builder().state_dir(directory.path())).await;
+    let url = crate::admin_consent::consent_url(&first, "adminconsent", &[]);
+    first
+        .person
+        .admin_consent(&url, demo::ADELE, Consent::Approve)
+        .await
+        .expect("the administrator consents");
+    assert_eq!(
+        crate::admin_consent::roles(&first).await,
+        Some(crate::admin_consent::requested()),
+        "granted before the restart"
+    );
+    first.sandbox.stop().await;
+
+    let second = world_with(Sandbox::builder().state_dir(directory.path())).await;
+    assert_eq!(
+        crate::admin_consent::roles(&second).await,
+        Some(crate::admin_consent::requested()),
+        "the grant is Microsoft's, not the process's: it outlives a restart"
+    );
+}
+
+#[tokio::test]
+async fn a_public_hostname_names_every_url_the_sandbox_writes_and_is_on_the_certificate() {
+    const NAME: &str = "sandbox.calconnect.test";
+    let sandbox = calconnect_sandbox::Sandbox::builder()
+        .public_hostname(NAME)
+        .start()
+        .await
+        .expect("sandbox starts");
+    let port = sandbox.local_address().port();
+    let base = format!("https://{NAME}:{port}/");
+    assert_eq!(sandbox.base_url().as_str(), base);
+    assert!(sandbox.local_address().ip().is_loopback());
+    // A client that resolves the name as a proxy would, trusting only the sandbox CA.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
+        )
+        .resolve(NAME, sandbox.local_address())
+        .build()
+        .unwrap();
+    let discovery: serde_json::Value = client
+        .get(format!(
+            "{base}organizations/v2.0/.well-known/openid-configuration"
+        ))
+        .send()
+        .await
+        .expect("the name is on the certificate")
+        .json()
+        .await
+        .unwrap();
+    for endpoint in [
+        "token_endpoint",
+        "device_authorization_endpoint",
+        "jwks_uri",
+    ] {
+        assert!(
+            discovery[endpoint].as_str().unwrap().starts_with(&base),
+            "{endpoint}: {discovery}"
+        );
+    }
+    let device_code: serde_json::Value = client
+        .post(format!("{base}organizations/oauth2/v2.0/devicecode"))
+        .form(&[
+            (
+                "client_id",
+                calconnect_sandbox::demo::FREEBUSY_APP_CLIENT_ID,
+            ),
+            (
+                "scope",
+                "https://graph.microsoft.com/Calendars.ReadBasic offline_access",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        device_code["verification_uri"],
+        format!("{base}devicelogin")
+    );
+    let autodiscover: serde_json::Value = client
+        .get(format!(
+            "{base}autodiscover/autodiscover.json/v1.0/{}?Protocol=EWS",
+            calconnect_sandbox::demo::ADELE
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(autodiscover["Url"], format!("{base}EWS/Exchange.asmx"));
+    assert_eq!(
+        sandbox.ews_url().as_str(),
+        format!("{base}EWS/Exchange.asmx")
+    );
+}

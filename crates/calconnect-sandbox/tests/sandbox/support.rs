@@ -12,6 +12,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+/// The `state` every test authorize request carries.
+pub const STATE: &str = "state-123-of-the-client";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-calconnect-tests";
 pub const FULL_SCOPES: &str = "User.Read Calendars.ReadWrite offline_access";
 pub const FREEBUSY_SCOPES: &str = "Calendars.ReadBasic User.Read offline_access";
@@ -80,7 +82,7 @@ impl<'a> Authorize<'a> {
                 .append_pair("response_type", "code")
                 .append_pair("redirect_uri", self.redirect_uri)
                 .append_pair("scope", self.scope)
-                .append_pair("state", "state-123");
+                .append_pair("state", STATE);
             if let Some((challenge, method)) = self.challenge {
                 pairs.append_pair("code_challenge", challenge);
                 if let Some(method) = method {

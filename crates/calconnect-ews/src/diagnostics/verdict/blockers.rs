@@ -130,6 +130,29 @@ fn blocker_fix(blocker: &Blocker, shared: &Observations) -> (String, Fix) {
                 crate::autodiscover::AUTODISCOVER_DOC,
             ),
         ),
+        Blocker::Unconfirmed { ews_url, via } => {
+            let summary = format!(
+                "Autodiscover named the EWS URL {ews_url} only through {via}, so calconnect sent it no credentials: they go only to an EWS URL that the mailbox's own domain or its autodiscover host names directly over verified TLS (or Exchange Online names for itself). If it is your Exchange server's, run the test again with it as the EWS URL"
+            );
+            (
+                summary.clone(),
+                Fix {
+                    problem: summary,
+                    reaches: None,
+                    changes: format!(
+                        "runs the test against {ews_url} once you confirm it (--ews-url in the command line, \"Use this URL\" in the app)"
+                    ),
+                    command: None,
+                    doc_url: crate::autodiscover::AUTODISCOVER_DOC.into(),
+                },
+            )
+        }
+        Blocker::NoChallenge { url, status } => {
+            let summary = format!(
+                "{url} answered HTTP {status} without asking for credentials (no WWW-Authenticate challenge), so calconnect sent it none. Exchange answers an anonymous EWS request with 401 and the authentication schemes of its EWS virtual directory: check that this is your Exchange server's EWS URL (…/EWS/Exchange.asmx) and that no proxy in between answers in its place"
+            );
+            (summary.clone(), plain(summary, AUTHENTICATION_DOC))
+        }
         Blocker::Tls(problem) => (
             format!("The EWS host's certificate is not acceptable: {problem}"),
             plain(problem.to_string(), crate::tls::TLS_DOC),
@@ -137,6 +160,13 @@ fn blocker_fix(blocker: &Blocker, shared: &Observations) -> (String, Fix) {
         Blocker::Unreachable(detail) => (
             format!("The EWS host did not answer: {detail}"),
             plain(detail.clone(), AUTHENTICATION_DOC),
+        ),
+        Blocker::Proxy(problem) => (
+            format!(
+                "The test could not reach Exchange through the proxy: {}",
+                problem.message()
+            ),
+            plain(problem.next_step(), crate::tls::PROXY_DOC),
         ),
         Blocker::Token(detail) => (
             format!("Microsoft Entra refused the app's token request: {detail}"),
