@@ -4,7 +4,7 @@
  * normalised to `{ code, message, nextStep, … }` so steps never see a raw Rust error.
  */
 
-/** @typedef {'Internal' | 'Failed' | 'Cancelled' | 'AdminConsentRequired' | 'NeedsSignInAgain' | 'Configuration' | 'NotFound'} KnownErrorCode */
+/** @typedef {'Internal' | 'Failed' | 'Cancelled' | 'ConsentRequired' | 'AdminConsentRequired' | 'NeedsSignInAgain' | 'Configuration' | 'NotFound'} KnownErrorCode */
 /**
  * @typedef {{
  *   code: KnownErrorCode,
@@ -32,7 +32,11 @@
  * }} Calendar
  */
 /** @typedef {{ status: string, start: string, end: string }} BusyBlock */
-/** @typedef {{ calendar: Calendar, start: string, end: string, blocks: BusyBlock[] }} FreeBusy */
+/**
+ * `source`: `calendarView` when Microsoft refused getSchedule for this sign-in and the busy times were read
+ * from the account's own calendar instead.
+ * @typedef {{ calendar: Calendar, start: string, end: string, blocks: BusyBlock[], source: 'getSchedule' | 'calendarView' }} FreeBusy
+ */
 /**
  * @typedef {{
  *   access: Access, title: string, summary: string,
@@ -121,6 +125,7 @@ const KNOWN_CODES = new Set([
   'Internal',
   'Failed',
   'Cancelled',
+  'ConsentRequired',
   'AdminConsentRequired',
   'NeedsSignInAgain',
   'Configuration',
@@ -223,10 +228,11 @@ export function disconnect(accountId) {
 /**
  * @param {Access} access
  * @param {(event: SignInEvent) => void} onEvent
+ * @param {boolean} [askConsent] ask Microsoft to show its consent page (`prompt=consent`), after `ConsentRequired`
  * @returns {Promise<BrowserSignIn>}
  */
-export function startBrowserSignIn(access, onEvent) {
-  return call('start_browser_sign_in', { access, onEvent: eventChannel(onEvent) });
+export function startBrowserSignIn(access, onEvent, askConsent = false) {
+  return call('start_browser_sign_in', { access, askConsent, onEvent: eventChannel(onEvent) });
 }
 
 /**

@@ -20,3 +20,9 @@ test('a bare string or nothing still yields a sentence and a way out', () => {
   assert.ok(empty.message.length > 0);
   assert.ok(empty.nextStep);
 });
+
+test('missing consent keeps its own code, so the sign-in step can offer the consent page', () => {
+  const error = normaliseError({ code: 'ConsentRequired', message: 'No consent on record.', nextStep: 'Sign in again with consent.' });
+  assert.equal(error.code, 'ConsentRequired');
+  assert.equal(error.adminConsentUrl, undefined);
+});

@@ -82,6 +82,10 @@ pub enum Command {
         /// Use the device code flow instead of the browser.
         #[arg(long)]
         device_code: bool,
+        /// Ask Microsoft to show its consent page (`prompt=consent`), e.g. after AADSTS65001 ("no consent
+        /// on record"). Browser sign-in only: the device code has no prompt.
+        #[arg(long, conflicts_with = "device_code")]
+        prompt_consent: bool,
         /// Client ID of the app registration (overrides the configuration).
         #[arg(long)]
         client_id: Option<String>,

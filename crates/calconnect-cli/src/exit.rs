@@ -10,7 +10,7 @@ pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The user must sign in (again): expired or revoked sign-in, no account.
 pub const SIGN_IN_REQUIRED: u8 = 3;
-/// Consent was declined or an administrator must approve the app.
+/// Consent was declined or is missing, or an administrator must approve the app.
 pub const CONSENT: u8 = 4;
 /// Sign-in blocked by policy (conditional access, MFA, wrong tenant, credentials).
 pub const BLOCKED: u8 = 5;
@@ -35,6 +35,7 @@ pub fn for_kind(kind: ErrorKind) -> u8 {
         | K::StateMismatch
         | K::SignInFailed => SIGN_IN_REQUIRED,
         K::ConsentDeclined
+        | K::ConsentRequired
         | K::AdminConsentRequired
         | K::ScopeNotGranted
         | K::DeviceCodeDeclined

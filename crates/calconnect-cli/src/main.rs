@@ -287,8 +287,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
     match cli.command {
         Command::GraphTest(args) => {
-            let connected =
-                sign_in(&core, AppKind::FreeBusy, args.device_code, json_output).await?;
+            let connected = sign_in(
+                &core,
+                AppKind::FreeBusy,
+                SignInMethod::new(args.device_code, false),
+                json_output,
+            )
+            .await?;
             match graph::free_busy(&core, &connected.account, &args, json_output).await? {
                 true => Ok(()),
                 false => Err(Failure::AccessNotReached),
@@ -301,8 +306,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             unreachable!("handled before the keychain is opened")
         }
         Command::Login {
-            app, device_code, ..
-        } => login(&core, app, device_code, json_output).await,
+            app,
+            device_code,
+            prompt_consent,
+            ..
+        } => {
+            login(
+                &core,
+                app,
+                SignInMethod::new(device_code, prompt_consent),
+                json_output,
+            )
+            .await
+        }
         Command::Accounts { details } => {
             let accounts = core.list_accounts().await?;
             if details {
@@ -389,10 +405,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 async fn login(
     core: &Calconnect,
     app: AppKind,
-    device_code: bool,
+    method: SignInMethod,
     json_output: bool,
 ) -> Result<(), Failure> {
-    let connected = sign_in(core, app, device_code, json_output).await?;
+    let connected = sign_in(core, app, method, json_output).await?;
     if json_output {
         output::print_json(&json!(connected));
     } else {
@@ -401,14 +417,32 @@ async fn login(
     Ok(())
 }
 
+/// How to sign in: `--device-code`, or the browser, with Microsoft's consent page (`--prompt-consent`) or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignInMethod {
+    DeviceCode,
+    Browser,
+    BrowserWithConsent,
+}
+
+impl SignInMethod {
+    fn new(device_code: bool, prompt_consent: bool) -> Self {
+        match (device_code, prompt_consent) {
+            (true, _) => Self::DeviceCode,
+            (false, true) => Self::BrowserWithConsent,
+            (false, false) => Self::Browser,
+        }
+    }
+}
+
 /// Signs in with `app` by device code or the browser, printing the prompt (on stderr with `--json`).
 async fn sign_in(
     core: &Calconnect,
     app: AppKind,
-    device_code: bool,
+    method: SignInMethod,
     json_output: bool,
 ) -> Result<calconnect_core::Connected, Failure> {
-    let connected = if device_code {
+    let connected = if method == SignInMethod::DeviceCode {
         let pending = core.start_device_code(app).await?;
         if json_output {
             // Scripts need the code before the command ends: one JSON line on stderr.
@@ -429,7 +463,11 @@ async fn sign_in(
             .await
             .inspect(|_| eprintln!())?
     } else {
-        let pending = core.start_browser_sign_in(app).await?;
+        let pending = if method == SignInMethod::BrowserWithConsent {
+            core.start_browser_sign_in_with_consent(app).await?
+        } else {
+            core.start_browser_sign_in(app).await?
+        };
         if json_output {
             eprintln!(
                 "{}",

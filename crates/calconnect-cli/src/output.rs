@@ -2,7 +2,7 @@
 
 use calconnect_core::{
     Account, AccountDetails, AccountStatus, CalendarInfo, Connected, DeviceCodePrompt, Error,
-    FreeBusy,
+    FreeBusy, FreeBusySource,
 };
 use serde_json::{json, Value};
 
@@ -21,6 +21,7 @@ pub fn error_json(error: &Error) -> Value {
         "trace_id": error.trace_id(),
         "correlation_id": error.correlation_id(),
         "admin_consent": error.admin_consent(),
+        "try_prompt_consent": error.suggests_consent_prompt(),
         "try_browser": error.suggests_browser(),
         "try_device_code": error.suggests_device_code(),
     }})
@@ -44,6 +45,11 @@ pub fn print_error(error: &Error) {
         for permission in &consent.permissions {
             eprintln!("    - {}: {}", permission.scope, permission.why);
         }
+    }
+    if error.suggests_consent_prompt() {
+        eprintln!(
+            "  hint: sign in again with Microsoft's consent page: `calconnect login --prompt-consent` (with the same --app)"
+        );
     }
     if error.suggests_browser() {
         eprintln!(
@@ -169,6 +175,9 @@ pub fn free_busy(free_busy: &FreeBusy) {
         free_busy.end.format("%Y-%m-%d %H:%M"),
         free_busy.blocks.len()
     );
+    if free_busy.source == FreeBusySource::CalendarView {
+        println!("(read from your calendar's calendarView: Microsoft refused getSchedule for this sign-in)");
+    }
     for block in &free_busy.blocks {
         println!(
             "{}  {}  {}",

@@ -16,6 +16,14 @@ pub enum Error {
         source: calconnect_identity::Error,
         admin_consent: Option<Box<AdminConsent>>,
     },
+    /// AADSTS65001 again after a sign-in that asked for Microsoft's consent page (`prompt=consent`): the
+    /// person could not give consent, so an administrator must. `admin_consent` is the link to send.
+    #[error("consent is still missing after Microsoft's consent page")]
+    ConsentStillMissing {
+        #[source]
+        source: calconnect_identity::Error,
+        admin_consent: Box<AdminConsent>,
+    },
     #[error("identity configuration is invalid")]
     Identity(#[from] calconnect_identity::Error),
     /// Renewing an account's access token failed for a reason other than a rejected refresh token
@@ -85,6 +93,8 @@ pub enum ErrorKind {
     Cancelled,
     TimedOut,
     ConsentDeclined,
+    /// No consent on record (AADSTS65001): sign in again with Microsoft's consent page.
+    ConsentRequired,
     AdminConsentRequired,
     ConditionalAccess,
     MfaRequired,
@@ -155,8 +165,14 @@ impl Error {
             Self::SignIn { source, .. } | Self::Identity(source) | Self::Refresh(source) => {
                 identity_kind(source.kind())
             }
+            Self::ConsentStillMissing { .. } => ErrorKind::AdminConsentRequired,
             Self::Vault { source, .. } => vault_kind(source),
             Self::Graph(source) => crate::graph_errors::kind(source),
+            // A refresh refused for missing consent: the account needs a sign-in that shows the consent page.
+            Self::NeedsSignInAgain {
+                source: Some(source),
+                ..
+            } if source.needs_consent_prompt() => ErrorKind::ConsentRequired,
             Self::NeedsSignInAgain { .. } => ErrorKind::NeedsSignInAgain,
             Self::AccountNotFound { .. } => ErrorKind::AccountNotFound,
             Self::NotCalendarAccount { .. } => ErrorKind::NotCalendarAccount,
@@ -181,6 +197,11 @@ impl Error {
     pub fn user_message(&self) -> String {
         match self {
             Self::SignIn { source, .. } | Self::Identity(source) => source.user_message(),
+            Self::ConsentStillMissing { .. } => "Microsoft still has no consent on record after its consent page, so your organisation does not let you consent to this app yourself.".to_owned(),
+            Self::NeedsSignInAgain {
+                source: Some(source),
+                ..
+            } if source.needs_consent_prompt() => source.user_message(),
             Self::Refresh(source) => format!(
                 "calconnect could not renew the account's access. {}",
                 source.user_message()
@@ -238,8 +259,13 @@ impl Error {
             Self::SignIn { source, .. } | Self::Identity(source) | Self::Refresh(source) => {
                 source.next_step()
             }
+            Self::ConsentStillMissing { .. } => "Send the admin-consent link to your Microsoft 365 administrator, then sign in again.".to_owned(),
             Self::Vault { source, .. } => source.next_step(),
             Self::Graph(source) => crate::graph_errors::next_step(source),
+            Self::NeedsSignInAgain {
+                source: Some(source),
+                ..
+            } if source.needs_consent_prompt() => source.next_step(),
             Self::NeedsSignInAgain { .. } => "Sign in again with the same app; the account's settings are kept.".to_owned(),
             Self::AccountNotFound { .. } => "List the connected accounts and use one of their IDs.".to_owned(),
             Self::NotCalendarAccount { .. } => "Connect the same person's calendar with Full or Free/Busy access; the Teams connection stays as it is.".to_owned(),
@@ -266,15 +292,23 @@ impl Error {
     pub fn admin_consent(&self) -> Option<&AdminConsent> {
         match self {
             Self::SignIn { admin_consent, .. } => admin_consent.as_deref(),
+            Self::ConsentStillMissing { admin_consent, .. } => Some(admin_consent),
             _ => None,
         }
     }
 
+    /// No consent is on record (AADSTS65001): offer a browser sign-in that asks for Microsoft's consent page
+    /// (`prompt=consent`) before any talk of an administrator.
+    pub fn suggests_consent_prompt(&self) -> bool {
+        self.kind() == ErrorKind::ConsentRequired
+    }
+
     fn identity(&self) -> Option<&calconnect_identity::Error> {
         match self {
-            Self::SignIn { source, .. } | Self::Identity(source) | Self::Refresh(source) => {
-                Some(source)
-            }
+            Self::SignIn { source, .. }
+            | Self::ConsentStillMissing { source, .. }
+            | Self::Identity(source)
+            | Self::Refresh(source) => Some(source),
             Self::NeedsSignInAgain { source, .. } => source.as_ref(),
             _ => None,
         }
@@ -309,6 +343,7 @@ fn identity_kind(kind: calconnect_identity::ErrorKind) -> ErrorKind {
     use calconnect_identity::ErrorKind as I;
     match kind {
         I::DeclinedConsent => ErrorKind::ConsentDeclined,
+        I::ConsentRequired => ErrorKind::ConsentRequired,
         I::AdminConsentRequired => ErrorKind::AdminConsentRequired,
         I::ConditionalAccess => ErrorKind::ConditionalAccess,
         I::MfaRequired | I::InteractionRequired => ErrorKind::MfaRequired,

@@ -8,8 +8,8 @@ use std::time::Duration;
 use calconnect_graph::GraphClient;
 use calconnect_identity::{
     AccessLevel, AdminConsent, AppKind, AppRegistration, AuthorizeOptions, BrowserOpener,
-    CancellationToken, Clock, DeviceCode, DeviceProgress, IdentityClient, RegisteredRedirect,
-    SignIn, Sleeper, SystemBrowser, SystemClock, TokioSleeper,
+    CancellationToken, Clock, DeviceCode, DeviceProgress, IdentityClient, Prompt,
+    RegisteredRedirect, SignIn, Sleeper, SystemBrowser, SystemClock, TokioSleeper,
 };
 use calconnect_vault::SecretStore;
 use chrono::{DateTime, Utc};
@@ -171,20 +171,35 @@ impl Calconnect {
         self.start_browser_sign_in_with(account.app, &options).await
     }
 
+    /// Like [`Self::start_browser_sign_in`], asking Microsoft to show its consent page (`prompt=consent`):
+    /// the way on after [`Error::suggests_consent_prompt`] (AADSTS65001). If Microsoft still reports the
+    /// consent missing afterwards, the error is [`Error::ConsentStillMissing`], with the admin-consent link.
+    pub async fn start_browser_sign_in_with_consent(
+        &self,
+        app: AppKind,
+    ) -> Result<PendingBrowserSignIn> {
+        let options = AuthorizeOptions {
+            consent: true,
+            ..AuthorizeOptions::default()
+        };
+        self.start_browser_sign_in_with(app, &options).await
+    }
+
     async fn start_browser_sign_in_with(
         &self,
         app: AppKind,
         options: &AuthorizeOptions,
     ) -> Result<PendingBrowserSignIn> {
+        let prompt = options.consent.then_some(Prompt::Consent);
         let registration = self.inner.config.app(app)?;
         let identity = self
             .identity(&registration)
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let browser_sign_in = identity
             .begin_browser_sign_in_with(options)
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, prompt))?;
         let authorize_url = browser_sign_in.authorize_url().clone();
         let browser_opened = match self.inner.browser.open(&authorize_url) {
             Ok(()) => true,
@@ -200,6 +215,7 @@ impl Calconnect {
             browser_opened,
             cancel: CancellationToken::new(),
             sign_in: browser_sign_in,
+            prompt,
         })
     }
 
@@ -209,11 +225,11 @@ impl Calconnect {
         let identity = self
             .identity(&registration)
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let device_code = identity
             .start_device_code()
             .await
-            .map_err(|error| self.sign_in_error(error, &registration))?;
+            .map_err(|error| self.sign_in_error(error, &registration, None))?;
         let prompt = DeviceCodePrompt {
             user_code: device_code.user_code.clone(),
             verification_uri: device_code.verification_uri.clone(),
@@ -263,7 +279,9 @@ impl Calconnect {
     }
 
     /// Busy blocks of the account's own schedule between `start` and `end` (getSchedule; the graph client
-    /// splits ranges over Graph's 62-day limit). Only status, start and end are kept.
+    /// splits ranges over Graph's 62-day limit). Only status, start and end are kept. Where getSchedule is
+    /// refused (facts §0: Calendars.ReadBasic is listed for it on one Microsoft page only), the blocks
+    /// come from the account's own calendarView, and [`FreeBusy::source`] says so.
     pub async fn free_busy(
         &self,
         account_id: &str,
@@ -278,16 +296,17 @@ impl Calconnect {
         let account = self.usable_account(account_id).await?;
         refuse_teams_only(&account)?;
         let source = self.token_source(&account)?;
-        let blocks = self
+        let own = self
             .graph(&account.graph)
-            .free_busy(&source, &account.user.email, start, end)
+            .own_free_busy(&source, &account.user.email, start, end)
             .await
             .map_err(crate::graph_errors::from_graph)?;
         Ok(FreeBusy {
             calendar: CalendarInfo::free_busy(&account.user.email),
             start,
             end,
-            blocks: blocks.into_iter().map(BusyBlock::from).collect(),
+            blocks: own.blocks.into_iter().map(BusyBlock::from).collect(),
+            source: own.source.into(),
         })
     }
 
@@ -411,12 +430,16 @@ impl Calconnect {
         Ok(identity)
     }
 
+    /// A sign-in failure with what the person needs next. AADSTS65001 offers the consent page first
+    /// ([`Error::suggests_consent_prompt`]); only an administrator-only refusal (AADSTS90094, 900941) or
+    /// AADSTS65001 again after `prompt` showed the consent page carries the admin-consent link.
     fn sign_in_error(
         &self,
         error: calconnect_identity::Error,
         registration: &AppRegistration,
+        prompt: Option<Prompt>,
     ) -> Error {
-        let admin_consent = error.needs_admin_consent().then(|| {
+        let admin_consent = || {
             Box::new(AdminConsent::new(
                 &self.inner.endpoints.authority,
                 None,
@@ -424,10 +447,16 @@ impl Calconnect {
                 &self.inner.endpoints.graph_resource,
                 &self.inner.redirect.registered(),
             ))
-        });
+        };
+        if prompt == Some(Prompt::Consent) && error.needs_consent_prompt() {
+            return Error::ConsentStillMissing {
+                source: error,
+                admin_consent: admin_consent(),
+            };
+        }
         Error::SignIn {
+            admin_consent: error.needs_admin_consent().then(admin_consent),
             source: error,
-            admin_consent,
         }
     }
 
@@ -525,6 +554,8 @@ pub struct PendingBrowserSignIn {
     browser_opened: bool,
     cancel: CancellationToken,
     sign_in: calconnect_identity::BrowserSignIn,
+    /// What the authorize request asked Microsoft to show (`prompt=consent` after AADSTS65001).
+    prompt: Option<Prompt>,
 }
 
 impl PendingBrowserSignIn {
@@ -554,12 +585,13 @@ impl PendingBrowserSignIn {
             registration,
             cancel,
             sign_in,
+            prompt,
             ..
         } = self;
         let signed_in = sign_in
             .complete(core.inner.browser_timeout, &cancel)
             .await
-            .map_err(|error| core.sign_in_error(error, &registration))?;
+            .map_err(|error| core.sign_in_error(error, &registration, prompt))?;
         core.connect(&registration, signed_in).await
     }
 }
@@ -609,7 +641,7 @@ impl PendingDeviceCode {
         let signed_in = identity
             .poll_device_code(&device_code, &cancel, &mut on_progress)
             .await
-            .map_err(|error| core.sign_in_error(error, &registration))?;
+            .map_err(|error| core.sign_in_error(error, &registration, None))?;
         core.connect(&registration, signed_in).await
     }
 }

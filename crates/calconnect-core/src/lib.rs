@@ -49,4 +49,4 @@ pub use network::network_summary;
 pub use registration::RegistrationGuide;
 pub use teams::{TestMeeting, TEST_MEETING_SUBJECT};
 pub use token_source::REFRESH_MARGIN;
-pub use view::{BusyBlock, CalendarInfo, FreeBusy, FREE_BUSY_CALENDAR_NAME};
+pub use view::{BusyBlock, CalendarInfo, FreeBusy, FreeBusySource, FREE_BUSY_CALENDAR_NAME};

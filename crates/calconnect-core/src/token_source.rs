@@ -173,7 +173,11 @@ impl AccountTokenSource {
                 tracing::debug!(account = self.account_id(), "access token refreshed");
                 Ok(refreshed)
             }
-            Err(error) if error.kind() == IdentityKind::SignInExpired => {
+            // A grant without consent (AADSTS65001: withdrawn, or never given for these scopes) is as
+            // unusable as an expired one; the sign-in that follows shows Microsoft's consent page.
+            Err(error)
+                if error.kind() == IdentityKind::SignInExpired || error.needs_consent_prompt() =>
+            {
                 tracing::warn!(account = self.account_id(), code = ?error.aad().and_then(|aad| aad.code()), "refresh token rejected; account needs sign-in again");
                 if let Some(persistence) = &self.persistence {
                     persistence

@@ -16,7 +16,7 @@ pub struct CalendarInfo {
     pub can_edit: bool,
     pub owner_name: Option<String>,
     pub owner_email: Option<String>,
-    /// Whether items are getSchedule busy blocks rather than events.
+    /// Whether items are busy blocks (status, start, end) rather than events.
     pub free_busy_only: bool,
 }
 
@@ -49,6 +49,25 @@ pub struct BusyBlock {
     pub end: DateTime<Utc>,
 }
 
+/// Which Graph API the busy blocks were read from, for the UI and CLI to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FreeBusySource {
+    /// `getSchedule`, the free/busy API.
+    GetSchedule,
+    /// `calendarView` of the account's own default calendar, because getSchedule was refused.
+    CalendarView,
+}
+
+impl From<calconnect_graph::FreeBusySource> for FreeBusySource {
+    fn from(source: calconnect_graph::FreeBusySource) -> Self {
+        match source {
+            calconnect_graph::FreeBusySource::GetSchedule => Self::GetSchedule,
+            calconnect_graph::FreeBusySource::CalendarView => Self::CalendarView,
+        }
+    }
+}
+
 /// Free/busy of one account over a range.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FreeBusy {
@@ -56,4 +75,6 @@ pub struct FreeBusy {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub blocks: Vec<BusyBlock>,
+    /// Where the blocks came from.
+    pub source: FreeBusySource,
 }

@@ -222,6 +222,16 @@ impl GraphClient {
         tokens: &dyn TokenProvider,
         first: Url,
     ) -> Result<Vec<T>> {
+        self.get_all_with(tokens, first, &[]).await
+    }
+
+    /// [`Self::get_all`] sending `headers` with every page (Graph keeps no memory of them between pages).
+    pub(crate) async fn get_all_with<T: DeserializeOwned>(
+        &self,
+        tokens: &dyn TokenProvider,
+        first: Url,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Vec<T>> {
         let endless = |reason: String| Error::EndlessCollection {
             url: first.to_string(),
             reason,
@@ -234,7 +244,7 @@ impl GraphClient {
                 return Err(endless(format!("it has more than {MAX_PAGES} pages")));
             }
             let page: Page<T> = self
-                .request(tokens, Method::GET, url.clone(), Body::None, &[])
+                .request(tokens, Method::GET, url.clone(), Body::None, headers)
                 .await?;
             if page.value.len() > MAX_ITEMS - items.len() {
                 return Err(endless(format!("it has more than {MAX_ITEMS} items")));

@@ -1,5 +1,6 @@
 //! Microsoft Graph client for the calendar APIs calconnect uses: `/me`, `/me/calendars` (all pages),
-//! `/me/calendar/getSchedule` (free/busy over any range) and `/me/onlineMeetings` (Teams check).
+//! `/me/calendar/getSchedule` (free/busy over any range, with `/me/calendarView` as the signed-in user's
+//! fallback when getSchedule is refused) and `/me/onlineMeetings` (Teams check).
 //!
 //! The client is given its base URL (Graph or the sandbox), its `reqwest::Client`, a [`TokenProvider`]
 //! per call and optionally a [`Sleeper`], so every network endpoint, token and wait is injected.
@@ -22,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod app_only;
+mod calendar_view;
 mod calendars;
 mod client;
 mod error;
@@ -31,10 +33,12 @@ mod text;
 mod token;
 
 pub use calendars::CALENDARS_PAGE_SIZE;
+pub use calendar_view::CALENDAR_VIEW_PAGE_SIZE;
 pub use client::{GraphClient, MAX_ITEMS, MAX_PAGES, MAX_PAGE_BYTES, MAX_THROTTLE_RETRIES};
 pub use error::{Error, Result, TokenError};
 pub use model::{
-    BusyBlock, BusyStatus, Calendar, CalendarColor, EmailAddress, OnlineMeeting, User,
+    BusyBlock, BusyStatus, Calendar, CalendarColor, EmailAddress, FreeBusySource, OnlineMeeting,
+    OwnFreeBusy, User,
 };
 pub use schedule::{
     ScheduleOutcome, MAX_SCHEDULES_PER_REQUEST, MAX_WINDOWS_IN_FLIGHT, MAX_WINDOW_DAYS,

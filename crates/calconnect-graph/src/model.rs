@@ -78,8 +78,9 @@ pub struct EmailAddress {
     pub address: Option<String>,
 }
 
-/// A period in which the schedule owner is not free. Built from a getSchedule `scheduleItem` keeping only
-/// status, start and end: subject, location and privacy never enter this type.
+/// A period in which the schedule owner is not free. Built from a getSchedule `scheduleItem` (or a
+/// calendarView event's `showAs`) keeping only status, start and end: subject, location and privacy never
+/// enter this type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct BusyBlock {
     /// Start (UTC).
@@ -120,6 +121,25 @@ impl BusyStatus {
             _ => BusyStatus::Unknown,
         })
     }
+}
+
+/// Where the signed-in user's own busy blocks were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FreeBusySource {
+    /// `POST /me/calendar/getSchedule`.
+    GetSchedule,
+    /// `GET /me/calendarView`, because getSchedule was refused (403).
+    CalendarView,
+}
+
+/// The signed-in user's busy blocks (status, start and end only) and the API they came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnFreeBusy {
+    /// Sorted by start.
+    pub blocks: Vec<BusyBlock>,
+    /// getSchedule, or calendarView when getSchedule was refused.
+    pub source: FreeBusySource,
 }
 
 /// A Teams meeting created by `POST /me/onlineMeetings`.
@@ -235,6 +255,16 @@ pub(crate) struct WireScheduleInformation {
 pub(crate) struct WireScheduleItem {
     #[serde(default)]
     pub(crate) status: Option<String>,
+    pub(crate) start: DateTimeTimeZone,
+    pub(crate) end: DateTimeTimeZone,
+}
+
+/// A calendarView `event` as `$select=showAs,start,end` returns it: nothing else is even deserialised.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireBusyEvent {
+    #[serde(default)]
+    pub(crate) show_as: Option<String>,
     pub(crate) start: DateTimeTimeZone,
     pub(crate) end: DateTimeTimeZone,
 }

@@ -3,6 +3,9 @@
 //! Graph refuses windows of 62 days or more, so longer ranges are cut into windows of at most
 //! [`MAX_WINDOW_DAYS`] days, fetched with at most [`MAX_WINDOWS_IN_FLIGHT`] requests in flight (Outlook allows
 //! 4 concurrent requests per app and mailbox, learn.microsoft.com/graph/throttling), then merged.
+//!
+//! [`GraphClient::own_free_busy`] reads the signed-in user's own schedule and, when getSchedule is refused
+//! with 403, falls back to calendarView (`crate::calendar_view`), saying which source answered.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt, TryStreamExt};
@@ -10,7 +13,9 @@ use reqwest::Method;
 
 use crate::client::{Body, GraphClient};
 use crate::error::{Error, Result};
-use crate::model::{BusyBlock, BusyStatus, DateTimeTimeZone, WireScheduleInformation};
+use crate::model::{
+    BusyBlock, BusyStatus, DateTimeTimeZone, FreeBusySource, OwnFreeBusy, WireScheduleInformation,
+};
 use crate::text::strip_control_characters;
 use crate::token::TokenProvider;
 
@@ -60,6 +65,34 @@ impl GraphClient {
             per_window.into_iter().flatten().collect(),
             &boundaries,
         ))
+    }
+
+    /// The signed-in user's own busy blocks: getSchedule for `own_email`, or, when Graph refuses getSchedule
+    /// with 403 (a tenant that reads it as needing Calendars.Read, facts §0), the default calendar's
+    /// calendarView, which Calendars.ReadBasic may read. Both keep only status, start and end. Any other
+    /// failure is returned as it is; a refused calendarView returns calendarView's error.
+    pub async fn own_free_busy(
+        &self,
+        tokens: &dyn TokenProvider,
+        own_email: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<OwnFreeBusy> {
+        match self.free_busy(tokens, own_email, start, end).await {
+            Ok(blocks) => Ok(OwnFreeBusy {
+                blocks,
+                source: FreeBusySource::GetSchedule,
+            }),
+            Err(Error::AccessDenied { code, message }) => {
+                tracing::info!(%code, %message, "getSchedule refused; reading busy times from calendarView");
+                let blocks = self.calendar_view_busy(tokens, start, end).await?;
+                Ok(OwnFreeBusy {
+                    blocks,
+                    source: FreeBusySource::CalendarView,
+                })
+            }
+            Err(other) => Err(other),
+        }
     }
 
     async fn schedule_window(

@@ -2,6 +2,17 @@
 //!
 //! Codes and meanings: Microsoft identity platform docs, "Microsoft Entra authentication and authorization error codes"
 //! (reference-error-codes). Never branch on `error_description`: only on `error_codes` (or the code it starts with).
+//!
+//! Consent has two answers. AADSTS65001 (`DelegationDoesNotExist`, "The user or administrator has not
+//! consented to use the application … Send an interactive authorization request for this user and
+//! resource") says only that no consent is on record: never given, or withdrawn; it arrives as
+//! `invalid_grant` with `suberror: consent_required` (facts §0). A person whose organisation lets users
+//! consent fixes it by signing in with `prompt=consent`, which shows Microsoft's consent page
+//! (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow, `prompt`), so it is
+//! [`ErrorKind::ConsentRequired`]. Only AADSTS90094 ("needs permission … that only an admin can grant")
+//! and AADSTS900941 (admin consent required, risky app) mean an administrator must approve
+//! (learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/troubleshoot-consent-issues: "Do not
+//! allow user consent" gives "Need admin approval").
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +21,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     DeclinedConsent,
+    /// No consent on record (AADSTS65001): sign in again with `prompt=consent`.
+    ConsentRequired,
+    /// Only an administrator can consent (AADSTS90094, 900941).
     AdminConsentRequired,
     ConditionalAccess,
     MfaRequired,
@@ -67,7 +81,7 @@ use ErrorKind as K;
 /// The AADSTS codes calconnect explains. Unknown codes fall back to the OAuth `error` value.
 pub const AADSTS_TABLE: &[AadstsEntry] = &[
     row(65004, K::DeclinedConsent, "The permission request was declined.", "Sign in again and choose Accept, or pick the Free/Busy app if you only want to share availability."),
-    row(65001, K::AdminConsentRequired, "Your organisation requires an administrator to approve this app.", "Send the admin-consent link to your Microsoft 365 administrator, then sign in again."),
+    row(65001, K::ConsentRequired, "Microsoft has no consent on record for the permissions calconnect asks for: it was never given, or it was withdrawn.", "Sign in again and approve the permissions on the consent page Microsoft shows (calconnect asks Microsoft to show it). Only if Microsoft then says an administrator must approve is the admin-consent link needed."),
     row(90094, K::AdminConsentRequired, "Only an administrator can grant the permissions this app asks for.", "Send the admin-consent link to your Microsoft 365 administrator, then sign in again."),
     row(900941, K::AdminConsentRequired, "An administrator must approve this app before you can use it.", "Send the admin-consent link to your Microsoft 365 administrator, then sign in again."),
     row(53003, K::ConditionalAccess, "A Conditional Access policy of your organisation blocked this sign-in.", "Try the browser sign-in instead of the device code, or ask your administrator which policy applies (give them the trace and correlation IDs)."),
@@ -129,6 +143,9 @@ pub struct AadError {
     pub correlation_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_uri: Option<String>,
+    /// Entra's finer reason, where it sends one (`consent_required`, `basic_action`, `bad_token`, …; facts §0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suberror: Option<String>,
 }
 
 impl oauth2::ErrorResponse for AadError {}
@@ -206,9 +223,12 @@ impl AadError {
         if let Some(entry) = self.entry() {
             return entry.kind;
         }
+        if self.suberror.as_deref() == Some("consent_required") {
+            return K::ConsentRequired;
+        }
         match self.error.as_str() {
             "access_denied" => K::DeclinedConsent,
-            "consent_required" => K::AdminConsentRequired,
+            "consent_required" => K::ConsentRequired,
             "interaction_required" | "login_required" => K::InteractionRequired,
             "invalid_grant" => K::SignInExpired,
             "authorization_declined" => K::DeviceCodeDeclined,
@@ -229,8 +249,14 @@ impl AadError {
             .any(|code| matches!(code, 53003 | 50097 | 50005))
     }
 
+    /// Only an administrator can consent (AADSTS90094, 900941): the admin-consent link is the way on.
     pub fn needs_admin_consent(&self) -> bool {
         self.kind() == K::AdminConsentRequired
+    }
+
+    /// No consent is on record (AADSTS65001): signing in again with `prompt=consent` lets the person give it.
+    pub fn needs_consent_prompt(&self) -> bool {
+        self.kind() == K::ConsentRequired
     }
 }
 
@@ -295,15 +321,36 @@ mod tests {
     }
 
     #[test]
-    fn admin_consent_codes_are_recognised() {
-        for code in [65001, 90094, 900941] {
+    fn only_90094_and_900941_need_an_administrator() {
+        for code in [90094, 900941] {
             let error = AadError {
-                error: "invalid_grant".into(),
+                error: "access_denied".into(),
                 error_codes: vec![code],
                 ..AadError::default()
             };
             assert!(error.needs_admin_consent(), "{code}");
+            assert!(!error.needs_consent_prompt(), "{code}");
         }
+    }
+
+    #[test]
+    fn aadsts65001_with_suberror_consent_required_asks_for_consent_not_an_administrator() {
+        // The token endpoint's body (facts §0): invalid_grant, AADSTS65001, suberror consent_required.
+        let body = r#"{"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented to use the application with ID 'c0ffee00-0000-4000-8000-000000000001' named 'calconnect'. Send an interactive authorization request for this user and resource. Trace ID: 11aa Correlation ID: 22bb Timestamp: 2024-01-01 00:00:00Z","error_codes":[65001],"suberror":"consent_required","trace_id":"11aa","correlation_id":"22bb"}"#;
+        let error: AadError = serde_json::from_str(body).unwrap();
+        assert_eq!(error.suberror.as_deref(), Some("consent_required"));
+        assert_eq!(error.kind(), ErrorKind::ConsentRequired);
+        assert!(error.needs_consent_prompt());
+        assert!(!error.needs_admin_consent());
+        assert!(error.entry().unwrap().next_step.contains("consent page"));
+        // The suberror alone is enough when the code is one calconnect does not know.
+        let unknown = AadError {
+            error: "invalid_grant".into(),
+            error_codes: vec![65999],
+            suberror: Some("consent_required".into()),
+            ..AadError::default()
+        };
+        assert_eq!(unknown.kind(), ErrorKind::ConsentRequired);
     }
 
     #[test]

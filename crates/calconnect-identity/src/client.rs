@@ -83,6 +83,9 @@ pub struct AuthorizeOptions {
     /// `prompt=select_account`: show the account picker even though the browser is signed in (connecting
     /// another account; without it the browser silently reuses the first account's session).
     pub select_account: bool,
+    /// `prompt=consent`: show Microsoft's consent page even where consent is on record, the way on after
+    /// AADSTS65001 (takes the place of `select_account`, as `prompt` carries one value).
+    pub consent: bool,
 }
 
 /// Signs in and refreshes against one authority with one app registration. Cheap to clone.
@@ -199,6 +202,18 @@ impl IdentityClient {
             .await
     }
 
+    /// Like [`Self::begin_browser_sign_in`], asking Microsoft for `prompt` (e.g. its consent page).
+    pub async fn begin_browser_sign_in_prompting(
+        &self,
+        prompt: Option<Prompt>,
+    ) -> Result<BrowserSignIn> {
+        let options = AuthorizeOptions {
+            consent: prompt == Some(Prompt::Consent),
+            ..AuthorizeOptions::default()
+        };
+        self.begin_browser_sign_in_with(&options).await
+    }
+
     /// Like [`Self::begin_browser_sign_in`], with `prompt` and `login_hint` as `options` say.
     pub async fn begin_browser_sign_in_with(
         &self,
@@ -229,7 +244,10 @@ impl IdentityClient {
             .add_scopes(self.scopes())
             .set_pkce_challenge(challenge)
             .set_redirect_uri(Cow::Owned(redirect.clone()));
-        if options.select_account {
+        // `prompt` takes one value: the consent page (which follows the account choice anyway) wins.
+        if options.consent {
+            request = request.add_extra_param("prompt", Prompt::Consent.as_str());
+        } else if options.select_account {
             request = request.add_extra_param("prompt", "select_account");
         }
         if let Some(hint) = options.login_hint.as_deref() {
@@ -500,6 +518,24 @@ fn map_request_error(
     }
 }
 
+/// The `prompt` of an authorize request (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow:
+/// "`prompt=consent` triggers the OAuth consent dialog after the user signs in, asking the user to grant
+/// permissions to the app").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// Show the consent page even where consent is on record: the way on after AADSTS65001.
+    Consent,
+}
+
+impl Prompt {
+    /// The parameter's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Consent => "consent",
+        }
+    }
+}
+
 /// A browser sign-in in progress: open [`BrowserSignIn::authorize_url`], then await [`BrowserSignIn::complete`].
 pub struct BrowserSignIn {
     client: IdentityClient,
@@ -595,5 +631,18 @@ mod tests {
         assert!(!query.contains_key("prompt") && !query.contains_key("login_hint"));
         assert!(query["state"].len() >= 16);
         assert!(query["code_challenge"].len() >= 43);
+        assert!(!query.contains_key("prompt"), "no prompt unless asked");
+
+        let consent = client
+            .begin_browser_sign_in_prompting(Some(Prompt::Consent))
+            .await
+            .unwrap();
+        let prompts: Vec<String> = consent
+            .authorize_url()
+            .query_pairs()
+            .filter(|(name, _)| name == "prompt")
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        assert_eq!(prompts, ["consent"]);
     }
 }

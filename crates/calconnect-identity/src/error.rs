@@ -225,11 +225,19 @@ impl Error {
     pub fn needs_admin_consent(&self) -> bool {
         self.aad().is_some_and(AadError::needs_admin_consent)
     }
+
+    /// No consent is on record (AADSTS65001): a browser sign-in with `prompt=consent` lets the person give it.
+    pub fn needs_consent_prompt(&self) -> bool {
+        self.aad().is_some_and(AadError::needs_consent_prompt)
+    }
 }
 
 fn kind_message(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::DeclinedConsent => "The permission request was declined.",
+        ErrorKind::ConsentRequired => {
+            "Microsoft has no consent on record for the permissions calconnect asks for."
+        }
         ErrorKind::AdminConsentRequired => "An administrator must approve this app first.",
         ErrorKind::ConditionalAccess => "Your organisation's policy blocked this sign-in.",
         ErrorKind::MfaRequired => "Your organisation requires multi-factor authentication.",
@@ -275,6 +283,7 @@ fn kind_message(kind: ErrorKind) -> &'static str {
 fn kind_next_step(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::DeclinedConsent => "Sign in again and choose Accept, or pick the Free/Busy app.",
+        ErrorKind::ConsentRequired => "Sign in again and approve the permissions on the consent page Microsoft shows.",
         ErrorKind::AdminConsentRequired => "Send the admin-consent link to your administrator, then sign in again.",
         ErrorKind::ConditionalAccess | ErrorKind::MfaRequired => "Sign in with the browser, or ask your administrator (give them the trace and correlation IDs).",
         ErrorKind::InteractionRequired | ErrorKind::SignInExpired => "Sign in again.",

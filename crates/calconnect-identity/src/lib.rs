@@ -47,7 +47,7 @@ pub use admin_consent::{AdminConsent, PermissionReason};
 pub use app::{AppKind, AppRegistration};
 pub use authority::{Authority, Cloud};
 pub use browser::{BrowserOpener, SystemBrowser};
-pub use client::{AuthorizeOptions, BrowserSignIn, IdentityClient, SignIn};
+pub use client::{AuthorizeOptions, BrowserSignIn, IdentityClient, Prompt, SignIn};
 pub use device_code::{DeviceCode, DeviceProgress, PollState};
 pub use discovery::Discovery;
 pub use error::{Error, Result};

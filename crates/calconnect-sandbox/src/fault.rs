@@ -40,6 +40,15 @@ pub enum Fault {
         #[serde(default)]
         user: Option<String>,
     },
+    /// Withdraw the consent users gave (optionally only `user`'s, only to `client_id`), as deleting their
+    /// oauth2PermissionGrant does (learn.microsoft.com/graph/api/oauth2permissiongrant-delete): the next
+    /// refresh gets AADSTS65001 (`consent_required`) and the next sign-in shows the consent page again.
+    RevokeConsent {
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        client_id: Option<String>,
+    },
     /// The next `times` consent decisions count as declined (AADSTS65004), whatever the person clicks.
     DeclineConsent { times: u32 },
     /// Conditional access blocks the next `times` sign-ins and token grants (AADSTS53003).
@@ -73,12 +82,20 @@ pub enum RefreshTokenFault {
     Expire { user: Option<String> },
 }
 
+/// Whose consent a [`Fault::RevokeConsent`] withdraws (`None`: everyone's, every app's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRevocation {
+    pub user: Option<String>,
+    pub client_id: Option<String>,
+}
+
 #[derive(Debug, Default)]
 struct FaultState {
     latency: HashMap<String, Duration>,
     throttles: HashMap<String, (u16, u64, u32)>,
     drops: HashMap<String, u32>,
     pending_refresh_token_faults: Vec<RefreshTokenFault>,
+    pending_consent_revocations: Vec<ConsentRevocation>,
     declined_consents: u32,
     conditional_access: u32,
     ews_server_busy: Option<(u64, u32, bool)>,
@@ -124,6 +141,9 @@ impl FaultControl {
             Fault::ExpireRefreshTokens { user } => state
                 .pending_refresh_token_faults
                 .push(RefreshTokenFault::Expire { user }),
+            Fault::RevokeConsent { user, client_id } => state
+                .pending_consent_revocations
+                .push(ConsentRevocation { user, client_id }),
             Fault::DeclineConsent { times } => state.declined_consents = times,
             Fault::ConditionalAccess { times } => state.conditional_access = times,
             Fault::EwsServerBusy {
@@ -170,6 +190,14 @@ impl FaultControl {
     /// Expires all refresh tokens issued so far (AADSTS700082 on next use).
     pub fn expire_refresh_tokens(&self) {
         self.apply(Fault::ExpireRefreshTokens { user: None });
+    }
+
+    /// Withdraws `user`'s (or everyone's) consent to `client_id` (or every app): AADSTS65001 on refresh.
+    pub fn revoke_consent(&self, user: Option<&str>, client_id: Option<&str>) {
+        self.apply(Fault::RevokeConsent {
+            user: user.map(str::to_owned),
+            client_id: client_id.map(str::to_owned),
+        });
     }
 
     /// The next `times` consents are declined (AADSTS65004).
@@ -240,6 +268,11 @@ impl FaultControl {
     /// Takes the refresh-token revocations installed since the last call (the token store applies them).
     pub fn take_refresh_token_faults(&self) -> Vec<RefreshTokenFault> {
         std::mem::take(&mut self.lock().pending_refresh_token_faults)
+    }
+
+    /// Takes the consent withdrawals installed since the last call (the store applies them).
+    pub fn take_consent_revocations(&self) -> Vec<ConsentRevocation> {
+        std::mem::take(&mut self.lock().pending_consent_revocations)
     }
 
     /// Consumes one forced consent decline.

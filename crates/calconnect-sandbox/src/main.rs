@@ -23,7 +23,7 @@ use clap::Parser;
 /// `admin token: …`, or the one given with --admin-token): POST /_sandbox/faults with JSON such as
 /// {"kind":"throttle","route":"graph.calendars","status":429,"retry_after_secs":2,"times":1}
 /// (kinds: latency, throttle, drop_connection, revoke_refresh_tokens, expire_refresh_tokens,
-/// decline_consent, conditional_access, ews_server_busy, clear) and GET /_sandbox/journal.
+/// revoke_consent, decline_consent, conditional_access, ews_server_busy, clear) and GET /_sandbox/journal.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
 struct Arguments {

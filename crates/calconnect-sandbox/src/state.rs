@@ -315,6 +315,9 @@ impl AppState {
         for fault in self.inner.faults.take_refresh_token_faults() {
             store.apply_refresh_token_fault(&fault, &self.inner.tenant);
         }
+        for revocation in self.inner.faults.take_consent_revocations() {
+            store.revoke_consent(&revocation, &self.inner.tenant);
+        }
         store
     }
 

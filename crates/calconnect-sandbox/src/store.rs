@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::fault::RefreshTokenFault;
+use crate::fault::{ConsentRevocation, RefreshTokenFault};
 use crate::scope::Scope;
 use crate::tenant::Tenant;
 
@@ -202,6 +202,27 @@ impl Store {
                 record.state = new_state;
             }
         }
+    }
+
+    /// Withdraws the consents a [`ConsentRevocation`] names. Refresh tokens stay, but no longer carry
+    /// permissions that are not consented ([`crate::identity::consent::covers`]).
+    pub fn revoke_consent(&mut self, revocation: &ConsentRevocation, tenant: &Tenant) {
+        let user_id = revocation
+            .user
+            .as_deref()
+            .map(|email| tenant.user_by_email(email).map(|user| user.id));
+        self.consents.retain(|(user, client_id), _| {
+            let user_matches = match user_id {
+                None => true,
+                Some(Some(id)) => *user == id,
+                Some(None) => false,
+            };
+            let client_matches = revocation
+                .client_id
+                .as_deref()
+                .is_none_or(|wanted| wanted.eq_ignore_ascii_case(client_id));
+            !(user_matches && client_matches)
+        });
     }
 
     /// Finds a device code by the user code the person typed (case-insensitive, dashes ignored).

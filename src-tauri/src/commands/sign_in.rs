@@ -16,15 +16,23 @@ use crate::ipc::event::SignInEvent;
 use crate::state::AppState;
 
 /// Opens the browser on the authorize URL (PKCE, loopback redirect; RFC 7636, RFC 8252) and waits for it.
+/// `ask_consent` asks Microsoft to show its consent page (`prompt=consent`), the way on after
+/// `ConsentRequired`.
 #[tauri::command]
 pub async fn start_browser_sign_in<R: Runtime>(
     app: AppHandle<R>,
     state: tauri::State<'_, AppState>,
     access: Access,
+    ask_consent: Option<bool>,
     on_event: Channel<SignInEvent>,
 ) -> Result<BrowserSignInView, IpcError> {
     let core = state.core().await?;
-    let pending = core.start_browser_sign_in(access.into()).await?;
+    let pending = if ask_consent.unwrap_or(false) {
+        core.start_browser_sign_in_with_consent(access.into())
+            .await?
+    } else {
+        core.start_browser_sign_in(access.into()).await?
+    };
     let timeout = pending.timeout();
     let view = BrowserSignInView {
         authorize_url: pending.authorize_url().to_string(),

@@ -1,7 +1,7 @@
 //! View types sent to the webview (camelCase JSON), converted from the core's own types.
 
 use calconnect_core::{
-    Account, AccountStatus, BusyBlock, CalendarInfo, FreeBusy, RegistrationGuide,
+    Account, AccountStatus, BusyBlock, CalendarInfo, FreeBusy, FreeBusySource, RegistrationGuide,
 };
 use calconnect_identity::{AccessLevel, AppKind};
 use chrono::{DateTime, Utc};
@@ -171,6 +171,8 @@ pub struct FreeBusyView {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub blocks: Vec<BusyBlockView>,
+    /// `getSchedule`, or `calendarView` when Microsoft refused getSchedule for this sign-in.
+    pub source: FreeBusySource,
 }
 
 impl From<FreeBusy> for FreeBusyView {
@@ -180,6 +182,7 @@ impl From<FreeBusy> for FreeBusyView {
             start: free_busy.start,
             end: free_busy.end,
             blocks: free_busy.blocks.into_iter().map(Into::into).collect(),
+            source: free_busy.source,
         }
     }
 }

@@ -12,6 +12,9 @@ pub enum ErrorCode {
     Failed,
     /// The person cancelled (or started another sign-in): the UI goes back quietly.
     Cancelled,
+    /// Microsoft has no consent on record (AADSTS65001): the UI offers "Sign in again with consent"
+    /// (`prompt=consent`) before any talk of an administrator.
+    ConsentRequired,
     /// The tenant requires an administrator's consent: the UI shows the link to send.
     AdminConsentRequired,
     /// The account's saved sign-in no longer works: the UI offers "Sign in again".
@@ -53,7 +56,8 @@ pub struct Details {
     pub trace_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
-    /// The admin-consent link to send to an administrator (AADSTS65001/90094).
+    /// The admin-consent link to send to an administrator (AADSTS90094/900941, or AADSTS65001 again after
+    /// the consent page).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_consent_url: Option<String>,
 }
@@ -101,6 +105,7 @@ impl IpcError {
 fn code_for(kind: ErrorKind) -> ErrorCode {
     match kind {
         ErrorKind::Cancelled => ErrorCode::Cancelled,
+        ErrorKind::ConsentRequired => ErrorCode::ConsentRequired,
         ErrorKind::AdminConsentRequired => ErrorCode::AdminConsentRequired,
         ErrorKind::NeedsSignInAgain => ErrorCode::NeedsSignInAgain,
         ErrorKind::AppMisconfigured | ErrorKind::Configuration => ErrorCode::Configuration,
@@ -216,6 +221,29 @@ mod tests {
             "No client ID is configured for the Full (read-write calendars) app."
         );
         assert!(json["nextStep"].as_str().unwrap().contains("client"));
+        assert!(json.get("adminConsentUrl").is_none());
+    }
+
+    #[test]
+    fn missing_consent_offers_the_consent_page_without_an_admin_link() {
+        let aad = calconnect_identity::AadError {
+            error: "invalid_grant".into(),
+            error_codes: vec![65001],
+            suberror: Some("consent_required".into()),
+            ..calconnect_identity::AadError::default()
+        };
+        let source = calconnect_identity::Error::Server {
+            operation: "device code poll",
+            response: Box::new(aad),
+        };
+        let error: IpcError = calconnect_core::Error::SignIn {
+            source,
+            admin_consent: None,
+        }
+        .into();
+        let json = serde_json::to_value(&error).unwrap();
+        assert_eq!(json["code"], "ConsentRequired");
+        assert!(json["nextStep"].as_str().unwrap().contains("consent page"));
         assert!(json.get("adminConsentUrl").is_none());
     }
 

@@ -44,7 +44,8 @@ export function render(root, ctx) {
   const failed = (error) => {
     if (!active) return;
     const actions = [];
-    if (error.code === 'NeedsSignInAgain') {
+    // A refresh refused for missing consent also needs a sign-in; the browser's shows the consent page.
+    if (error.code === 'NeedsSignInAgain' || error.code === 'ConsentRequired') {
       actions.push(h('button', { type: 'button', class: 'primary', onclick: () => ctx.dispatch({ type: 'reconnect', account }) }, 'Sign in again'));
     }
     replaceChildren(content, errorCard(error, ...actions));
@@ -249,6 +250,7 @@ function weekView(container, account, failed, isActive) {
   const title = h('h3', { class: 'week-title', 'data-testid': 'week-title', 'aria-live': 'polite' }, '');
   const grid = h('div', { class: 'week-grid', 'data-testid': 'week-grid', 'aria-busy': 'true' });
   const summary = h('p', { class: 'muted', role: 'status', 'data-testid': 'week-summary' }, 'Loading busy times…');
+  const source = h('p', { class: 'muted small', 'data-testid': 'week-source' }, '');
   const move = (/** @type {number} */ weeks) => {
     start = weeks === 0 ? weekStart(new Date()) : addWeeks(start, weeks);
     load();
@@ -267,6 +269,10 @@ function weekView(container, account, failed, isActive) {
       grid.setAttribute('aria-busy', 'false');
       const busy = result.blocks.filter((block) => block.status !== 'free').length;
       summary.textContent = busy === 0 ? 'Free all week.' : `${busy} busy block${busy === 1 ? '' : 's'} this week.`;
+      source.textContent =
+        result.source === 'calendarView'
+          ? 'Read from your calendar (calendarView): Microsoft refused the free/busy API (getSchedule) for this sign-in. Only status and times are kept.'
+          : '';
     }, failed);
   };
 
@@ -300,6 +306,7 @@ function weekView(container, account, failed, isActive) {
       legend(),
       grid,
       summary,
+      source,
     ),
   );
   drawWeek(grid, start, []);

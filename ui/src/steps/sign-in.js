@@ -69,8 +69,9 @@ export function render(root, ctx) {
 
   /**
    * @param {'browser' | 'deviceCode'} method
+   * @param {boolean} [askConsent] browser only: ask Microsoft to show its consent page (after `ConsentRequired`)
    */
-  async function begin(method) {
+  async function begin(method, askConsent = false) {
     const current = ++attempt;
     let finished = false;
     inFlight = true;
@@ -104,7 +105,7 @@ export function render(root, ctx) {
     };
     try {
       if (method === 'browser') {
-        const view = await startBrowserSignIn(access, onEvent);
+        const view = await startBrowserSignIn(access, onEvent, askConsent);
         if (active && current === attempt && !finished) showBrowserWait(view);
       } else {
         const view = await startDeviceCode(access, onEvent);
@@ -211,11 +212,16 @@ export function render(root, ctx) {
    */
   function showFailure(error, method) {
     const alternative = error.alternative && error.alternative !== method ? error.alternative : null;
+    // No consent on record (AADSTS65001): Microsoft's consent page comes first, an administrator only if it fails.
+    const consent = error.code === 'ConsentRequired';
     replaceChildren(
       body,
       errorCard(
         error,
-        h('button', { type: 'button', class: 'primary', 'data-testid': 'retry', onclick: () => begin(method) }, 'Try again'),
+        ...(consent
+          ? [h('button', { type: 'button', class: 'primary', 'data-testid': 'sign-in-with-consent', onclick: () => begin('browser', true) }, 'Sign in again with consent')]
+          : []),
+        h('button', { type: 'button', class: consent ? false : 'primary', 'data-testid': 'retry', onclick: () => begin(method) }, 'Try again'),
         ...(alternative
           ? [
               h(

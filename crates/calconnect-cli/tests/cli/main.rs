@@ -61,7 +61,12 @@ impl Output {
 
 impl Cli {
     async fn start(test: &str) -> Self {
-        let sandbox = Sandbox::builder().start().await.expect("sandbox starts");
+        Self::start_with(test, Sandbox::builder()).await
+    }
+
+    /// Like [`Cli::start`], on a sandbox built by `builder` (another tenant, say).
+    async fn start_with(test: &str, builder: calconnect_sandbox::SandboxBuilder) -> Self {
+        let sandbox = builder.start().await.expect("sandbox starts");
         Self::with_sandbox(test, sandbox)
     }
 
@@ -144,6 +149,46 @@ impl Cli {
             email,
         )
         .await
+    }
+
+    /// Runs a command that signs in with the browser: `BROWSER` "opens" nothing, and the person takes the
+    /// `authorize_url` the CLI prints, signs in and delivers the redirect to the CLI's loopback listener.
+    async fn with_browser(&self, arguments: &[&str], email: &str) -> (Output, url::Url) {
+        let mut command = self.command(arguments);
+        command.env("BROWSER", "true");
+        let mut child = command.spawn().expect("the binary runs");
+        let mut stderr_lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut stderr = String::new();
+        let mut authorize_url = None;
+        while let Some(line) = stderr_lines.next_line().await.unwrap() {
+            stderr.push_str(&line);
+            stderr.push('\n');
+            if let Ok(prompt) = serde_json::from_str::<Value>(&line) {
+                if let Some(url) = prompt["authorize_url"].as_str() {
+                    authorize_url = Some(url::Url::parse(url).unwrap());
+                    break;
+                }
+            }
+        }
+        let authorize_url =
+            authorize_url.unwrap_or_else(|| panic!("the CLI printed the authorize URL:\n{stderr}"));
+        let person = Person::new(&self.sandbox).unwrap();
+        let location = person
+            .sign_in(&authorize_url, email, Consent::Approve)
+            .await
+            .unwrap();
+        person.follow(&location).await.unwrap();
+        while let Some(line) = stderr_lines.next_line().await.unwrap() {
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+        let output = child.wait_with_output().await.unwrap();
+        let output = Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr,
+        };
+        (output, authorize_url)
     }
 
     /// Runs a command that signs in by device code, the person entering the code it prints.
@@ -294,21 +339,99 @@ async fn a_scripted_session_logs_in_lists_reads_free_busy_and_logs_out_without_l
 }
 
 #[tokio::test]
-async fn admin_consent_failure_exits_4_with_the_link_in_json() {
+async fn missing_consent_points_at_prompt_consent_and_need_admin_approval_there_exits_4_with_the_link(
+) {
     let cli = Cli::start("consent").await;
 
+    // Lee may not consent to the Full app: the device code's poll gets AADSTS65001.
     let login = cli
         .login_device_code("full", demo::FULL_APP_CLIENT_ID, demo::LEE)
         .await;
 
     assert_eq!(login.code, 4, "{}\n{}", login.stdout, login.stderr);
     let error = &login.json()["error"];
+    assert_eq!(error["kind"], "consent_required");
+    assert_eq!(error["try_prompt_consent"], true);
+    assert!(error["admin_consent"].is_null(), "{error}");
+    assert!(error["trace_id"].is_string());
+
+    let (login, authorize_url) = cli
+        .with_browser(
+            &[
+                "login",
+                "--app",
+                "full",
+                "--prompt-consent",
+                "--client-id",
+                demo::FULL_APP_CLIENT_ID,
+            ],
+            demo::LEE,
+        )
+        .await;
+
+    assert!(
+        authorize_url
+            .query_pairs()
+            .any(|(name, value)| name == "prompt" && value == "consent"),
+        "{authorize_url}"
+    );
+    assert_eq!(login.code, 4, "{}\n{}", login.stdout, login.stderr);
+    let error = &login.json()["error"];
     assert_eq!(error["kind"], "admin_consent_required");
+    assert_eq!(error["try_prompt_consent"], false);
     assert!(error["admin_consent"]["url"]
         .as_str()
         .unwrap()
         .contains("adminconsent"));
     assert!(error["trace_id"].is_string());
+}
+
+#[tokio::test]
+async fn prompt_consent_and_the_device_code_are_refused_together() {
+    let cli = Cli::start("consent-usage").await;
+
+    let login = cli
+        .run(&["login", "--device-code", "--prompt-consent"])
+        .await;
+
+    assert_eq!(login.code, 2, "{}", login.stderr);
+}
+
+#[tokio::test]
+async fn freebusy_says_it_read_calendar_view_where_get_schedule_is_refused() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.graph.get_schedule_requires = Some("Calendars.Read".to_owned());
+    let cli = Cli::start_with("calendar-view", Sandbox::builder().tenant(tenant)).await;
+    let login = cli
+        .login_device_code("freebusy", demo::FREEBUSY_APP_CLIENT_ID, demo::ADELE)
+        .await;
+    assert_eq!(login.code, 0, "{}", login.stderr);
+    let account_id = login.json()["account"]["id"].as_str().unwrap().to_owned();
+    let from = calconnect_sandbox::tenant::week_start(chrono::Utc::now())
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let json = cli.run(&["freebusy", &account_id, "--from", &from]).await;
+
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let free_busy = &json.json()["free_busy"];
+    assert_eq!(free_busy["source"], "calendarView");
+    let blocks = free_busy["blocks"].as_array().unwrap();
+    assert!(!blocks.is_empty());
+    for block in blocks {
+        let mut keys: Vec<&str> = block
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["end", "start", "status"],
+            "status, start and end only"
+        );
+    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use calconnect_identity::AppKind;
 use calconnect_sandbox::demo;
 use chrono::Utc;
 
-use crate::support::Bench;
+use crate::support::{Bench, BenchOptions};
 
 #[tokio::test]
 async fn megans_25_calendars_are_read_in_one_page_and_again_without_duplicates() {
@@ -128,4 +128,73 @@ async fn an_empty_range_is_rejected_before_any_request() {
 
     assert_eq!(error.kind(), calconnect_core::ErrorKind::Configuration);
     assert_eq!(bench.routes("graph.getSchedule"), 0);
+}
+
+/// Microsoft's pages disagree on whether getSchedule takes Calendars.ReadBasic (facts §0); where it is
+/// refused, a Free/Busy account still shows its own busy times, read from `/me/calendarView`.
+#[tokio::test]
+async fn a_free_busy_account_refused_get_schedule_reads_the_same_busy_blocks_from_calendar_view() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.graph.get_schedule_requires = Some("Calendars.Read".to_owned());
+    let bench = Bench::start_with(BenchOptions {
+        sandbox_tenant: Some(tenant),
+        ..BenchOptions::default()
+    })
+    .await;
+    let free_busy_account = bench
+        .connect_browser(AppKind::FreeBusy, demo::ADELE)
+        .await
+        .unwrap();
+    let full_account = bench
+        .connect_browser(AppKind::Full, demo::ADELE)
+        .await
+        .unwrap();
+    let start = calconnect_sandbox::tenant::week_start(Utc::now()) - chrono::Duration::days(7);
+    let end = start + chrono::Duration::days(21);
+
+    let fallback = bench
+        .core
+        .free_busy(&free_busy_account.account.id, start, end)
+        .await
+        .expect("free/busy survives getSchedule's 403");
+    let reference = bench
+        .core
+        .free_busy(&full_account.account.id, start, end)
+        .await
+        .expect("Calendars.ReadWrite may call getSchedule");
+
+    assert_eq!(
+        fallback.source,
+        calconnect_core::FreeBusySource::CalendarView
+    );
+    assert_eq!(
+        reference.source,
+        calconnect_core::FreeBusySource::GetSchedule
+    );
+    assert!(!fallback.blocks.is_empty(), "Adele has a busy week");
+    assert_eq!(
+        fallback.blocks, reference.blocks,
+        "calendarView gives the blocks getSchedule gives"
+    );
+    assert!(fallback.blocks.iter().all(|block| block.status != "free"));
+    let journal = bench.journal_text();
+    assert!(
+        journal.contains("graph.getSchedule") && journal.contains(" 403 "),
+        "{journal}"
+    );
+    let view_requests: Vec<_> = bench
+        .sandbox
+        .journal()
+        .into_iter()
+        .filter(|entry| entry.route == "graph.calendarView")
+        .collect();
+    assert!(!view_requests.is_empty(), "{journal}");
+    assert!(
+        view_requests.iter().all(|entry| entry.status == 200
+            && entry
+                .query
+                .as_deref()
+                .is_some_and(|query| query.contains("select=showAs"))),
+        "{journal}"
+    );
 }

@@ -5,6 +5,7 @@
 
 mod browser_sign_in;
 mod calendars;
+mod consent;
 mod device_code;
 mod graph_test;
 mod keychain;

@@ -78,11 +78,18 @@ pub enum Behaviour {
     },
     /// Never comes back (a closed browser tab).
     Vanish,
+    /// Signs in approving consent, but the consent is withdrawn (the sandbox's `revoke_consent`) before
+    /// the redirect reaches the app, so the code's redemption finds none: AADSTS65001.
+    SignInThenConsentWithdrawn {
+        email: String,
+        client_id: String,
+    },
 }
 
 /// The "system browser": hands the URL to the person, then follows the redirect to the loopback listener.
 pub struct PersonBrowser {
     person: Person,
+    sandbox: Arc<SandboxHandle>,
     behaviour: Mutex<Behaviour>,
     pub failures: Arc<Mutex<Vec<String>>>,
     /// Every redirect the person's browser followed (with `code=` when the sign-in succeeded).
@@ -100,6 +107,7 @@ impl PersonBrowser {
 impl BrowserOpener for PersonBrowser {
     fn open(&self, url: &Url) -> std::io::Result<()> {
         let person = self.person.clone();
+        let sandbox = self.sandbox.clone();
         let behaviour = self.behaviour.lock().unwrap().clone();
         let failures = self.failures.clone();
         let redirects = self.redirects.clone();
@@ -107,12 +115,20 @@ impl BrowserOpener for PersonBrowser {
         let url = url.clone();
         tokio::spawn(async move {
             let outcome = async {
-                let (email, consent, forge) = match behaviour {
-                    Behaviour::SignIn { email, consent } => (email, consent, false),
-                    Behaviour::ForgeStateFirst { email } => (email, Consent::Approve, true),
+                let (email, consent, forge, withdraw) = match behaviour {
+                    Behaviour::SignIn { email, consent } => (email, consent, false, None),
+                    Behaviour::ForgeStateFirst { email } => (email, Consent::Approve, true, None),
+                    Behaviour::SignInThenConsentWithdrawn { email, client_id } => {
+                        (email, Consent::Approve, false, Some(client_id))
+                    }
                     Behaviour::Vanish => return Ok(()),
                 };
                 let location = person.sign_in(&url, &email, consent).await?;
+                if let Some(client_id) = withdraw {
+                    sandbox
+                        .faults()
+                        .revoke_consent(Some(&email), Some(&client_id));
+                }
                 if forge {
                     let mut forged = location.clone();
                     forged
@@ -153,6 +169,8 @@ pub struct BenchOptions {
     pub browser_timeout: Duration,
     /// The sandbox's access token `expires_in` (its default when `None`).
     pub access_token_lifetime: Option<Duration>,
+    /// The sandbox's directory (the demo tenant when `None`).
+    pub sandbox_tenant: Option<calconnect_sandbox::Tenant>,
 }
 
 impl Default for BenchOptions {
@@ -162,6 +180,7 @@ impl Default for BenchOptions {
             tenant: demo::DOMAIN.to_owned(),
             browser_timeout: Duration::from_secs(20),
             access_token_lifetime: None,
+            sandbox_tenant: None,
         }
     }
 }
@@ -176,6 +195,9 @@ impl Bench {
         if let Some(lifetime) = options.access_token_lifetime {
             builder = builder.access_token_lifetime(lifetime);
         }
+        if let Some(tenant) = options.sandbox_tenant {
+            builder = builder.tenant(tenant);
+        }
         let sandbox = Arc::new(builder.start().await.expect("sandbox starts"));
         let person = Person::new(&sandbox).expect("person's browser");
         let time = SharedTime {
@@ -186,6 +208,7 @@ impl Bench {
         };
         let browser = Arc::new(PersonBrowser {
             person: person.clone(),
+            sandbox: sandbox.clone(),
             behaviour: Mutex::new(Behaviour::SignIn {
                 email: demo::ADELE.to_owned(),
                 consent: Consent::Approve,

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use calconnect_graph::{Error, GraphClient, TokenError, TokenProvider};
+use calconnect_graph::{Error, FreeBusySource, GraphClient, TokenError, TokenProvider};
 use calconnect_sandbox::person::{Consent, Person};
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
 use chrono::{TimeDelta, Utc};
@@ -24,10 +24,14 @@ fn http_client(sandbox: &SandboxHandle) -> reqwest::Client {
         .unwrap()
 }
 
+const FREEBUSY_SCOPES: &str = "Calendars.ReadBasic User.Read offline_access";
+
 /// Tokens from the sandbox; `force_refresh` runs the refresh-token grant and counts it.
 struct SandboxTokens {
     http: reqwest::Client,
     token_url: url::Url,
+    client_id: &'static str,
+    scopes: &'static str,
     access: Mutex<SecretString>,
     refresh: Mutex<SecretString>,
     refreshes: Mutex<u32>,
@@ -36,14 +40,21 @@ struct SandboxTokens {
 impl SandboxTokens {
     /// Signs `user` in with the device-code grant (RFC 8628), the person approving on the sandbox's page.
     async fn sign_in(sandbox: &SandboxHandle, user: &str) -> SandboxTokens {
+        Self::sign_in_to(sandbox, user, demo::FULL_APP_CLIENT_ID, FULL_SCOPES).await
+    }
+
+    /// Like [`Self::sign_in`], with another app and its scopes.
+    async fn sign_in_to(
+        sandbox: &SandboxHandle,
+        user: &str,
+        client_id: &'static str,
+        scopes: &'static str,
+    ) -> SandboxTokens {
         let http = http_client(sandbox);
         let base = sandbox.base_url();
         let device: Value = http
             .post(base.join("organizations/oauth2/v2.0/devicecode").unwrap())
-            .form(&[
-                ("client_id", demo::FULL_APP_CLIENT_ID),
-                ("scope", FULL_SCOPES),
-            ])
+            .form(&[("client_id", client_id), ("scope", scopes)])
             .send()
             .await
             .unwrap()
@@ -61,7 +72,7 @@ impl SandboxTokens {
             .post(token_url.clone())
             .form(&[
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("client_id", demo::FULL_APP_CLIENT_ID),
+                ("client_id", client_id),
                 ("device_code", device["device_code"].as_str().unwrap()),
             ])
             .send()
@@ -73,6 +84,8 @@ impl SandboxTokens {
         SandboxTokens {
             http,
             token_url,
+            client_id,
+            scopes,
             access: Mutex::new(
                 tokens["access_token"]
                     .as_str()
@@ -96,9 +109,9 @@ impl SandboxTokens {
             .post(self.token_url.clone())
             .form(&[
                 ("grant_type", "refresh_token"),
-                ("client_id", demo::FULL_APP_CLIENT_ID),
+                ("client_id", self.client_id),
                 ("refresh_token", refresh_token.as_str()),
-                ("scope", FULL_SCOPES),
+                ("scope", self.scopes),
             ])
             .send()
             .await
@@ -264,4 +277,88 @@ async fn a_token_without_the_needed_scope_is_access_denied() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_refused_get_schedule_falls_back_to_calendar_view_with_the_blocks_get_schedule_gives() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.graph.get_schedule_requires = Some("Calendars.Read".to_owned());
+    let sandbox = Sandbox::builder()
+        .tls(true)
+        .tenant(tenant)
+        .start()
+        .await
+        .unwrap();
+    let read_basic = SandboxTokens::sign_in_to(
+        &sandbox,
+        demo::ADELE,
+        demo::FREEBUSY_APP_CLIENT_ID,
+        FREEBUSY_SCOPES,
+    )
+    .await;
+    let read_write = SandboxTokens::sign_in(&sandbox, demo::ADELE).await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = graph(&sandbox, &sleeper);
+    // Three windows (61 + 61 + 8 days), starting on a Monday at midnight so no window edge cuts a meeting.
+    let start = calconnect_sandbox::tenant::week_start(Utc::now()) - TimeDelta::days(7);
+    let end = start + TimeDelta::days(130);
+
+    let fallback = client
+        .own_free_busy(&read_basic, demo::ADELE, start, end)
+        .await
+        .expect("calendarView answers where getSchedule is refused");
+    let reference = client
+        .own_free_busy(&read_write, demo::ADELE, start, end)
+        .await
+        .unwrap();
+
+    assert_eq!(fallback.source, FreeBusySource::CalendarView);
+    assert_eq!(reference.source, FreeBusySource::GetSchedule);
+    assert!(!fallback.blocks.is_empty());
+    assert_eq!(fallback.blocks, reference.blocks);
+    let views: Vec<_> = sandbox
+        .journal()
+        .into_iter()
+        .filter(|entry| entry.route == "graph.calendarView")
+        .collect();
+    assert_eq!(views.len(), 3, "one calendarView per window");
+    for view in &views {
+        let query = view.query.as_deref().unwrap_or_default();
+        assert_eq!(view.status, 200);
+        assert!(
+            query.contains("%24select=showAs%2Cstart%2Cend") && query.contains("%24top=100"),
+            "{query}"
+        );
+    }
+    assert_eq!(
+        journal_routes(&sandbox, "graph.getSchedule")
+            .iter()
+            .filter(|status| **status == 403)
+            .count(),
+        3,
+        "every window of the Free/Busy token was refused"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_calendar_view_is_the_error_when_get_schedule_was_refused_too() {
+    let sandbox = start().await;
+    // A Teams conferencing token has no calendar permission at all: both APIs answer 403.
+    let tokens = SandboxTokens::sign_in_to(
+        &sandbox,
+        demo::ADELE,
+        demo::TEAMS_APP_CLIENT_ID,
+        "User.Read OnlineMeetings.ReadWrite offline_access",
+    )
+    .await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let now = Utc::now();
+
+    let error = graph(&sandbox, &sleeper)
+        .own_free_busy(&tokens, demo::ADELE, now, now + TimeDelta::days(7))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, Error::AccessDenied { .. }), "{error:?}");
+    assert_eq!(journal_routes(&sandbox, "graph.calendarView"), [403]);
 }

@@ -8,7 +8,8 @@ mod hostile_http;
 use std::time::Duration;
 
 use calconnect_identity::{
-    AppKind, AppRegistration, Authority, CancellationToken, ErrorKind, IdentityClient, Trust,
+    AppKind, AppRegistration, Authority, CancellationToken, ErrorKind, IdentityClient, Prompt,
+    Trust,
 };
 use calconnect_sandbox::person::{Consent, Person};
 use calconnect_sandbox::{demo, Sandbox, SandboxHandle};
@@ -131,6 +132,66 @@ async fn a_revoked_refresh_token_is_a_sign_in_expired_error_with_trace_ids() {
 
     assert_eq!(error.kind(), ErrorKind::SignInExpired, "{error:?}");
     assert!(error.trace_id().is_some() && error.correlation_id().is_some());
+}
+
+/// Signs in through the browser flow, the person approving whatever page the sandbox shows.
+async fn browser_sign_in(
+    sandbox: &SandboxHandle,
+    client: &IdentityClient,
+    prompt: Option<Prompt>,
+) -> (
+    url::Url,
+    calconnect_identity::Result<calconnect_identity::SignIn>,
+) {
+    let sign_in = client
+        .begin_browser_sign_in_prompting(prompt)
+        .await
+        .unwrap();
+    let person = Person::new(sandbox).unwrap();
+    let authorize_url = sign_in.authorize_url().clone();
+    let url = authorize_url.clone();
+    tokio::spawn(async move {
+        let location = person
+            .sign_in(&url, demo::ADELE, Consent::Approve)
+            .await
+            .unwrap();
+        person.follow(&location).await.unwrap();
+    });
+    let outcome = sign_in
+        .complete(Duration::from_secs(20), &CancellationToken::new())
+        .await;
+    (authorize_url, outcome)
+}
+
+#[tokio::test]
+async fn withdrawn_consent_is_consent_required_and_a_sign_in_with_prompt_consent_gives_it_again() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = client(&sandbox, AppKind::FreeBusy).await;
+    let (_, signed_in) = browser_sign_in(&sandbox, &client, None).await;
+    let signed_in = signed_in.expect("signed in");
+    sandbox
+        .faults()
+        .revoke_consent(Some(demo::ADELE), Some(demo::FREEBUSY_APP_CLIENT_ID));
+
+    let error = client.refresh(&signed_in.tokens).await.unwrap_err();
+
+    assert_eq!(error.kind(), ErrorKind::ConsentRequired, "{error:?}");
+    assert!(error.needs_consent_prompt() && !error.needs_admin_consent());
+    assert_eq!(
+        error.aad().unwrap().suberror.as_deref(),
+        Some("consent_required")
+    );
+    assert!(error.trace_id().is_some() && error.correlation_id().is_some());
+
+    let (authorize_url, again) = browser_sign_in(&sandbox, &client, Some(Prompt::Consent)).await;
+    assert!(authorize_url
+        .query_pairs()
+        .any(|(name, value)| name == "prompt" && value == "consent"));
+    let again = again.expect("consent given again on Microsoft's page");
+    client
+        .refresh(&again.tokens)
+        .await
+        .expect("the new grant refreshes");
 }
 
 /// Sleeps a few real milliseconds while moving the sandbox's clock by the requested time.

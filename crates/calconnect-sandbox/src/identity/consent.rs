@@ -124,6 +124,24 @@ pub fn next_step(
     }
 }
 
+/// Whether `user`'s consent to `app` still covers every permission in `scopes`: Entra issues nothing a
+/// withdrawn consent no longer grants (facts §0: AADSTS65001 is "consent missing or revoked").
+pub fn covers(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    app: &AppRegistration,
+    scopes: &[Scope],
+) -> bool {
+    let needed = expand(app, scopes);
+    let store = state.store();
+    let consented = store
+        .consents
+        .get(&(user_id, app.client_id.to_ascii_lowercase()));
+    needed
+        .iter()
+        .all(|scope| consented.is_some_and(|consented| consented.contains(scope)))
+}
+
 /// Records the person's consent to `scopes`.
 pub fn record(state: &AppState, user: &User, app: &AppRegistration, scopes: &[Scope]) {
     let permissions = expand(app, scopes);

@@ -227,6 +227,10 @@ fn authorization_code(
         }
     }
     let scopes = narrow(app, &record.grant.scopes, requested)?;
+    if !consent::covers(state, record.grant.user_id, app, &scopes) {
+        // Consent withdrawn between the consent page and the redemption.
+        return Err(consent::delegation_missing_error(app));
+    }
     token_response(
         state,
         &record.grant,
@@ -306,6 +310,9 @@ fn refresh_token(
         return Err(consent::conditional_access_error());
     }
     let scopes = narrow(app, &record.grant.scopes, requested)?;
+    if !consent::covers(state, record.grant.user_id, app, &scopes) {
+        return Err(consent::delegation_missing_error(app));
+    }
     // Entra rotates: the response carries a new refresh token, and the presented one stays valid.
     token_response(
         state,
@@ -392,6 +399,9 @@ fn device_code(
             }
         }
     };
+    if !consent::covers(state, grant.user_id, app, &grant.scopes) {
+        return Err(consent::delegation_missing_error(app));
+    }
     token_response(
         state,
         &grant,

@@ -544,3 +544,62 @@ async fn an_unknown_response_mode_is_refused() {
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.contains("error=invalid_request"), "{location}");
 }
+
+#[tokio::test]
+async fn prompt_consent_shows_the_consent_page_even_where_consent_is_on_record() {
+    let world = world().await;
+    // Adele consents once; a second sign-in without a prompt asks nothing (declining changes nothing).
+    code_for(&world, &Authorize::full(), demo::ADELE).await;
+    let location = world
+        .person
+        .sign_in(
+            &Authorize::full().url(&world),
+            demo::ADELE,
+            Consent::Decline,
+        )
+        .await
+        .unwrap();
+    assert!(
+        query_value(&location, "code").is_some(),
+        "no consent page without prompt: {location}"
+    );
+
+    // prompt=consent shows the page again (learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow):
+    // declining there is AADSTS65004, approving gives a code.
+    let asking = Authorize {
+        extra: vec![("prompt", "consent")],
+        ..Authorize::full()
+    };
+    let location = world
+        .person
+        .sign_in(&asking.url(&world), demo::ADELE, Consent::Decline)
+        .await
+        .unwrap();
+    assert!(
+        query_value(&location, "error_description")
+            .unwrap_or_default()
+            .starts_with("AADSTS65004"),
+        "the consent page was shown: {location}"
+    );
+    code_for(&world, &asking, demo::ADELE).await;
+}
+
+#[tokio::test]
+async fn prompt_consent_for_a_user_who_may_not_consent_is_need_admin_approval() {
+    let world = world().await;
+    let asking = Authorize {
+        extra: vec![("prompt", "consent")],
+        ..Authorize::full()
+    };
+    let location = world
+        .person
+        .sign_in(&asking.url(&world), demo::LEE, Consent::Approve)
+        .await
+        .unwrap();
+    assert!(
+        query_value(&location, "error_description")
+            .unwrap_or_default()
+            .starts_with("AADSTS90094"),
+        "{location}"
+    );
+}

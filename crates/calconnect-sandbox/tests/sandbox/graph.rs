@@ -459,3 +459,91 @@ async fn a_tenant_that_reads_get_schedule_as_needing_calendars_read_refuses_a_re
     let (status, body) = get_schedule(&world, &full, &request).await;
     assert_eq!(status, 200, "Calendars.ReadWrite still works: {body}");
 }
+
+#[tokio::test]
+async fn where_get_schedule_is_refused_calendar_view_serves_a_read_basic_token_only_the_selected_properties(
+) {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.graph.get_schedule_requires = Some("Calendars.Read".to_owned());
+    let world =
+        crate::support::world_with(calconnect_sandbox::Sandbox::builder().tenant(tenant)).await;
+    let token = token_for(
+        &world,
+        demo::ADELE,
+        FREEBUSY_SCOPES,
+        demo::FREEBUSY_APP_CLIENT_ID,
+    )
+    .await;
+
+    // Graph's refusal as Outlook sends it (facts §2.5): the envelope with a request id.
+    let (status, body) = get_schedule(&world, &token, &schedule_request(&[demo::ADELE], 7)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "ErrorAccessDenied");
+    assert_eq!(
+        body["error"]["message"],
+        "Access is denied. Check credentials and try again."
+    );
+    assert!(body["error"]["innerError"]["request-id"].is_string());
+
+    let monday = week_start(chrono::Utc::now());
+    let mut url = world.sandbox.graph_url().join("me/calendarView").unwrap();
+    url.query_pairs_mut()
+        .append_pair("startDateTime", &monday.to_rfc3339())
+        .append_pair(
+            "endDateTime",
+            &(monday + chrono::Duration::days(7)).to_rfc3339(),
+        )
+        .append_pair("$select", "showAs,start,end")
+        .append_pair("$top", "3");
+    let (status, page) = get(&world, &token, url.as_str()).await;
+    assert_eq!(
+        status, 200,
+        "Calendars.ReadBasic reads calendarView: {page}"
+    );
+    assert!(
+        page["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/calendarView(showAs,start,end)"),
+        "{page}"
+    );
+    assert_valid(&schema_validator("event", true), &page);
+    let events = page["value"].as_array().unwrap();
+    assert_eq!(events.len(), 3, "$top is the page size");
+    for event in events {
+        let mut keys: Vec<&str> = event
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["end", "id", "showAs", "start"], "{event}");
+    }
+    let next = page["@odata.nextLink"]
+        .as_str()
+        .expect("more than 3 events");
+    assert!(
+        next.contains("%24select=showAs%2Cstart%2Cend") || next.contains("$select=showAs"),
+        "{next}"
+    );
+    let (status, second) = get(&world, &token, next).await;
+    assert_eq!(status, 200);
+    assert!(
+        second["value"][0].get("subject").is_none(),
+        "$select kept on the next page: {second}"
+    );
+
+    let mut refused = world.sandbox.graph_url().join("me/calendarView").unwrap();
+    refused
+        .query_pairs_mut()
+        .append_pair("startDateTime", &monday.to_rfc3339())
+        .append_pair(
+            "endDateTime",
+            &(monday + chrono::Duration::days(7)).to_rfc3339(),
+        )
+        .append_pair("$select", "showAs,colour");
+    let (status, body) = get(&world, &token, refused.as_str()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "RequestBroker--ParseUri");
+}

@@ -152,3 +152,24 @@ async fn client_credentials_for_exchange_yield_an_app_only_token_with_the_app_ro
     .await;
     assert_eq!((status, aadsts(&body)), (401, 7000215));
 }
+
+#[tokio::test]
+async fn withdrawn_consent_refuses_the_refresh_with_aadsts65001_consent_required() {
+    let world = world().await;
+    let tokens = sign_in_tokens(&world, demo::FULL_APP_CLIENT_ID, FULL_SCOPES, demo::ADELE).await;
+    let megan = sign_in_tokens(&world, demo::FULL_APP_CLIENT_ID, FULL_SCOPES, demo::MEGAN).await;
+
+    // As deleting Adele's oauth2PermissionGrant does (learn.microsoft.com/graph/api/oauth2permissiongrant-delete).
+    world
+        .sandbox
+        .faults()
+        .revoke_consent(Some(demo::ADELE), Some(demo::FULL_APP_CLIENT_ID));
+    let (status, body) = refresh(&world, tokens["refresh_token"].as_str().unwrap(), None).await;
+
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(aadsts(&body), 65001);
+    assert_eq!(body["suberror"], "consent_required");
+    let (status, body) = refresh(&world, megan["refresh_token"].as_str().unwrap(), None).await;
+    assert_eq!(status, 200, "Megan's consent stands: {body}");
+}
