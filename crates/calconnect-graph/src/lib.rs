@@ -32,8 +32,8 @@ mod schedule;
 mod text;
 mod token;
 
-pub use calendars::CALENDARS_PAGE_SIZE;
 pub use calendar_view::CALENDAR_VIEW_PAGE_SIZE;
+pub use calendars::CALENDARS_PAGE_SIZE;
 pub use client::{GraphClient, MAX_ITEMS, MAX_PAGES, MAX_PAGE_BYTES, MAX_THROTTLE_RETRIES};
 pub use error::{Error, Result, TokenError};
 pub use model::{

@@ -183,8 +183,7 @@ async fn escape_sequences_in_a_discovery_document_never_reach_the_error_message(
             discovery: Box::new(move |base| {
                 let mut document = honest(base);
                 // A terminal would obey these: red text, then a line rewritten in place.
-                document[field] =
-                    format!("http://127.0.0.1:9/\u{1b}[31mcontoso\u{9b}2J\r/v2.0").into();
+                document[field] = "http://127.0.0.1:9/\u{1b}[31mcontoso\u{9b}2J\r/v2.0".into();
                 document
             }),
             verification_uri: Box::new(|_| "https://microsoft.com/devicelogin".into()),
