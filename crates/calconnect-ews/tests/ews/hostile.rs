@@ -20,7 +20,7 @@ use calconnect_ews::request_log::RequestLog;
 use calconnect_ews::tls::{http_client, Trust};
 use secrecy::SecretString;
 
-use crate::hostile_http::{serve, Answer, Hostile};
+use calconnect_hostile_server::{serve, Answer, Hostile};
 
 /// The EWS crate's body cap (`calconnect_ews::MAX_BODY_BYTES`).
 const CAP: usize = 4 * 1024 * 1024;

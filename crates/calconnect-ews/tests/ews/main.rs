@@ -5,7 +5,6 @@ mod autodiscover;
 mod credentials;
 mod exchange_2026;
 mod hostile;
-mod hostile_http;
 mod ntlm;
 mod schema;
 mod service_account;

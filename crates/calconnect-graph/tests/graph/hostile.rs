@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use calconnect_graph::{Error, GraphClient};
 
-use crate::hostile_http::{serve, Answer, Hostile};
 use crate::FixedToken;
+use calconnect_hostile_server::{serve, Answer, Hostile};
 
 /// The Graph crate's page cap (`calconnect_graph::MAX_PAGE_BYTES`).
 const CAP: usize = 16 * 1024 * 1024;

@@ -7,7 +7,6 @@
 
 mod double;
 mod hostile;
-mod hostile_http;
 mod sandbox;
 mod transport;
 

@@ -15,7 +15,7 @@ use calconnect_identity::{
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
-use crate::hostile_http::{serve, Answer, Hostile};
+use calconnect_hostile_server::{serve, Answer, Hostile};
 
 /// The identity crate's body cap (`calconnect_identity::http::MAX_BODY_BYTES`).
 const CAP: usize = 4 * 1024 * 1024;

@@ -1,9 +1,8 @@
 //! The identity client against the sandbox over loopback TLS, and against hostile servers and
-//! authorities (`hostile`, `hostile_http`, `hostile_authority`).
+//! authorities (`hostile` with `calconnect-hostile-server`, `hostile_authority`).
 
 mod hostile;
 mod hostile_authority;
-mod hostile_http;
 
 use std::time::Duration;
 

@@ -1,3 +1,5 @@
+//! Test support only (a dev-dependency of the identity, Graph and EWS tests): one copy instead of three.
+//!
 //! A hostile HTTP/1.1 server on loopback, on raw TCP because it sends what no well-behaved framework
 //! would: a body that never ends, a `Content-Length` of 10 GB. Every request gets the answer the test's
 //! script gives for its path; connections are kept alive.
