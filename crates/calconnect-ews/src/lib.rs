@@ -31,6 +31,9 @@ pub mod connection;
 pub mod diagnostics;
 pub mod endpoints;
 mod error;
+/// The fuzz targets' properties (`fuzz/`), replayed over the committed corpus by this crate's tests.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ntlm;
 pub mod operations;
 pub mod parse;

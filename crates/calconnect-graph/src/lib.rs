@@ -27,6 +27,9 @@ mod calendar_view;
 mod calendars;
 mod client;
 mod error;
+/// The fuzz target's properties (`fuzz/`), replayed over the committed corpus by this crate's tests.
+#[doc(hidden)]
+pub mod fuzzing;
 mod model;
 mod schedule;
 mod text;

@@ -29,9 +29,9 @@ pub const MAX_WINDOWS_IN_FLIGHT: usize = 4;
 const AVAILABILITY_VIEW_INTERVAL_MINUTES: u32 = 30;
 
 #[derive(Debug, serde::Deserialize)]
-struct ScheduleResponse {
+pub(crate) struct ScheduleResponse {
     #[serde(default)]
-    value: Vec<WireScheduleInformation>,
+    pub(crate) value: Vec<WireScheduleInformation>,
 }
 
 impl GraphClient {

@@ -32,6 +32,9 @@ pub mod client;
 pub mod device_code;
 pub mod discovery;
 pub mod error;
+/// The fuzz targets' properties (`fuzz/`), replayed over the committed corpus by this crate's tests.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod loopback;
 pub mod proxy;
