@@ -226,7 +226,11 @@ impl From<WireCalendar> for Calendar {
             id: wire.id,
             name: strip_control_characters(&wire.name.unwrap_or_default()),
             color: wire.color,
-            hex_color: wire.hex_color.filter(|hex| !hex.is_empty()),
+            // Printed next to the name (`calconnect calendars`): found by the graph_json fuzz target.
+            hex_color: wire
+                .hex_color
+                .map(|hex| strip_control_characters(&hex))
+                .filter(|hex| !hex.is_empty()),
             is_default: wire.is_default_calendar.unwrap_or(false),
             can_edit: wire.can_edit.unwrap_or(false),
             owner: wire.owner.map(|owner| EmailAddress {

@@ -184,6 +184,8 @@ impl AadError {
             &mut self.trace_id,
             &mut self.correlation_id,
             &mut self.error_uri,
+            // Found by the identity_token_error fuzz target: it is shown with the error like the rest.
+            &mut self.suberror,
         ]
         .into_iter()
         .flatten()
