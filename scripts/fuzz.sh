@@ -41,8 +41,10 @@ for target in "${targets[@]}"; do
     status=0
     (cd "$work" && "$target_dir/$triple/release/$target" corpus \
         -runs="$runs" -jobs=1 -rss_limit_mb=2048 -max_len=65536 -max_total_time="$max_time" \
-        -artifact_prefix="$root/fuzz/artifacts/$target/" -print_final_stats=1) || status=$?
-    grep -E '^(stat::|#[0-9]+ *DONE|==[0-9]+==|SUMMARY|Done)' "$work/fuzz-0.log" || tail -n 30 "$work/fuzz-0.log"
+        -artifact_prefix="$root/fuzz/artifacts/$target/" -print_final_stats=1 >run.log 2>&1) || status=$?
+    # The worker's whole log (fuzz-0.log) is echoed into run.log: keep the summary and any failure.
+    grep -E '^(Done [0-9]+ runs|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb))|panicked|^SUMMARY|ERROR: libFuzzer|^artifact_prefix|Test unit written' \
+        "$work/run.log" | sort -u
     rm -rf "$work"
     [[ $status -eq 0 ]] || { echo "== $target FAILED (exit $status); see fuzz/artifacts/$target/"; exit "$status"; }
 done

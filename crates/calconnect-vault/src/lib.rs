@@ -30,6 +30,9 @@
 
 pub mod chunked;
 mod error;
+/// The fuzz target's properties (`fuzz/`), replayed over the committed corpus by this crate's tests.
+#[doc(hidden)]
+pub mod fuzzing;
 mod keychain_store;
 mod memory_store;
 
