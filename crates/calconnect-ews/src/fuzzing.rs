@@ -80,7 +80,10 @@ mod tests {
     /// Every file of the committed seed and regression corpus passes the fuzz target's checks.
     #[test]
     fn the_fuzz_corpus_replays_clean() {
-        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/ews_soap_response");
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/corpus/ews_soap_response"
+        );
         let mut replayed = 0;
         for entry in std::fs::read_dir(corpus).expect("the corpus folder exists") {
             let path = entry.expect("a corpus entry").path();

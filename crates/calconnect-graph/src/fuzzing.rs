@@ -23,7 +23,10 @@ pub fn check_graph_json(data: &[u8]) {
     }
     let cut = snippet(&body);
     assert_printable("snippet", &cut);
-    assert!(cut.chars().count() <= 201, "a snippet is at most 200 characters and an ellipsis");
+    assert!(
+        cut.chars().count() <= 201,
+        "a snippet is at most 200 characters and an ellipsis"
+    );
 
     // The client refuses deeper JSON before serde_json sees it (its parse and drop recurse).
     if json_too_deep(data) {

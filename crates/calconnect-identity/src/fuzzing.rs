@@ -38,7 +38,9 @@ pub fn check_token_error(data: &[u8]) {
 fn check_server_error(response: AadError) {
     let error = Error::server("sign-in", response);
     check_error(&error);
-    let response = error.aad().expect("a server error carries the AADSTS answer");
+    let response = error
+        .aad()
+        .expect("a server error carries the AADSTS answer");
     for (what, field) in [
         ("error", Some(&response.error)),
         ("error_description", response.error_description.as_ref()),
@@ -84,7 +86,10 @@ fn check_error(error: &Error) {
     assert_printable("Display", &error.to_string());
     assert_printable("user_message", &error.user_message());
     assert_printable("next_step", &error.next_step());
-    for id in [error.trace_id(), error.correlation_id()].into_iter().flatten() {
+    for id in [error.trace_id(), error.correlation_id()]
+        .into_iter()
+        .flatten()
+    {
         assert_printable("ID", id);
     }
 }

@@ -59,7 +59,10 @@ pub fn check_chunked(data: &[u8]) {
     let loaded = load(&backend, KEY)
         .expect("a saved secret loads")
         .expect("a saved secret is present");
-    assert!(loaded.expose_secret() == secret, "the round trip is not exact");
+    assert!(
+        loaded.expose_secret() == secret,
+        "the round trip is not exact"
+    );
     let entries = backend.0.borrow();
     let head = std::str::from_utf8(&entries[KEY]).expect("the head entry is UTF-8");
     let count: usize = head
@@ -69,12 +72,18 @@ pub fn check_chunked(data: &[u8]) {
         .expect("the head names its chunk count");
     assert_eq!(entries.len(), count, "stale chunks survived the save");
     for (name, bytes) in entries.iter() {
-        assert!(std::str::from_utf8(bytes).is_ok(), "entry {name} is not UTF-8");
+        assert!(
+            std::str::from_utf8(bytes).is_ok(),
+            "entry {name} is not UTF-8"
+        );
         let secret_bytes = match name.as_str() {
             KEY => bytes.len() - bytes.iter().position(|b| *b == b'\n').expect("a header") - 1,
             _ => bytes.len(),
         };
-        assert!(secret_bytes <= CHUNK_BYTES, "entry {name} holds {secret_bytes} bytes");
+        assert!(
+            secret_bytes <= CHUNK_BYTES,
+            "entry {name} holds {secret_bytes} bytes"
+        );
     }
 }
 
@@ -83,7 +92,10 @@ mod tests {
     /// Every file of the committed seed and regression corpus passes the fuzz target's checks.
     #[test]
     fn the_fuzz_corpus_replays_clean() {
-        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/vault_chunked");
+        let corpus = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/corpus/vault_chunked"
+        );
         let mut replayed = 0;
         for entry in std::fs::read_dir(corpus).expect("the corpus folder exists") {
             let path = entry.expect("a corpus entry").path();
