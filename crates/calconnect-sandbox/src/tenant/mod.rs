@@ -16,6 +16,9 @@ pub mod certificate;
 pub mod demo_data;
 pub mod directory;
 pub mod exchange;
+/// The `sandbox_tenant` fuzz target's property (`fuzz/`), replayed over the committed corpus by a test.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod recipient_filter;
 pub mod teams;
 
