@@ -415,18 +415,73 @@ impl AppSession {
             .command(reqwest::Method::DELETE, "", None)
             .await
             .map(drop);
+        self.stop_driver_and_its_browser();
+        result
+    }
+
+    /// Stops the driver and whatever it started (the app, Chromium), and waits until they are gone. The
+    /// app is single-instance per profile: a window still closing when a test relaunches the same profile
+    /// would take the new launch's hand-off, and the new launch would exit under the driver (a WebDriver
+    /// session timeout, seen in `settings::` and `welcome::`).
+    fn stop_driver_and_its_browser(&mut self) {
+        let children = children_of(self.driver.id());
         let _ = self.driver.kill();
         let _ = self.driver.wait();
-        result
+        for signal in ["-TERM", "-KILL"] {
+            let alive: Vec<u32> = children
+                .iter()
+                .copied()
+                .filter(|pid| is_alive(*pid))
+                .collect();
+            if alive.is_empty() {
+                return;
+            }
+            let _ = Command::new("kill")
+                .arg(signal)
+                .args(alive.iter().map(u32::to_string))
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && alive.iter().any(|pid| is_alive(*pid)) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 }
 
 impl Drop for AppSession {
     fn drop(&mut self) {
         // A failed test must not leave the driver (and with it the app) running.
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.stop_driver_and_its_browser();
     }
+}
+
+/// The processes whose parent is `parent` (from `/proc/*/stat`; empty where there is no `/proc`).
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .collect()
+}
+
+/// The parent of `pid`: the field after the state in `/proc/PID/stat` (the name before it may hold spaces,
+/// so it is read after the last `)`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether `pid` still runs (a zombie, dead but not yet reaped by its new parent, counts as gone).
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
 }
 
 /// `artifacts/logs/<name>-<port>.log`: what a driver and its browser (the app, Chromium) wrote during one
