@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use calconnect_identity::http::{json_too_deep, BodyError, MAX_JSON_DEPTH};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
@@ -268,62 +269,23 @@ impl GraphClient {
     }
 }
 
-/// The deepest JSON nesting read (Graph pages nest a few levels). serde_json stops at 128 on its own, but
-/// only while its `unbounded_depth` feature is off, and a crate in the app's build (`cargo_metadata`,
-/// under tauri's macros) turns it on: this check holds whatever features are unified. The same rule as
-/// `calconnect_identity::http::json_too_deep`; this crate depends on no other calconnect crate.
-pub(crate) const MAX_JSON_DEPTH: usize = 64;
-
-/// Whether `json` nests arrays and objects deeper than [`MAX_JSON_DEPTH`], by one pass over its bytes
-/// (brackets inside strings do not count). Run before serde_json, whose parse and drop recurse.
-pub(crate) fn json_too_deep(json: &[u8]) -> bool {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in json {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+/// Reads a body, at most [`MAX_PAGE_BYTES`], with the reader every calconnect client shares
+/// ([`calconnect_identity::http::read_body`]: refused at once when `Content-Length` says more, otherwise
+/// read chunk by chunk until the end or the cap).
+async fn read_body(response: reqwest::Response, url: &Url) -> Result<Vec<u8>> {
+    match calconnect_identity::http::read_body(response, MAX_PAGE_BYTES).await {
+        Ok(body) => Ok(body),
+        Err(BodyError::TooLarge { limit }) => Err(Error::ResponseTooLarge {
+            url: url.to_string(),
+            limit,
+        }),
+        Err(BodyError::Http(error)) => Err(error.into()),
+        // `read_body` checks sizes only: nesting is `json_too_deep`'s, which the caller runs.
+        Err(error @ (BodyError::TooDeep { .. } | BodyError::Response(_))) => Err(Error::Decode {
+            url: url.to_string(),
+            body_snippet: error.to_string(),
+        }),
     }
-    false
-}
-
-/// Reads a body, at most [`MAX_PAGE_BYTES`]: refused at once when `Content-Length` says more, and
-/// otherwise read chunk by chunk until the end or the cap.
-async fn read_body(mut response: reqwest::Response, url: &Url) -> Result<Vec<u8>> {
-    let too_large = || Error::ResponseTooLarge {
-        url: url.to_string(),
-        limit: MAX_PAGE_BYTES,
-    };
-    let announced = response.content_length();
-    if announced.is_some_and(|length| length > MAX_PAGE_BYTES as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::with_capacity(announced.map_or(0, |length| length as usize));
-    while let Some(chunk) = response.chunk().await? {
-        if chunk.len() > MAX_PAGE_BYTES - body.len() {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn is_loopback(url: &Url) -> bool {

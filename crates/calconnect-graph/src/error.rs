@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::text::strip_control_characters;
+use calconnect_identity::text::strip_control_characters;
 
 /// Why a [`crate::TokenProvider`] could not hand out an access token (sign-in expired, refresh failed, …).
 /// The source is kept so the caller can downcast to its own error type.
@@ -140,7 +140,7 @@ impl ErrorEnvelope {
     /// Parses an error body; a non-Graph body (a proxy's HTML page) keeps its first characters as the message.
     /// Every text is made printable ([`strip_control_characters`]): it reaches terminals and reports.
     pub(crate) fn parse(body: &str) -> ErrorBody {
-        if crate::client::json_too_deep(body.as_bytes()) {
+        if calconnect_identity::http::json_too_deep(body.as_bytes()) {
             return ErrorBody {
                 message: "an error answer nested too deep to read".into(),
                 ..ErrorBody::default()

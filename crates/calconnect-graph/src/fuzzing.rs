@@ -3,11 +3,11 @@
 //!
 //! Not an API: the function panics when a property is violated, which is how libFuzzer sees a failure.
 
-use crate::client::json_too_deep;
 use crate::error::{snippet, ErrorEnvelope};
 use crate::model::{BusyStatus, Calendar, Page, User, WireBusyEvent, WireCalendar, WireUser};
 use crate::schedule::ScheduleResponse;
-use crate::text::strip_control_characters;
+use calconnect_identity::http::json_too_deep;
+use calconnect_identity::text::strip_control_characters;
 
 /// One body as every Graph answer the client reads: the error envelope (and its snippet fallback), a
 /// page of calendars, a user, a getSchedule answer and a calendarView event. Asserts: no panic, and every

@@ -32,7 +32,6 @@ mod error;
 pub mod fuzzing;
 mod model;
 mod schedule;
-mod text;
 mod token;
 
 pub use calendar_view::CALENDAR_VIEW_PAGE_SIZE;

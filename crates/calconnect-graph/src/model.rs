@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::text::strip_control_characters;
+use calconnect_identity::text::strip_control_characters;
 
 /// The signed-in user (`GET /me`, learn.microsoft.com/graph/api/user-get).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::model::{
     BusyBlock, BusyStatus, DateTimeTimeZone, FreeBusySource, OwnFreeBusy, WireScheduleInformation,
 };
-use crate::text::strip_control_characters;
 use crate::token::TokenProvider;
+use calconnect_identity::text::strip_control_characters;
 
 /// Longest window per request: Graph requires less than 62 days.
 pub const MAX_WINDOW_DAYS: i64 = 61;
