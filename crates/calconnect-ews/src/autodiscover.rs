@@ -26,7 +26,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use calconnect_identity::text::strip_control_characters;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use quick_xml::escape::escape;
@@ -39,8 +38,11 @@ use crate::body::read_response;
 use crate::client::{elapsed_ms, transport_error};
 use crate::cloud::is_exchange_online_host;
 use crate::endpoints::{ensure_secure, Endpoints};
-use crate::parse::XmlElement;
 use crate::request_log::{RequestLog, RequestRecord};
+
+pub(crate) mod answer;
+
+use answer::{read_json_answer, read_pox_answer, require_https, PoxAnswer};
 
 /// Redirects followed per candidate, as Microsoft's and Cronofy's clients do.
 pub const MAX_HOPS: usize = 10;
@@ -553,19 +555,7 @@ impl Autodiscover {
                 .await?;
             match status {
                 200 => {
-                    if calconnect_identity::http::json_too_deep(body.as_bytes()) {
-                        return Err("the JSON answer nests too deep to read".into());
-                    }
-                    let answer: serde_json::Value = serde_json::from_str(&body)
-                        .map_err(|error| format!("unreadable JSON answer: {error}"))?;
-                    let ews_url = answer
-                        .get("Url")
-                        .and_then(|value| value.as_str())
-                        .map(strip_control_characters)
-                        .ok_or("the JSON answer has no Url")?;
-                    let ews_url = Url::parse(&ews_url)
-                        .map_err(|error| format!("bad EWS url {ews_url}: {error}"))?;
-                    require_https(&ews_url)?;
+                    let ews_url = read_json_answer(&body)?;
                     if exchange_online && !ews_url.host_str().is_some_and(is_exchange_online_host) {
                         detour.get_or_insert(Detour::ForeignEwsHost);
                     }
@@ -683,57 +673,16 @@ impl Autodiscover {
                 }
                 other => return Err(format!("http {other}").into()),
             }
-            let root = XmlElement::parse(&answer.body)
-                .map_err(|error| format!("unreadable POX answer: {error}"))?;
-            let response = root
-                .child("Response")
-                .ok_or("the POX answer has no Response")?;
-            if let Some(error) = response.child("Error") {
-                return Err(format!(
-                    "Autodiscover error {}: {}",
-                    error.child_text("ErrorCode").unwrap_or("?"),
-                    error.child_text("Message").unwrap_or_default()
-                )
-                .into());
-            }
-            let account = response
-                .child("Account")
-                .ok_or("the POX answer has no Account")?;
-            match account.child_text("Action").unwrap_or("settings") {
-                "redirectAddr" => {
-                    email = account
-                        .child_text("RedirectAddr")
-                        .ok_or("redirectAddr without RedirectAddr")?
-                        .trim()
-                        .to_owned();
+            match read_pox_answer(&answer.body)? {
+                PoxAnswer::RedirectAddr(address) => {
+                    email = address;
                     detour.get_or_insert(Detour::RedirectAddr);
                 }
-                "redirectUrl" => {
-                    let next = account
-                        .child_text("RedirectUrl")
-                        .ok_or("redirectUrl without RedirectUrl")?
-                        .trim();
-                    url = Url::parse(next)
-                        .map_err(|error| format!("bad RedirectUrl {next}: {error}"))?;
-                    require_https(&url)?;
+                PoxAnswer::RedirectUrl(next) => {
+                    url = next;
                     detour.get_or_insert(Detour::RedirectUrl);
                 }
-                _ => {
-                    let protocols: Vec<&XmlElement> = account
-                        .children
-                        .iter()
-                        .filter(|child| child.name == "Protocol")
-                        .collect();
-                    let ews = ["EXPR", "EXCH", "WEB"].iter().find_map(|wanted| {
-                        protocols
-                            .iter()
-                            .filter(|protocol| protocol.child_text("Type") == Some(wanted))
-                            .find_map(|protocol| protocol.child_text("EwsUrl"))
-                    });
-                    let ews = ews.ok_or("the POX settings contain no EwsUrl")?.trim();
-                    let ews_url =
-                        Url::parse(ews).map_err(|error| format!("bad EwsUrl {ews}: {error}"))?;
-                    require_https(&ews_url)?;
+                PoxAnswer::Settings(ews_url) => {
                     return match detour {
                         None => Ok(ews_url),
                         Some(via) => Err(Miss::Unconfirmed {
@@ -856,9 +805,4 @@ fn not_offered(offered: &[AuthScheme]) -> String {
             names.join(", ")
         )
     }
-}
-
-/// The crate's one rule for secure URLs, worded for a redirect Autodiscover was about to follow.
-fn require_https(url: &Url) -> Result<(), String> {
-    ensure_secure(url).map_err(|_| format!("refusing to follow a non-https redirect to {url}"))
 }

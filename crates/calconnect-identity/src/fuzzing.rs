@@ -1,5 +1,6 @@
 //! The properties the fuzz targets in `fuzz/` check, kept here so that ordinary `#[test]`s replay the
-//! committed corpus (`fuzz/corpus/identity_token_error/`, `fuzz/corpus/identity_discovery/`) through
+//! committed corpus (`fuzz/corpus/identity_token_error/`, `fuzz/corpus/identity_discovery/`,
+//! `fuzz/corpus/identity_loopback_request/`) through
 //! exactly the same code, without a fuzzer.
 //!
 //! Not an API: each function panics when a property is violated, which is how libFuzzer sees a failure.
@@ -10,6 +11,11 @@ use crate::aadsts::AadError;
 use crate::discovery::Discovery;
 use crate::error::Error;
 use crate::http::json_too_deep;
+use crate::loopback::{classify, Callback, Expected, Served, Status};
+
+/// The `state` and path [`check_loopback_request`] expects, as a sign-in to `http://localhost` would.
+const LOOPBACK_STATE: &str = "fuzz-state-Q2FsY29ubmVjdA";
+const LOOPBACK_PATH: &str = "/";
 
 /// The discovery URL [`check_discovery`] parses documents as if fetched from: a named tenant, so the
 /// issuer check meets the tenant name, Entra's `{tenantid}` placeholder and GUIDs.
@@ -82,6 +88,55 @@ pub fn check_discovery(data: &[u8]) {
     }
 }
 
+/// A request head (what a local process sent to the loopback listener, lossily decoded as the listener
+/// does) through the listener's `classify`. Asserts: no panic; it counts as a callback only when it is a
+/// `GET` of the registered path whose first `state` parameter is this sign-in's, answered 200; a wrong or
+/// missing state is a 400; anything else is ignored with a 400 or 404; a callback's error fields print
+/// without control characters.
+pub fn check_loopback_request(data: &[u8]) {
+    let head = String::from_utf8_lossy(data);
+    let expected = Expected {
+        state: LOOPBACK_STATE.into(),
+        path: LOOPBACK_PATH.into(),
+    };
+    let (served, status, _page) = classify(&head, &expected);
+    match served {
+        Served::Callback(callback) => {
+            assert_eq!(status, Status::Ok, "a callback is answered 200");
+            // Read the request again, independently of `classify`'s own parsing.
+            let target = head
+                .split("\r\n")
+                .next()
+                .and_then(|line| line.split('\n').next())
+                .and_then(|line| line.strip_prefix("GET "))
+                .and_then(|rest| rest.split(' ').next())
+                .expect("a callback comes from a GET request line");
+            let url = Url::parse("http://localhost")
+                .and_then(|base| base.join(target))
+                .expect("a callback's target is a URL");
+            assert_eq!(url.path(), LOOPBACK_PATH, "a callback on another path");
+            let state = url
+                .query_pairs()
+                .find(|(key, _)| key == "state")
+                .map(|(_, value)| value.into_owned());
+            assert_eq!(
+                state.as_deref(),
+                Some(LOOPBACK_STATE),
+                "a callback without this sign-in's state"
+            );
+            match callback {
+                Callback::Error(response) => check_server_error(response),
+                Callback::Code(_) => assert!(
+                    url.query_pairs().any(|(key, _)| key == "code"),
+                    "a code callback without a code"
+                ),
+            }
+        }
+        Served::WrongState => assert_eq!(status, Status::BadRequest),
+        Served::Ignored => assert_ne!(status, Status::Ok, "an ignored request answered 200"),
+    }
+}
+
 fn check_error(error: &Error) {
     assert_printable("Display", &error.to_string());
     assert_printable("user_message", &error.user_message());
@@ -126,5 +181,11 @@ mod tests {
     #[test]
     fn the_discovery_fuzz_corpus_replays_clean() {
         replay("identity_discovery", super::check_discovery);
+    }
+
+    /// Every file of the committed loopback-request corpus passes the fuzz target's checks.
+    #[test]
+    fn the_loopback_request_fuzz_corpus_replays_clean() {
+        replay("identity_loopback_request", super::check_loopback_request);
     }
 }

@@ -189,13 +189,13 @@ impl LoopbackListener {
 }
 
 /// What a callback must carry to count.
-struct Expected {
-    state: String,
-    path: String,
+pub(crate) struct Expected {
+    pub(crate) state: String,
+    pub(crate) path: String,
 }
 
 /// What one connection amounted to.
-enum Served {
+pub(crate) enum Served {
     Callback(Callback),
     WrongState,
     Ignored,
@@ -245,7 +245,8 @@ async fn serve_connection(
     served
 }
 
-fn classify(head: &str, expected: &Expected) -> (Served, Status, &'static str) {
+/// Reads one request head: the callback it carries, and the status and page to answer with.
+pub(crate) fn classify(head: &str, expected: &Expected) -> (Served, Status, &'static str) {
     let target = head
         .lines()
         .next()
@@ -305,8 +306,8 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&buffer).into_owned())
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Status {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
     Ok,
     BadRequest,
     NotFound,

@@ -1,0 +1,4 @@
+#![no_main]
+
+// The property is in `calconnect_ews::fuzzing::check_json_answer`, which a crate test replays over corpus/autodiscover_json/.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| calconnect_ews::fuzzing::check_json_answer(data));
