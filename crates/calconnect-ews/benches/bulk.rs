@@ -3,8 +3,10 @@
 //! `cargo bench -p calconnect-ews --bench bulk`.
 //!
 //! The probes of a mailbox are sequential (each decides the next), so the floor counts each mailbox's
-//! own operations; NTLM doubles the HTTP round trips of each (NEGOTIATE, then AUTHENTICATE), which the
-//! Basic row shows by comparison.
+//! own operations. NTLM adds a NEGOTIATE round trip per connection it authenticates, not per operation:
+//! later operations ride on an authenticated connection, as IIS allows by default (`persistent_auth`),
+//! so the HTTP requests column stays close to the operations column; the Basic row shows the same run
+//! without handshakes.
 //!
 //! With `--flow` (as `scripts/bench.sh` runs it) only the run's defaults are measured, NTLM at
 //! [`DEFAULT_CONCURRENCY`], and printed as its `flow bulk-mailboxes-200` line.

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::ntlm::{self, ClientNonce};
 use crate::operations::Operation;
 use crate::parse::{ServerVersionInfo, SoapResponse};
+use crate::persistent_auth::AuthenticatedConnections;
 use crate::request_log::{RequestLog, RequestRecord};
 use crate::response_code::ResponseCode;
 use crate::soap::{envelope, ExchangeVersion, Headers};
@@ -73,8 +74,11 @@ pub struct Probe {
 pub struct EwsClient {
     /// Probes and requests with a static `Authorization` header.
     http: reqwest::Client,
-    /// Requests authenticated with NTLM, each on a connection of its own.
+    /// Requests authenticated with NTLM, on connections of their own.
     connector: Connector,
+    /// Connections an NTLM handshake authenticated, idle between operations (shared by clones: same URL,
+    /// same credentials).
+    authenticated: Arc<AuthenticatedConnections>,
     endpoints: Endpoints,
     url: Url,
     authorization: Option<Authorization>,
@@ -108,6 +112,7 @@ impl EwsClient {
             http,
             endpoints: connector.endpoints().clone(),
             connector,
+            authenticated: Arc::default(),
             url,
             authorization: None,
             version: ExchangeVersion::default(),
@@ -121,6 +126,8 @@ impl EwsClient {
     pub fn with_authorization(mut self, authorization: Authorization) -> Result<Self> {
         ensure_secure(&self.url)?;
         self.authorization = Some(authorization);
+        // Connections authenticated as someone else are not this client's.
+        self.authenticated = Arc::default();
         Ok(self)
     }
 
@@ -379,6 +386,52 @@ impl EwsClient {
         document: &str,
         credentials: &NtlmCredentials,
     ) -> Result<(Result<Reply>, Instant)> {
+        if let Some(mut connection) = self.authenticated.take() {
+            // No Authorization: the connection is authenticated already (`persistent_auth`).
+            let started = Instant::now();
+            let outcome = connection
+                .post(
+                    target,
+                    headers.clone(),
+                    document.as_bytes().to_vec(),
+                    &self.url,
+                    operation,
+                )
+                .await;
+            match outcome {
+                Ok(reply) if reply.status != StatusCode::UNAUTHORIZED => {
+                    self.authenticated.keep(connection);
+                    return Ok((Ok(reply), started));
+                }
+                Ok(reply) => {
+                    let mut record = self.record(
+                        &format!("{operation} (NTLM-authenticated connection)"),
+                        "POST",
+                        started,
+                    );
+                    record.status = Some(reply.status.as_u16());
+                    record.duration_ms = elapsed_ms(started);
+                    record.note = Some(
+                        "the server wants a new NTLM handshake for every request; handshaking each from now on"
+                            .into(),
+                    );
+                    self.log.push(record);
+                    self.authenticated.authenticate_every_request();
+                }
+                // Closed while idle, most often: every EWS operation here reads, so sending it again
+                // after a fresh handshake is safe.
+                Err(error) => {
+                    let mut record = self.record(
+                        &format!("{operation} (NTLM-authenticated connection)"),
+                        "POST",
+                        started,
+                    );
+                    record.duration_ms = elapsed_ms(started);
+                    record.note = Some(format!("{error}; handshaking on a new connection"));
+                    self.log.push(record);
+                }
+            }
+        }
         let started = Instant::now();
         let base64 = base64::engine::general_purpose::STANDARD;
         let mut record = self.record(&format!("{operation} (NTLM negotiate)"), "POST", started);
@@ -467,6 +520,9 @@ impl EwsClient {
                 operation,
             )
             .await;
+        if matches!(&outcome, Ok(reply) if reply.status != StatusCode::UNAUTHORIZED) {
+            self.authenticated.keep(connection);
+        }
         Ok((outcome, started))
     }
 

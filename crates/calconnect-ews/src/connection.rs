@@ -256,6 +256,12 @@ impl Connection {
         self.peer_certificate.as_deref()
     }
 
+    /// Whether another request may go out on this connection now: the last response was read to its
+    /// end and neither side closed the connection (`Connection: close`, an idle timeout).
+    pub fn is_reusable(&self) -> bool {
+        self.sender.is_ready() && !self.driver.is_finished()
+    }
+
     /// POSTs `body` to `target` with `headers` and reads the whole response (at most
     /// [`MAX_BODY_BYTES`]), within the request timeout.
     pub async fn post(

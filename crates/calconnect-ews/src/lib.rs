@@ -37,6 +37,7 @@ pub mod fuzzing;
 pub mod ntlm;
 pub mod operations;
 pub mod parse;
+mod persistent_auth;
 pub mod request_log;
 pub mod response_code;
 pub mod soap;

@@ -1,5 +1,6 @@
 //! NTLM against the sandbox over loopback TLS: preferred over Basic, the only way in when Basic is off,
-//! refused with a wrong password after a single handshake, redone for every later EWS call, refused
+//! refused with a wrong password after a single handshake, kept on its connection for later EWS calls
+//! (IIS's default) or redone for each when the server authenticates every request, refused
 //! like any request on an untrusted certificate; Extended Protection (channel binding to the TLS
 //! certificate) at Off, Accept and Require; and the `X-AnchorMailbox` header the client sends with
 //! impersonation.
@@ -79,8 +80,21 @@ async fn ntlm_is_preferred_over_basic_and_every_later_call_authenticates_with_it
         "{:?}",
         report.verdict.notes
     );
-    // Own calendar, calendar, calendar view, inbox, availability: one handshake each, never redone.
-    assert_eq!(ntlm_challenges(&sandbox), 5, "{:#?}", sandbox.journal());
+    // Own calendar, calendar, calendar view, inbox, availability: one handshake, then the four later
+    // calls ride on the connection it authenticated (IIS keeps NTLM per connection by default).
+    assert_eq!(ntlm_challenges(&sandbox), 1, "{:#?}", sandbox.journal());
+    let ews_posts: Vec<u16> = sandbox
+        .journal()
+        .iter()
+        .filter(|entry| entry.method == "POST" && entry.path == "/EWS/Exchange.asmx")
+        .map(|entry| entry.status)
+        .collect();
+    assert_eq!(
+        ews_posts,
+        [401, 200, 200, 200, 200, 200],
+        "{:#?}",
+        sandbox.journal()
+    );
     assert!(
         sandbox.journal().iter().all(|entry| !entry
             .note
@@ -90,6 +104,61 @@ async fn ntlm_is_preferred_over_basic_and_every_later_call_authenticates_with_it
         "no AUTHENTICATE was refused"
     );
     assert_no_secret(&report);
+}
+
+/// With `authPersistSingleRequest` set, IIS authenticates every request: the first call on an
+/// authenticated connection gets 401, and the client then handshakes each call (MS-N2HT 3.2.5) and still
+/// reaches every folder.
+#[tokio::test]
+async fn when_the_server_authenticates_every_request_the_client_handshakes_each_call_after_one_401()
+{
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.exchange.auth_persist_single_request = true;
+    let sandbox = Sandbox::builder()
+        .tenant(tenant)
+        .tls(true)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let report = run(
+        &config(
+            &sandbox,
+            demo::ADELE,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(ntlm_challenges(&sandbox), 5, "{:#?}", sandbox.journal());
+    let refused_without_a_handshake = sandbox
+        .journal()
+        .iter()
+        .filter(|entry| {
+            entry.method == "POST"
+                && entry.path == "/EWS/Exchange.asmx"
+                && entry.status == 401
+                && !entry.note.as_deref().unwrap_or_default().contains("ntlm")
+        })
+        .count();
+    assert_eq!(refused_without_a_handshake, 1, "{:#?}", sandbox.journal());
+    // The client's log shows the one try on the authenticated connection, then handshakes only.
+    assert_eq!(
+        report
+            .to_text()
+            .matches("(NTLM-authenticated connection) POST")
+            .count(),
+        1,
+        "{}",
+        report.to_text()
+    );
 }
 
 #[tokio::test]
@@ -563,9 +632,87 @@ async fn get_folder_with_binding(
     sandbox: &SandboxHandle,
     binding: impl FnOnce(&Connection) -> Binding,
 ) -> u16 {
+    let mut connection = ews_connection(sandbox).await;
+    get_folder_with_binding_on(sandbox, &mut connection, binding).await
+}
+
+/// The same GetFolder without `Authorization`: only an authenticated connection carries it.
+async fn get_folder_without_authorization(
+    sandbox: &SandboxHandle,
+    connection: &mut Connection,
+) -> u16 {
+    let url = sandbox.ews_url();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    let document = envelope(
+        &Headers {
+            impersonate: Some(demo::ADELE.into()),
+            ..Headers::default()
+        },
+        &calendar().body(),
+    );
+    connection
+        .post(&url, headers, document.into_bytes(), &url, "GetFolder")
+        .await
+        .unwrap()
+        .status
+        .as_u16()
+}
+
+/// IIS keeps what an NTLM handshake authenticated on that connection (`authPersistSingleRequest` is
+/// `false` by default): a later request there needs no `Authorization`; another connection does.
+#[tokio::test]
+async fn the_sandbox_keeps_an_ntlm_identity_on_its_connection_and_nowhere_else() {
+    let sandbox = sandbox().await;
+    let host = sandbox.ews_url().host_str().unwrap().to_owned();
+    let mut connection = ews_connection(&sandbox).await;
+    let authenticated = get_folder_with_binding_on(&sandbox, &mut connection, |connection| {
+        Binding::for_http(&host, connection.peer_certificate())
+    })
+    .await;
+    let same_connection = get_folder_without_authorization(&sandbox, &mut connection).await;
+    let mut other = ews_connection(&sandbox).await;
+    let other_connection = get_folder_without_authorization(&sandbox, &mut other).await;
+
+    assert_eq!(
+        (authenticated, same_connection, other_connection),
+        (200, 200, 401)
+    );
+}
+
+#[tokio::test]
+async fn with_auth_persist_single_request_each_request_on_a_connection_must_authenticate() {
+    let mut tenant = calconnect_sandbox::Tenant::demo();
+    tenant.exchange.auth_persist_single_request = true;
+    let sandbox = Sandbox::builder()
+        .tenant(tenant)
+        .tls(true)
+        .bind("127.0.0.1:0".parse().unwrap())
+        .start()
+        .await
+        .unwrap();
+    let host = sandbox.ews_url().host_str().unwrap().to_owned();
+    let mut connection = ews_connection(&sandbox).await;
+    let authenticated = get_folder_with_binding_on(&sandbox, &mut connection, |connection| {
+        Binding::for_http(&host, connection.peer_certificate())
+    })
+    .await;
+    let same_connection = get_folder_without_authorization(&sandbox, &mut connection).await;
+
+    assert_eq!((authenticated, same_connection), (200, 401));
+}
+
+/// [`get_folder_with_binding`] on a connection the caller keeps.
+async fn get_folder_with_binding_on(
+    sandbox: &SandboxHandle,
+    connection: &mut Connection,
+    binding: impl FnOnce(&Connection) -> Binding,
+) -> u16 {
     let base64 = base64::engine::general_purpose::STANDARD;
     let url = sandbox.ews_url();
-    let mut connection = ews_connection(sandbox).await;
     let negotiate = ntlm::negotiate_message();
     let mut headers = HeaderMap::new();
     let value = format!("NTLM {}", base64.encode(&negotiate));
@@ -582,7 +729,7 @@ async fn get_folder_with_binding(
         .and_then(|value| value.strip_prefix("NTLM "))
         .expect("an NTLM challenge");
     let challenge = ntlm::Challenge::parse(&base64.decode(token).unwrap()).unwrap();
-    let binding = binding(&connection);
+    let binding = binding(connection);
     let message = ntlm::authenticate_message(
         &negotiate,
         &challenge,

@@ -57,7 +57,7 @@ pub(crate) fn authenticate(
                 "{scheme} is not enabled on this virtual directory"
             )));
         }
-        let Some(peer) = connection.peer else {
+        let Some(peer) = connection.key else {
             return Err("ntlm needs a connection (no peer address)".into());
         };
         let binding = ChannelBindingPolicy {
@@ -120,6 +120,18 @@ pub(crate) fn authenticate(
             // and must never hold the token itself.
             Err(rejection) => Err(Refusal::Reason(rejection.to_string())),
         };
+    }
+    // No Authorization header: IIS accepts the request as the account an NTLM handshake authenticated
+    // earlier on this connection (`ntlm`'s module comment: authPersistSingleRequest).
+    if value.is_empty()
+        && (exchange.offers(AuthMethod::Ntlm) || exchange.offers(AuthMethod::Negotiate))
+    {
+        if let Some(upn) = connection
+            .key
+            .and_then(|key| connection.handshakes.persisted(key, state.now()))
+        {
+            return Ok(Caller::ServiceAccount { upn });
+        }
     }
     Err("no credentials".into())
 }

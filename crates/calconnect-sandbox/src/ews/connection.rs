@@ -1,5 +1,5 @@
-//! The connection a request arrived on, as the NTLM handshake needs it: the endpoint's pending
-//! handshakes and the peer address the server stored in the request (`ConnectInfo`).
+//! The connection a request arrived on, as the NTLM handshake needs it: the endpoint's pending and
+//! completed handshakes and the [`ConnectionKey`] the server stored in the request.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,12 +9,20 @@ use axum::http::request::Parts;
 
 use super::ntlm::NtlmHandshakes;
 
+/// One accepted TCP connection: its peer address and the serial the server gave it when it accepted it,
+/// so a later connection from the same address and port (ports are reused) never inherits its NTLM state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectionKey {
+    pub peer: SocketAddr,
+    pub serial: u64,
+}
+
 /// Extracted by the EWS and Autodiscover handlers.
 #[derive(Debug, Clone)]
 pub(crate) struct Connection {
     pub(crate) handshakes: NtlmHandshakes,
     /// `None` when the router runs without the server (`oneshot` tests): NTLM is then refused.
-    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) key: Option<ConnectionKey>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Connection {
@@ -29,10 +37,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Connection {
                 .get::<NtlmHandshakes>()
                 .cloned()
                 .unwrap_or_default(),
-            peer: parts
+            key: parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0),
+                .get::<ConnectionKey>()
+                .copied()
+                .or_else(|| {
+                    // A server that stored only the peer address: serial 0 stands for "unknown".
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|info| ConnectionKey {
+                            peer: info.0,
+                            serial: 0,
+                        })
+                }),
         })
     }
 }

@@ -31,6 +31,7 @@ use crate::state::AppState;
 use access::{Acting, Caller, ImpersonationRefusal};
 pub(crate) use auth::{authenticate, unauthorized};
 pub(crate) use connection::Connection;
+pub use connection::ConnectionKey;
 use ntlm::NtlmHandshakes;
 use request::{Malformed, Operation, SoapRequest};
 

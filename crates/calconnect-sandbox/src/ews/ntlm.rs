@@ -8,6 +8,17 @@
 //! and the user and domain names as sent, then NTProofStr over the server challenge and the client's blob.
 //! NTLMv1 responses are refused, as with `LmCompatibilityLevel` 5.
 //!
+//! NTLM authenticates the connection: once a handshake succeeds, later requests on the same connection
+//! are accepted as that account without an `Authorization` header, as IIS does by default
+//! (`windowsAuthentication/@authPersistSingleRequest` "The default value is `false`"; `true` "specifies that
+//! authentication persists only for a single request on a connection. IIS resets the authentication at
+//! the end of each request, and forces reauthentication on the next request of the session":
+//! learn.microsoft.com/iis/configuration/system.webServer/security/authentication/windowsAuthentication/).
+//! Exchange's EWS virtual directories leave it unset (CSS-Exchange's captured applicationHost.config), so
+//! the tenant's `exchange.auth_persist_single_request` is `false` unless a scenario sets it. The identity
+//! stays with the connection for at most IIS's default idle `connectionTimeout` of two minutes between
+//! requests; a new NEGOTIATE on the connection starts over.
+//!
 //! Extended Protection for Authentication: the client's NTLMv2 blob may carry `MsvAvChannelBindings`, the
 //! MD5 of a `gss_channel_bindings_struct` (RFC 2744 §3.11, all addresses empty) whose application data is
 //! `tls-server-end-point:` followed by the RFC 5929 hash of the server certificate (MS-NLMP 3.1.5.2.2).
@@ -16,7 +27,6 @@
 //! learn.microsoft.com/exchange/plan-and-deploy/post-installation-tasks/security-best-practices/exchange-extended-protection).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -24,6 +34,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use md4::{Digest, Md4};
 use md5::Md5;
 
+use super::connection::ConnectionKey;
 use crate::demo;
 use crate::tenant::{ExtendedProtection, Tenant};
 
@@ -52,10 +63,19 @@ const CHALLENGE_LIFETIME: i64 = 120;
 /// At most this many handshakes in flight; the oldest are dropped first.
 const MAX_PENDING: usize = 1024;
 
-/// Challenges issued per connection, waiting for their AUTHENTICATE_MESSAGE.
+/// Challenges issued per connection, waiting for their AUTHENTICATE_MESSAGE, and the connections a
+/// handshake authenticated.
 #[derive(Debug, Clone, Default)]
 pub struct NtlmHandshakes {
-    pending: Arc<Mutex<HashMap<SocketAddr, Pending>>>,
+    pending: Arc<Mutex<HashMap<ConnectionKey, Pending>>>,
+    authenticated: Arc<Mutex<HashMap<ConnectionKey, Persisted>>>,
+}
+
+/// The account a connection's handshake authenticated, and when the connection last carried a request.
+#[derive(Debug, Clone)]
+struct Persisted {
+    upn: String,
+    last_used: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,11 +116,11 @@ pub fn channel_binding(certificate_hash: &[u8]) -> [u8; 16] {
 }
 
 impl NtlmHandshakes {
-    /// Handles one `Authorization: NTLM <token>` arriving on the connection from `peer`.
+    /// Handles one `Authorization: NTLM <token>` arriving on `connection`.
     pub fn handle(
         &self,
         tenant: &Tenant,
-        peer: SocketAddr,
+        connection: ConnectionKey,
         token: &str,
         now: DateTime<Utc>,
         binding: ChannelBindingPolicy,
@@ -116,24 +136,73 @@ impl NtlmHandshakes {
             Some(1) => {
                 let client_flags = read_u32(&message, 12).unwrap_or(NEGOTIATE_UNICODE);
                 let server_challenge: [u8; 8] = rand::random();
-                self.remember(peer, server_challenge, now);
+                // A new handshake replaces whatever the connection was authenticated as.
+                self.lock_authenticated().remove(&connection);
+                self.remember(connection, server_challenge, now);
                 let challenge = challenge_message(client_flags, server_challenge, now);
                 Outcome::Challenge(base64::engine::general_purpose::STANDARD.encode(challenge))
             }
             Some(3) => {
-                let pending = self.take(peer, now);
+                let pending = self.take(connection, now);
                 let Some(pending) = pending else {
                     return Outcome::Refused(
                         "ntlm authenticate message without a challenge on this connection".into(),
                     );
                 };
-                verify(tenant, &message, &pending.server_challenge, binding)
+                let outcome = verify(tenant, &message, &pending.server_challenge, binding);
+                if let Outcome::Authenticated(upn) = &outcome {
+                    if !tenant.exchange.auth_persist_single_request {
+                        self.persist(connection, upn, now);
+                    }
+                }
+                outcome
             }
             _ => Outcome::Refused("unexpected ntlm message type".into()),
         }
     }
 
-    fn remember(&self, peer: SocketAddr, server_challenge: [u8; 8], now: DateTime<Utc>) {
+    /// The account an earlier handshake on `connection` authenticated, when the connection may still
+    /// carry requests without one (see the module comment); refreshes its idle time.
+    pub fn persisted(&self, connection: ConnectionKey, now: DateTime<Utc>) -> Option<String> {
+        let mut authenticated = self.lock_authenticated();
+        let entry = authenticated.get_mut(&connection)?;
+        if now - entry.last_used >= Duration::seconds(CHALLENGE_LIFETIME) {
+            authenticated.remove(&connection);
+            return None;
+        }
+        entry.last_used = now;
+        Some(entry.upn.clone())
+    }
+
+    fn persist(&self, connection: ConnectionKey, upn: &str, now: DateTime<Utc>) {
+        let mut authenticated = self.lock_authenticated();
+        authenticated
+            .retain(|_, entry| now - entry.last_used < Duration::seconds(CHALLENGE_LIFETIME));
+        if authenticated.len() >= MAX_PENDING {
+            if let Some(oldest) = authenticated
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(key, _)| *key)
+            {
+                authenticated.remove(&oldest);
+            }
+        }
+        authenticated.insert(
+            connection,
+            Persisted {
+                upn: upn.to_owned(),
+                last_used: now,
+            },
+        );
+    }
+
+    fn lock_authenticated(&self) -> std::sync::MutexGuard<'_, HashMap<ConnectionKey, Persisted>> {
+        self.authenticated
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn remember(&self, peer: ConnectionKey, server_challenge: [u8; 8], now: DateTime<Utc>) {
         let mut pending = self
             .pending
             .lock()
@@ -158,7 +227,7 @@ impl NtlmHandshakes {
     }
 
     /// The connection's challenge, once: a challenge answers one AUTHENTICATE_MESSAGE only.
-    fn take(&self, peer: SocketAddr, now: DateTime<Utc>) -> Option<Pending> {
+    fn take(&self, peer: ConnectionKey, now: DateTime<Utc>) -> Option<Pending> {
         self.pending
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
@@ -468,7 +537,10 @@ mod tests {
         let token = base64::engine::general_purpose::STANDARD.encode(message);
         let outcome = handshakes.handle(
             &Tenant::demo(),
-            "127.0.0.1:5000".parse().unwrap(),
+            ConnectionKey {
+                peer: "127.0.0.1:5000".parse().unwrap(),
+                serial: 1,
+            },
             &token,
             Utc::now(),
             ChannelBindingPolicy {

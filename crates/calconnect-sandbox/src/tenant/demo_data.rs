@@ -691,6 +691,7 @@ impl DemoWeek {
                 } else {
                     ExtendedProtection::Accept
                 },
+                auth_persist_single_request: false,
                 authentication: Some(if online {
                     vec![AuthMethod::Oauth]
                 } else {

@@ -25,6 +25,12 @@ pub struct Exchange {
     /// The EWS virtual directory's Extended Protection (`-ExtendedProtectionTokenChecking`).
     #[serde(default)]
     pub extended_protection: ExtendedProtection,
+    /// IIS `windowsAuthentication/@authPersistSingleRequest` on the EWS and Autodiscover virtual
+    /// directories: `false` (IIS's default, which Exchange keeps) lets a connection an NTLM handshake
+    /// authenticated carry later requests without one; `true` makes every request authenticate again
+    /// (learn.microsoft.com/iis/configuration/system.webServer/security/authentication/windowsAuthentication/).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auth_persist_single_request: bool,
     /// Authentication methods the EWS and Autodiscover virtual directories offer; absent: the deployment's
     /// default (Windows authentication on premises, OAuth only in Exchange Online).
     #[serde(default, skip_serializing_if = "Option::is_none")]
