@@ -60,6 +60,18 @@ pub struct OperationResult<T> {
     pub server_version: Option<ServerVersionInfo>,
 }
 
+/// How an operation's request was authenticated, for its log line.
+#[derive(Debug, Clone, Copy)]
+enum Via {
+    /// Its own credentials: a static header or an NTLM handshake on a new connection.
+    Handshake,
+    /// No `Authorization`: a connection an earlier NTLM handshake authenticated (`persistent_auth`).
+    AuthenticatedConnection,
+}
+
+/// What the log adds to the operation of a request sent on an NTLM-authenticated connection.
+const AUTHENTICATED_CONNECTION: &str = "NTLM-authenticated connection";
+
 /// The unauthenticated probe's findings.
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -214,7 +226,7 @@ impl EwsClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (outcome, started) = match ntlm {
+            let (outcome, started, via) = match ntlm {
                 Some(credentials) => {
                     self.send_with_ntlm(&target, name, headers.clone(), &document, credentials)
                         .await?
@@ -224,10 +236,19 @@ impl EwsClient {
                     (
                         self.send(&target, name, headers.clone(), &document).await,
                         started,
+                        Via::Handshake,
                     )
                 }
             };
-            let mut record = self.record(name, "POST", started);
+            // The log says which requests rode on a connection authenticated earlier.
+            let mut record = match via {
+                Via::Handshake => self.record(name, "POST", started),
+                Via::AuthenticatedConnection => self.record(
+                    &format!("{name} ({AUTHENTICATED_CONNECTION})"),
+                    "POST",
+                    started,
+                ),
+            };
             let reply = match outcome {
                 Ok(reply) => reply,
                 Err(error) => {
@@ -385,7 +406,7 @@ impl EwsClient {
         mut headers: HeaderMap,
         document: &str,
         credentials: &NtlmCredentials,
-    ) -> Result<(Result<Reply>, Instant)> {
+    ) -> Result<(Result<Reply>, Instant, Via)> {
         if let Some(mut connection) = self.authenticated.take() {
             // No Authorization: the connection is authenticated already (`persistent_auth`).
             let started = Instant::now();
@@ -401,11 +422,11 @@ impl EwsClient {
             match outcome {
                 Ok(reply) if reply.status != StatusCode::UNAUTHORIZED => {
                     self.authenticated.keep(connection);
-                    return Ok((Ok(reply), started));
+                    return Ok((Ok(reply), started, Via::AuthenticatedConnection));
                 }
                 Ok(reply) => {
                     let mut record = self.record(
-                        &format!("{operation} (NTLM-authenticated connection)"),
+                        &format!("{operation} ({AUTHENTICATED_CONNECTION})"),
                         "POST",
                         started,
                     );
@@ -422,7 +443,7 @@ impl EwsClient {
                 // after a fresh handshake is safe.
                 Err(error) => {
                     let mut record = self.record(
-                        &format!("{operation} (NTLM-authenticated connection)"),
+                        &format!("{operation} ({AUTHENTICATED_CONNECTION})"),
                         "POST",
                         started,
                     );
@@ -523,7 +544,7 @@ impl EwsClient {
         if matches!(&outcome, Ok(reply) if reply.status != StatusCode::UNAUTHORIZED) {
             self.authenticated.keep(connection);
         }
-        Ok((outcome, started))
+        Ok((outcome, started, Via::Handshake))
     }
 
     async fn back_off(&self, operation: &str, attempt: u32, hint_ms: Option<u64>) -> Result<()> {

@@ -95,6 +95,16 @@ async fn ntlm_is_preferred_over_basic_and_every_later_call_authenticates_with_it
         "{:#?}",
         sandbox.journal()
     );
+    // The client's log names the four that went without credentials.
+    assert_eq!(
+        report
+            .to_text()
+            .matches("(NTLM-authenticated connection) POST")
+            .count(),
+        4,
+        "{}",
+        report.to_text()
+    );
     assert!(
         sandbox.journal().iter().all(|entry| !entry
             .note
