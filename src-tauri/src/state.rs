@@ -42,7 +42,8 @@ struct PendingSignIn {
 /// Tauri state shared by every command.
 pub struct AppState {
     config: AppConfig,
-    // Built on first use, so the window appears before the keychain and the sandbox are ready.
+    // Built in the background at start-up (`warm_up_core`) or on first use, whichever comes first, so the
+    // window appears before the keychain and the sandbox are ready.
     session: tokio::sync::Mutex<Option<Session>>,
     pending: Mutex<Option<PendingSignIn>>,
     next_sign_in: AtomicU64,
@@ -86,7 +87,7 @@ impl AppState {
         }
     }
 
-    /// The core for the active settings, built on first use.
+    /// The core for the active settings, built on first use unless the start-up warm-up built it already.
     pub async fn core(&self) -> Result<Calconnect> {
         Ok(self.session().await?.0)
     }
@@ -131,6 +132,8 @@ impl AppState {
     }
 
     async fn build_session(&self, cloud: Cloud) -> Result<Session> {
+        // Each part's time goes into the "core ready" line: start-up is measured, not guessed.
+        let started = std::time::Instant::now();
         let paths = &self.config.paths;
         let (settings, sandbox, base, ca_pem) = if cloud == Cloud::Sandbox {
             let (handle, base, ca_pem) = self.sandbox().await?;
@@ -138,6 +141,7 @@ impl AppState {
         } else {
             (Settings::load(&paths.settings)?, None, None, None)
         };
+        let sandbox_ms = started.elapsed().as_millis();
         let (accounts, service) = if cloud == Cloud::Sandbox {
             (paths.sandbox_accounts.clone(), SANDBOX_KEYCHAIN_SERVICE)
         } else {
@@ -155,6 +159,7 @@ impl AppState {
                     source,
                 })?,
         );
+        let keychain_ms = started.elapsed().as_millis() - sandbox_ms;
         // The bundled roots and the OS trust store, plus the sandbox's CA when it has one.
         let mut trust = calconnect_identity::Trust::default();
         if let Some(pem) = &ca_pem {
@@ -164,6 +169,7 @@ impl AppState {
         }
         let http =
             calconnect_identity::http_client(&trust).map_err(calconnect_core::Error::Identity)?;
+        let http_ms = started.elapsed().as_millis() - sandbox_ms - keychain_ms;
         // Every sandbox session has an endpoint, with or without a CA, so the Exchange step never
         // mistakes the sandbox for a real organisation.
         let sandbox_endpoint = base.as_ref().map(|base_url| SandboxEndpoint {
@@ -178,7 +184,14 @@ impl AppState {
             store,
             http,
         ))?;
-        tracing::info!(cloud = cloud.label(), "core ready");
+        tracing::info!(
+            cloud = cloud.label(),
+            total_ms = started.elapsed().as_millis(),
+            sandbox_ms,
+            keychain_ms,
+            http_ms,
+            "core ready"
+        );
         Ok(Session {
             core,
             sandbox_endpoint,

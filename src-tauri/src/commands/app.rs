@@ -31,7 +31,10 @@ pub const BENCH_READY_FILE: &str = "CALCONNECT_BENCH_READY_FILE";
 #[tauri::command]
 pub fn ui_ready() {
     static SIGNALLED: std::sync::Once = std::sync::Once::new();
-    SIGNALLED.call_once(|| signal_ready(std::env::var_os(BENCH_READY_FILE).as_deref()));
+    SIGNALLED.call_once(|| {
+        tracing::info!("first screen ready");
+        signal_ready(std::env::var_os(BENCH_READY_FILE).as_deref());
+    });
 }
 
 /// Writes the ready file, if one is asked for. A failure only costs the benchmark its figure.
