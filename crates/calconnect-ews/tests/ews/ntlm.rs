@@ -34,6 +34,26 @@ use crate::service_account::{
     app_credentials, assert_no_secret, config, environment, password, sandbox, status,
 };
 
+/// The test for adele with the service account's right password, whose verdict must be Full access.
+async fn full_access_for_adele(sandbox: &SandboxHandle) -> calconnect_ews::diagnostics::Report {
+    let report = run(
+        &config(
+            sandbox,
+            demo::ADELE,
+            password(demo::SERVICE_ACCOUNT_PASSWORD),
+        ),
+        &SilentReporter,
+    )
+    .await;
+    assert_eq!(
+        report.access_level(),
+        AccessLevel::Full,
+        "{}",
+        report.to_text()
+    );
+    report
+}
+
 fn ntlm_challenges(sandbox: &SandboxHandle) -> usize {
     sandbox
         .journal()
@@ -45,22 +65,7 @@ fn ntlm_challenges(sandbox: &SandboxHandle) -> usize {
 #[tokio::test]
 async fn ntlm_is_preferred_over_basic_and_every_later_call_authenticates_with_it() {
     let sandbox = sandbox().await;
-    let report = run(
-        &config(
-            &sandbox,
-            demo::ADELE,
-            password(demo::SERVICE_ACCOUNT_PASSWORD),
-        ),
-        &SilentReporter,
-    )
-    .await;
-
-    assert_eq!(
-        report.access_level(),
-        AccessLevel::Full,
-        "{}",
-        report.to_text()
-    );
+    let report = full_access_for_adele(&sandbox).await;
     let schemes = &report.step(StepId::AuthenticationSchemes).unwrap().detail;
     assert!(
         schemes.contains("NTLM, Negotiate, Basic") && schemes.contains("using NTLM"),
@@ -124,29 +129,8 @@ async fn when_the_server_authenticates_every_request_the_client_handshakes_each_
 {
     let mut tenant = calconnect_sandbox::Tenant::demo();
     tenant.exchange.auth_persist_single_request = true;
-    let sandbox = Sandbox::builder()
-        .tenant(tenant)
-        .tls(true)
-        .bind("127.0.0.1:0".parse().unwrap())
-        .start()
-        .await
-        .unwrap();
-    let report = run(
-        &config(
-            &sandbox,
-            demo::ADELE,
-            password(demo::SERVICE_ACCOUNT_PASSWORD),
-        ),
-        &SilentReporter,
-    )
-    .await;
-
-    assert_eq!(
-        report.access_level(),
-        AccessLevel::Full,
-        "{}",
-        report.to_text()
-    );
+    let sandbox = tls_sandbox_with(tenant).await;
+    let report = full_access_for_adele(&sandbox).await;
     assert_eq!(ntlm_challenges(&sandbox), 5, "{:#?}", sandbox.journal());
     let refused_without_a_handshake = sandbox
         .journal()
@@ -499,6 +483,11 @@ async fn impersonating_app_requests_carry_the_x_anchor_mailbox_of_the_mailbox() 
 async fn sandbox_with_extended_protection(setting: ExtendedProtection) -> SandboxHandle {
     let mut tenant = calconnect_sandbox::Tenant::demo();
     tenant.exchange.extended_protection = setting;
+    tls_sandbox_with(tenant).await
+}
+
+/// The sandbox over loopback TLS with `tenant`.
+async fn tls_sandbox_with(tenant: calconnect_sandbox::Tenant) -> SandboxHandle {
     Sandbox::builder()
         .tenant(tenant)
         .tls(true)
@@ -651,8 +640,16 @@ async fn get_folder_without_authorization(
     sandbox: &SandboxHandle,
     connection: &mut Connection,
 ) -> u16 {
+    post_get_folder(sandbox, connection, HeaderMap::new()).await
+}
+
+/// POSTs a GetFolder of adele's calendar (by impersonation) with `headers` on `connection`; its status.
+async fn post_get_folder(
+    sandbox: &SandboxHandle,
+    connection: &mut Connection,
+    mut headers: HeaderMap,
+) -> u16 {
     let url = sandbox.ews_url();
-    let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/xml; charset=utf-8"),
@@ -697,13 +694,7 @@ async fn the_sandbox_keeps_an_ntlm_identity_on_its_connection_and_nowhere_else()
 async fn with_auth_persist_single_request_each_request_on_a_connection_must_authenticate() {
     let mut tenant = calconnect_sandbox::Tenant::demo();
     tenant.exchange.auth_persist_single_request = true;
-    let sandbox = Sandbox::builder()
-        .tenant(tenant)
-        .tls(true)
-        .bind("127.0.0.1:0".parse().unwrap())
-        .start()
-        .await
-        .unwrap();
+    let sandbox = tls_sandbox_with(tenant).await;
     let host = sandbox.ews_url().host_str().unwrap().to_owned();
     let mut connection = ews_connection(&sandbox).await;
     let authenticated = get_folder_with_binding_on(&sandbox, &mut connection, |connection| {
@@ -751,23 +742,7 @@ async fn get_folder_with_binding_on(
     let mut headers = HeaderMap::new();
     let value = format!("NTLM {}", base64.encode(message));
     headers.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=utf-8"),
-    );
-    let document = envelope(
-        &Headers {
-            impersonate: Some(demo::ADELE.into()),
-            ..Headers::default()
-        },
-        &calendar().body(),
-    );
-    connection
-        .post(&url, headers, document.into_bytes(), &url, "GetFolder")
-        .await
-        .unwrap()
-        .status
-        .as_u16()
+    post_get_folder(sandbox, connection, headers).await
 }
 
 #[tokio::test]
