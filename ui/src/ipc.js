@@ -201,10 +201,15 @@ export function appInfo() {
 
 /**
  * Tells Rust the first screen is drawn and answered: the end of start-up that `scripts/bench.sh` times.
+ * Sends the page's start-up marks (`performance.mark`, milliseconds since navigation began) for the log,
+ * so each part of start-up is measured.
  * @returns {Promise<void>}
  */
 export function uiReady() {
-  return call('ui_ready');
+  /** @type {Record<string, number>} */
+  const marks = {};
+  for (const mark of performance.getEntriesByType('mark')) marks[mark.name] = Math.round(mark.startTime);
+  return call('ui_ready', { marks });
 }
 
 /** @returns {Promise<AccessOption[]>} */

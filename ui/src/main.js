@@ -11,6 +11,9 @@ import * as exchange from './steps/exchange-test.js';
 import * as teamsTest from './steps/teams-test.js';
 import * as graphTest from './steps/graph-test.js';
 
+// Start-up marks, logged by Rust with the first screen (`uiReady`).
+performance.mark('modules-evaluated');
+
 /** @type {Record<import('./wizard.js').StepName, { render: (root: HTMLElement, ctx: import('./wizard.js').StepContext) => () => void }>} */
 const stepModules = { welcome, access, signIn, connected, accounts, settings, exchange, teamsTest, graphTest };
 

@@ -22,17 +22,28 @@ pub fn access_options() -> Vec<AccessOption> {
     access::options()
 }
 
+/// The most start-up marks [`ui_ready`] logs.
+const MAX_MARKS: usize = 16;
+
 /// The environment variable naming the file [`ui_ready`] creates; `scripts/bench.sh` sets it.
 pub const BENCH_READY_FILE: &str = "CALCONNECT_BENCH_READY_FILE";
 
 /// The welcome step is drawn and its first commands have answered: the end of start-up, by which
 /// `scripts/bench.sh` times it (from spawn to this, not a sleep). Creates the file named by
 /// `CALCONNECT_BENCH_READY_FILE` once per process; without that variable it does nothing.
+/// `marks` are the page's start-up marks (milliseconds since its navigation began), logged as they come:
+/// at most [`MAX_MARKS`] of them, names cut to 40 characters (the page is ours, but the log stays small).
 #[tauri::command]
-pub fn ui_ready() {
+pub fn ui_ready(marks: Option<std::collections::BTreeMap<String, f64>>) {
     static SIGNALLED: std::sync::Once = std::sync::Once::new();
     SIGNALLED.call_once(|| {
-        tracing::info!("first screen ready");
+        let marks: Vec<String> = marks
+            .unwrap_or_default()
+            .into_iter()
+            .take(MAX_MARKS)
+            .map(|(name, at)| format!("{}={at:.0}", name.chars().take(40).collect::<String>()))
+            .collect();
+        tracing::info!(page_marks_ms = %marks.join(" "), "first screen ready");
         signal_ready(std::env::var_os(BENCH_READY_FILE).as_deref());
     });
 }
