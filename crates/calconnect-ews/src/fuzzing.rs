@@ -5,6 +5,7 @@
 //!
 //! Not an API: each function panics when a property is violated, which is how libFuzzer sees a failure.
 
+use calconnect_identity::fuzzing::assert_printable;
 use secrecy::SecretString;
 use url::Url;
 
@@ -167,27 +168,9 @@ fn check_tree(root: &XmlElement) {
     }
 }
 
-/// Panics if `text` holds a character [`calconnect_identity::text::strip_control_characters`] removes.
-fn assert_printable(what: &str, text: &str) {
-    assert_eq!(
-        calconnect_identity::text::strip_control_characters(text),
-        text,
-        "{what} holds a control character"
-    );
-}
-
 #[cfg(test)]
 mod tests {
-    fn replay(target: &str, check: fn(&[u8])) {
-        let corpus = format!("{}/../../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
-        let mut replayed = 0;
-        for entry in std::fs::read_dir(&corpus).expect("the corpus folder exists") {
-            let path = entry.expect("a corpus entry").path();
-            check(&std::fs::read(&path).expect("a readable corpus file"));
-            replayed += 1;
-        }
-        assert!(replayed >= 3, "only {replayed} corpus files in {corpus}");
-    }
+    use calconnect_identity::fuzzing::replay_corpus as replay;
 
     /// Every file of the committed seed and regression corpus passes the fuzz target's checks.
     #[test]

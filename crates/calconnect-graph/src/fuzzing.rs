@@ -6,8 +6,8 @@
 use crate::error::{snippet, ErrorEnvelope};
 use crate::model::{BusyStatus, Calendar, Page, User, WireBusyEvent, WireCalendar, WireUser};
 use crate::schedule::ScheduleResponse;
+use calconnect_identity::fuzzing::assert_printable;
 use calconnect_identity::http::json_too_deep;
-use calconnect_identity::text::strip_control_characters;
 
 /// One body as every Graph answer the client reads: the error envelope (and its snippet fallback), a
 /// page of calendars, a user, a getSchedule answer and a calendarView event. Asserts: no panic, and every
@@ -66,27 +66,11 @@ pub fn check_graph_json(data: &[u8]) {
     }
 }
 
-/// Panics if `text` holds a character [`strip_control_characters`] removes.
-fn assert_printable(what: &str, text: &str) {
-    assert_eq!(
-        strip_control_characters(text),
-        text,
-        "{what} holds a control character"
-    );
-}
-
 #[cfg(test)]
 mod tests {
     /// Every file of the committed seed and regression corpus passes the fuzz target's checks.
     #[test]
     fn the_fuzz_corpus_replays_clean() {
-        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/graph_json");
-        let mut replayed = 0;
-        for entry in std::fs::read_dir(corpus).expect("the corpus folder exists") {
-            let path = entry.expect("a corpus entry").path();
-            super::check_graph_json(&std::fs::read(&path).expect("a readable corpus file"));
-            replayed += 1;
-        }
-        assert!(replayed >= 3, "only {replayed} corpus files in {corpus}");
+        calconnect_identity::fuzzing::replay_corpus("graph_json", super::check_graph_json);
     }
 }

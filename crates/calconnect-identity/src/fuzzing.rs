@@ -149,8 +149,9 @@ fn check_error(error: &Error) {
     }
 }
 
-/// Panics if `text` holds a character [`crate::text::strip_control_characters`] removes.
-fn assert_printable(what: &str, text: &str) {
+/// Panics if `text` holds a character [`crate::text::strip_control_characters`] removes. Shared with the
+/// other crates' `fuzzing` modules (EWS, Graph), so every target means the same by "printable".
+pub fn assert_printable(what: &str, text: &str) {
     assert_eq!(
         crate::text::strip_control_characters(text),
         text,
@@ -158,18 +159,23 @@ fn assert_printable(what: &str, text: &str) {
     );
 }
 
+/// Runs `check` over every file of the committed corpus `fuzz/corpus/<target>/` (seeds and regressions),
+/// for the crates' replay tests; fails when the folder holds fewer than three files.
+pub fn replay_corpus(target: &str, check: fn(&[u8])) {
+    // Every crate sits in crates/<name>/, so the repository's fuzz/ is the same path from each.
+    let corpus = format!("{}/../../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&corpus).expect("the corpus folder exists") {
+        let path = entry.expect("a corpus entry").path();
+        check(&std::fs::read(&path).expect("a readable corpus file"));
+        replayed += 1;
+    }
+    assert!(replayed >= 3, "only {replayed} corpus files in {corpus}");
+}
+
 #[cfg(test)]
 mod tests {
-    fn replay(target: &str, check: fn(&[u8])) {
-        let corpus = format!("{}/../../fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
-        let mut replayed = 0;
-        for entry in std::fs::read_dir(&corpus).expect("the corpus folder exists") {
-            let path = entry.expect("a corpus entry").path();
-            check(&std::fs::read(&path).expect("a readable corpus file"));
-            replayed += 1;
-        }
-        assert!(replayed >= 3, "only {replayed} corpus files in {corpus}");
-    }
+    use super::replay_corpus as replay;
 
     /// Every file of the committed token-error corpus passes the fuzz target's checks.
     #[test]
