@@ -419,39 +419,32 @@ impl EwsClient {
                     operation,
                 )
                 .await;
-            match outcome {
+            let (status, note) = match outcome {
                 Ok(reply) if reply.status != StatusCode::UNAUTHORIZED => {
                     self.authenticated.keep(connection);
                     return Ok((Ok(reply), started, Via::AuthenticatedConnection));
                 }
                 Ok(reply) => {
-                    let mut record = self.record(
-                        &format!("{operation} ({AUTHENTICATED_CONNECTION})"),
-                        "POST",
-                        started,
-                    );
-                    record.status = Some(reply.status.as_u16());
-                    record.duration_ms = elapsed_ms(started);
-                    record.note = Some(
-                        "the server wants a new NTLM handshake for every request; handshaking each from now on"
-                            .into(),
-                    );
-                    self.log.push(record);
                     self.authenticated.authenticate_every_request();
+                    (
+                        Some(reply.status.as_u16()),
+                        "the server wants a new NTLM handshake for every request; handshaking each from now on"
+                            .to_owned(),
+                    )
                 }
                 // Closed while idle, most often: every EWS operation here reads, so sending it again
                 // after a fresh handshake is safe.
-                Err(error) => {
-                    let mut record = self.record(
-                        &format!("{operation} ({AUTHENTICATED_CONNECTION})"),
-                        "POST",
-                        started,
-                    );
-                    record.duration_ms = elapsed_ms(started);
-                    record.note = Some(format!("{error}; handshaking on a new connection"));
-                    self.log.push(record);
-                }
-            }
+                Err(error) => (None, format!("{error}; handshaking on a new connection")),
+            };
+            let mut record = self.record(
+                &format!("{operation} ({AUTHENTICATED_CONNECTION})"),
+                "POST",
+                started,
+            );
+            record.status = status;
+            record.duration_ms = elapsed_ms(started);
+            record.note = Some(note);
+            self.log.push(record);
         }
         let started = Instant::now();
         let base64 = base64::engine::general_purpose::STANDARD;
