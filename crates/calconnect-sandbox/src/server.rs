@@ -211,9 +211,6 @@ impl SandboxBuilder {
             };
             let front_door = front_door.clone().map_request(
                 move |mut request: Request<hyper::body::Incoming>| {
-                    request
-                        .extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
                     request.extensions_mut().insert(key);
                     request
                 },

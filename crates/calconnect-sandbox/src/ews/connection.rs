@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::ntlm::NtlmHandshakes;
@@ -37,20 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Connection {
                 .get::<NtlmHandshakes>()
                 .cloned()
                 .unwrap_or_default(),
-            key: parts
-                .extensions
-                .get::<ConnectionKey>()
-                .copied()
-                .or_else(|| {
-                    // A server that stored only the peer address: serial 0 stands for "unknown".
-                    parts
-                        .extensions
-                        .get::<ConnectInfo<SocketAddr>>()
-                        .map(|info| ConnectionKey {
-                            peer: info.0,
-                            serial: 0,
-                        })
-                }),
+            key: parts.extensions.get::<ConnectionKey>().copied(),
         })
     }
 }
