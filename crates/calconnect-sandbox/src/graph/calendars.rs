@@ -16,6 +16,7 @@ use url::Url;
 use crate::graph::caller::{Bearer, Caller};
 use crate::graph::error::GraphError;
 use crate::graph::preference::confirm_time_zone;
+use crate::graph::query::{parameter, selected_properties};
 use crate::state::AppState;
 use crate::tenant::exchange::{APPLICATION_CALENDARS_READ, APPLICATION_CALENDARS_READ_WRITE};
 use crate::tenant::{Calendar, Occurrence, User};
@@ -31,14 +32,6 @@ pub const CALENDAR_READ_SCOPES: &[&str] = &[
 
 const DEFAULT_PAGE_SIZE: usize = 10;
 const MAX_PAGE_SIZE: usize = 1000;
-
-/// Case-insensitive query parameter lookup (Graph accepts `$top` and `startdatetime` alike).
-fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
 
 /// `$top` and `$skip`, validated.
 fn page_window(query: &HashMap<String, String>) -> Result<(usize, usize), GraphError> {
@@ -428,29 +421,12 @@ const EVENT_PROPERTIES: &[&str] = &[
 fn selected_event_properties(
     query: &HashMap<String, String>,
 ) -> Result<Option<Vec<&'static str>>, GraphError> {
-    let Some(select) = parameter(query, "$select") else {
-        return Ok(None);
-    };
-    let mut properties = Vec::new();
-    for name in select
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-    {
-        let known = EVENT_PROPERTIES
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                GraphError::bad_request(
-                    "RequestBroker--ParseUri",
-                    format!("Could not find a property named '{name}' on type 'Microsoft.OutlookServices.Event'."),
-                )
-            })?;
-        if !properties.contains(known) {
-            properties.push(*known);
-        }
-    }
-    Ok(Some(properties))
+    selected_properties(query, EVENT_PROPERTIES, |name| {
+        GraphError::bad_request(
+            "RequestBroker--ParseUri",
+            format!("Could not find a property named '{name}' on type 'Microsoft.OutlookServices.Event'."),
+        )
+    })
 }
 
 /// `event` reduced to `properties` and its `id`, which Outlook returns with every `$select`. A known

@@ -17,6 +17,7 @@ pub mod online_meetings;
 pub mod organization;
 pub mod places;
 pub mod preference;
+pub(crate) mod query;
 pub mod schedule;
 pub mod userinfo;
 pub mod users;

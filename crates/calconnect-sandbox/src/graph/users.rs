@@ -24,6 +24,7 @@ use base64::Engine as _;
 
 use crate::graph::caller::Bearer;
 use crate::graph::error::GraphError;
+use crate::graph::query::{parameter, selected_properties};
 use crate::state::AppState;
 use crate::tenant::User;
 
@@ -83,14 +84,6 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "proxyAddresses",
 ];
 
-/// Case-insensitive query parameter lookup.
-fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
-
 /// One user's value of `property` (Graph spelling).
 fn property(user: &User, property: &str) -> serde_json::Value {
     use serde_json::json;
@@ -118,30 +111,13 @@ fn property(user: &User, property: &str) -> serde_json::Value {
 
 /// `$select`, resolved to Graph's spelling; unknown names are refused as the directory refuses them.
 fn selected(query: &HashMap<String, String>) -> Result<Option<Vec<&'static str>>, GraphError> {
-    let Some(select) = parameter(query, "$select") else {
-        return Ok(None);
-    };
-    let mut properties = Vec::new();
-    for name in select
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-    {
-        let known = KNOWN_PROPERTIES
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                // UNVERIFIED wording (commonly observed from the directory, not in a Microsoft page).
-                GraphError::bad_request(
-                    "Request_BadRequest",
-                    format!("Parsing OData Select and Expand failed: Could not find a property named '{name}' on type 'microsoft.graph.user'."),
-                )
-            })?;
-        if !properties.contains(known) {
-            properties.push(*known);
-        }
-    }
-    Ok(Some(properties))
+    selected_properties(query, KNOWN_PROPERTIES, |name| {
+        // UNVERIFIED wording (commonly observed from the directory, not in a Microsoft page).
+        GraphError::bad_request(
+            "Request_BadRequest",
+            format!("Parsing OData Select and Expand failed: Could not find a property named '{name}' on type 'microsoft.graph.user'."),
+        )
+    })
 }
 
 /// A parsed `$filter`.
